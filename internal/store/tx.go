@@ -1,0 +1,88 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// Tx is a write transaction begun by WithTx. Its methods take "?"
+// placeholders on both engines.
+type Tx struct {
+	tx *sql.Tx
+	d  dialect
+}
+
+// ExecContext executes a statement in the transaction.
+func (t *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(ctx, t.d.rebind(query), args...)
+}
+
+// QueryContext runs a query in the transaction.
+func (t *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(ctx, t.d.rebind(query), args...)
+}
+
+// QueryRowContext runs a query expected to return at most one row.
+func (t *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, t.d.rebind(query), args...)
+}
+
+// PrepareContext prepares a statement for repeated use in the transaction;
+// it is closed when the transaction ends.
+func (t *Tx) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
+	return t.tx.PrepareContext(ctx, t.d.rebind(query))
+}
+
+type inTxKey struct{}
+
+// errNestedTx stops what would otherwise be a deadlock on SQLite, where the
+// write pool has one connection and the outer transaction holds it.
+var errNestedTx = errors.New("store: WithTx called inside WithTx; use the outer Tx")
+
+// WithTx runs fn in a write transaction, committing when fn returns nil and
+// rolling back when it returns an error or panics (the panic continues).
+//
+// On SQLite the transaction takes the write lock at BEGIN (BEGIN IMMEDIATE)
+// on the single write connection, so it never fails half-way with
+// SQLITE_BUSY. That also means fn must use only tx: a Store write method
+// called from fn would wait for fn's own transaction forever on SQLite (and
+// for an in-memory database, so would a read). Reads through Store methods
+// inside fn do not see fn's uncommitted writes.
+//
+// It is for this package's aggregate files and for tests; code outside
+// store calls Store methods instead of writing SQL.
+func (s *Store) WithTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	if ctx.Value(inTxKey{}) != nil {
+		return errNestedTx
+	}
+	sqlTx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = sqlTx.Rollback() // the panic is the error that matters
+			panic(p)
+		}
+	}()
+	if err := fn(&Tx{tx: sqlTx, d: s.d}); err != nil {
+		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
+			return errors.Join(err, fmt.Errorf("store: rollback: %w", rbErr))
+		}
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// withTx is WithTx for this package's own methods: it marks the context
+// handed to fn so that a nested WithTx fails instead of deadlocking.
+func (s *Store) withTx(ctx context.Context, fn func(ctx context.Context, tx *Tx) error) error {
+	return s.WithTx(ctx, func(tx *Tx) error {
+		return fn(context.WithValue(ctx, inTxKey{}, true), tx)
+	})
+}
