@@ -1,0 +1,50 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+
+	"greenroom/internal/catalog"
+	"greenroom/internal/greenroom"
+)
+
+// Catalog is what the catalog routes need from the catalog service.
+type Catalog interface {
+	Entities(ctx context.Context, q catalog.Query) ([]json.RawMessage, error)
+	EntityByName(ctx context.Context, ref greenroom.EntityRef) (json.RawMessage, error)
+	RequestRefresh(ctx context.Context, entityRef string) error
+}
+
+// Handler serves the JSON APIs.
+type Handler struct {
+	catalog Catalog
+	errors  ErrorWriter
+}
+
+// New returns the API handler.
+func New(c Catalog, logger *slog.Logger) *Handler {
+	return &Handler{catalog: c, errors: ErrorWriter{Logger: logger}}
+}
+
+// Routes registers every API route on mux.
+func (h *Handler) Routes(mux *http.ServeMux) {
+	mux.Handle("GET /api/catalog/entities", h.handle(h.listEntities))
+	mux.Handle("GET /api/catalog/entities/by-name/{kind}/{namespace}/{name}", h.handle(h.entityByName))
+	mux.Handle("POST /api/catalog/refresh", h.handle(h.refresh))
+	mux.Handle("/api/", h.handle(h.notFound))
+}
+
+// handle adapts an error-returning handler to http.Handler.
+func (h *Handler) handle(fn func(http.ResponseWriter, *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			h.errors.Write(w, r, err)
+		}
+	})
+}
+
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) error {
+	return greenroom.Errorf(greenroom.CodeNotFound, "no API route for %s %s", r.Method, r.URL.Path)
+}

@@ -1,0 +1,57 @@
+package catalog
+
+import (
+	"context"
+	"time"
+)
+
+// Record is an entity as the Store keeps it: its identity, where it came
+// from, a content hash for skipping unchanged input, and its JSON body.
+// Body holds the entity without metadata.uid and metadata.etag, which are
+// the UID and Hash columns and are added when the entity is served.
+type Record struct {
+	// Ref is the lowercased "kind:namespace/name"; lookups by ref are
+	// case-insensitive.
+	Ref string
+	// UID is a stable unique id, kept across updates. When empty on insert
+	// the store generates a UUID.
+	UID       string
+	Kind      string
+	Namespace string
+	Name      string
+	// Source names the location or provider that supplied the entity; only
+	// that source replaces or deletes it.
+	Source string
+	// Hash identifies the content: a record whose hash is unchanged is not
+	// rewritten.
+	Hash      string
+	Body      []byte
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// ReplaceResult counts what ReplaceSourceEntities did.
+type ReplaceResult struct {
+	Inserted, Updated, Unchanged, Deleted int
+	// Conflicts lists refs that another source already owns; they were
+	// left untouched.
+	Conflicts []string
+}
+
+// Query selects stored entities.
+type Query struct {
+	Kind   string // case-insensitive; "" selects all kinds
+	Limit  int    // 0 means no limit
+	Offset int    // skips that many results in ref order
+}
+
+// Store keeps entities. Implementations return an error with code
+// not_found from EntityByRef when the ref is unknown, never a zero Record
+// and nil.
+type Store interface {
+	// ReplaceSourceEntities makes recs the complete set of entities of
+	// source, in one transaction.
+	ReplaceSourceEntities(ctx context.Context, source string, recs []Record) (ReplaceResult, error)
+	ListEntities(ctx context.Context, q Query) ([]Record, error)
+	EntityByRef(ctx context.Context, ref string) (Record, error)
+}

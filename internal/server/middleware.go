@@ -1,0 +1,294 @@
+package server
+
+import (
+	"bufio"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"greenroom/internal/greenroom"
+)
+
+// ErrorWriter writes an error response; the transports supply one that
+// renders their own body shape.
+type ErrorWriter func(w http.ResponseWriter, r *http.Request, err error)
+
+// statusWriter records the status and size of a response.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	size   int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.size += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach Flush and Hijack underneath.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+type routeKey struct{}
+
+// routeInfo carries the matched ServeMux pattern back out to the access log,
+// because the mux records it on the request value it was handed, which is not
+// the one the outer middleware holds.
+type routeInfo struct{ pattern string }
+
+// captureRoute must wrap the ServeMux directly.
+func captureRoute(mux http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r)
+		if ri, ok := r.Context().Value(routeKey{}).(*routeInfo); ok {
+			ri.pattern = r.Pattern
+		}
+	})
+}
+
+// accessLog logs one line per request and observes the latency histogram by
+// route pattern (never by raw path, which would explode label cardinality).
+func accessLog(logger *slog.Logger, m *httpMetrics, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ri := &routeInfo{}
+		sw := &statusWriter{ResponseWriter: w}
+		m.inFlight.Inc()
+		defer m.inFlight.Dec()
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), routeKey{}, ri)))
+		status := sw.status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		route := ri.pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		elapsed := time.Since(start)
+		m.duration.WithLabelValues(r.Method, route, fmt.Sprint(status)).Observe(elapsed.Seconds())
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		logger.LogAttrs(r.Context(), level, "http request",
+			slog.String("request_id", greenroom.RequestID(r.Context())),
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.String("route", route),
+			slog.Int("status", status),
+			slog.Int64("bytes", sw.size),
+			slog.Duration("duration", elapsed),
+			slog.String("remote", r.RemoteAddr),
+		)
+	})
+}
+
+// recoverPanics turns a handler panic into a 500 and one log line with the
+// stack; http.ErrAbortHandler is re-raised as net/http expects.
+func recoverPanics(logger *slog.Logger, onError ErrorWriter, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			logger.Error("handler panic", "request_id", greenroom.RequestID(r.Context()),
+				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			onError(w, r, fmt.Errorf("panic: %v", v))
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limitBody caps request bodies; reading past the cap fails with
+// *http.MaxBytesError, which transports map to 413. A declared length over the
+// cap is refused before the handler runs.
+func limitBody(max int64, onError ErrorWriter, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > max {
+			onError(w, r, greenroom.Errorf(greenroom.CodeTooLarge,
+				"request body of %d bytes exceeds the limit of %d bytes", r.ContentLength, max))
+			return
+		}
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, max)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// withTimeout bounds the time a handler may take through its context.
+// Streaming routes (event streams, WebSockets) opt out by path prefix.
+func withTimeout(d time.Duration, exempt []string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, p := range exempt {
+			if strings.HasPrefix(r.URL.Path, p) {
+				next.ServeHTTP(w, r)
+				return
+			}
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+var gzipPool = sync.Pool{New: func() any {
+	zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed) // valid level: never fails
+	return zw
+}}
+
+// gzipWriter compresses lazily: small or already-encoded responses pass
+// through untouched.
+type gzipWriter struct {
+	http.ResponseWriter
+	zw      *gzip.Writer
+	decided bool
+	status  int
+}
+
+const gzipMinSize = 1024
+
+func (g *gzipWriter) WriteHeader(code int) {
+	if g.status == 0 {
+		g.status = code
+	}
+	// Defer the real header until the first Write, so the encoding can
+	// still be chosen; bodiless responses are flushed in finish.
+}
+
+func (g *gzipWriter) decide(first []byte) {
+	g.decided = true
+	h := g.Header()
+	status := g.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	if h.Get("Content-Encoding") == "" && len(first) >= gzipMinSize && status != http.StatusNoContent &&
+		status != http.StatusNotModified && compressible(h.Get("Content-Type"), first) {
+		h.Set("Content-Encoding", "gzip")
+		h.Del("Content-Length")
+		h.Add("Vary", "Accept-Encoding")
+		zw := gzipPool.Get().(*gzip.Writer)
+		zw.Reset(g.ResponseWriter)
+		g.zw = zw
+	}
+	g.ResponseWriter.WriteHeader(status)
+}
+
+func compressible(ct string, body []byte) bool {
+	if ct == "" {
+		ct = http.DetectContentType(body)
+	}
+	ct = strings.ToLower(ct)
+	for _, p := range []string{"text/", "application/json", "application/javascript", "application/xml",
+		"image/svg+xml", "application/yaml", "application/openmetrics-text", "application/problem+json"} {
+		if strings.HasPrefix(ct, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func (g *gzipWriter) Write(b []byte) (int, error) {
+	if !g.decided {
+		g.decide(b)
+	}
+	if g.zw != nil {
+		return g.zw.Write(b)
+	}
+	return g.ResponseWriter.Write(b)
+}
+
+// Flush sends buffered compressed bytes, for streaming handlers.
+func (g *gzipWriter) Flush() {
+	if !g.decided {
+		g.decide(nil)
+	}
+	if g.zw != nil {
+		_ = g.zw.Flush()
+	}
+	_ = http.NewResponseController(g.ResponseWriter).Flush()
+}
+
+// Hijack hands the raw connection to a WebSocket upgrader.
+func (g *gzipWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	g.decided = true
+	return http.NewResponseController(g.ResponseWriter).Hijack()
+}
+
+func (g *gzipWriter) finish() {
+	if !g.decided {
+		g.decide(nil)
+	}
+	if g.zw != nil {
+		_ = g.zw.Close()
+		gzipPool.Put(g.zw)
+		g.zw = nil
+	}
+}
+
+func compress(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !acceptsGzip(r.Header.Get("Accept-Encoding")) || r.Header.Get("Upgrade") != "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		g := &gzipWriter{ResponseWriter: w}
+		defer g.finish()
+		next.ServeHTTP(g, r)
+	})
+}
+
+func acceptsGzip(h string) bool {
+	for _, part := range strings.Split(h, ",") {
+		enc, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		enc = strings.TrimSpace(enc)
+		if !strings.EqualFold(enc, "gzip") && enc != "*" {
+			continue
+		}
+		for _, p := range strings.Split(params, ";") {
+			k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+			if strings.EqualFold(k, "q") {
+				if q, err := strconv.ParseFloat(v, 64); err == nil && q == 0 {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// DefaultErrorWriter writes the error's safe message as plain text; the
+// transports install writers with their own body shapes.
+func DefaultErrorWriter(w http.ResponseWriter, r *http.Request, err error) {
+	status := greenroom.HTTPStatus(err)
+	msg := greenroom.ErrorMessage(err)
+	if status >= 500 {
+		msg = "internal error (request id " + greenroom.RequestID(r.Context()) + ")"
+	}
+	http.Error(w, msg, status)
+}
