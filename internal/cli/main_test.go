@@ -16,6 +16,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"greenroom/internal/store"
+	"greenroom/internal/store/storetest"
 )
 
 // TestMain lets the test binary act as the greenroom binary: a test runs
@@ -381,22 +384,49 @@ func TestConfigCommands(t *testing.T) {
 	}
 }
 
-// acked collects the request ids of writes the server acknowledged.
-type acked struct {
-	mu  sync.Mutex
-	ids []string
-}
-
 // TestShutdownUnderLoadLosesNoAcknowledgedWrite hammers a write endpoint,
 // sends SIGTERM mid-stream, and then checks that every request the server
-// answered 200 is durably stored.
+// answered 200 is durably stored, on both engines.
 func TestShutdownUnderLoadLosesNoAcknowledgedWrite(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	p := serve(t, dir, nil, "--config", writeConfig(t, dir, "greenroom:\n  demo: false\n"))
-	var ok acked
+	storetest.EachOptions(t, func(t *testing.T, opts store.Options) {
+		dir := t.TempDir()
+		cfg := "greenroom:\n  demo: false\n"
+		if opts.Driver == store.DriverPostgres {
+			cfg += fmt.Sprintf("backend:\n  database:\n    client: pg\n    connection: %q\n", opts.DSN)
+		} else {
+			opts.SQLitePath = filepath.Join(dir, ".greenroom", "greenroom.db")
+		}
+		p := serve(t, dir, nil, "--config", writeConfig(t, dir, cfg))
+		acked := hammerRefresh(t, p.base, 400*time.Millisecond, func() {
+			if code := p.stop(t); code != 0 {
+				t.Errorf("exit %d", code)
+			}
+		})
+		if len(acked) < 20 {
+			t.Fatalf("only %d acknowledged writes; load too light to mean anything", len(acked))
+		}
+		stored := storedRefreshRequestIDs(t, opts)
+		missing := 0
+		for _, id := range acked {
+			if !stored[id] {
+				missing++
+			}
+		}
+		if missing > 0 {
+			t.Errorf("%d of %d acknowledged writes lost", missing, len(acked))
+		}
+		t.Logf("%d acknowledged writes, all stored", len(acked))
+	})
+}
+
+// hammerRefresh posts refresh requests from 8 clients, calls stop after
+// the given time, and returns the request ids answered 200.
+func hammerRefresh(t *testing.T, base string, after time.Duration, stop func()) []string {
+	t.Helper()
+	var mu sync.Mutex
+	var ok []string
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	var wg sync.WaitGroup
 	for w := 0; w < 8; w++ {
 		wg.Add(1)
@@ -404,47 +434,28 @@ func TestShutdownUnderLoadLosesNoAcknowledgedWrite(t *testing.T) {
 			defer wg.Done()
 			for i := 0; ctx.Err() == nil; i++ {
 				id := fmt.Sprintf("load-%d-%d", w, i)
-				req, _ := http.NewRequestWithContext(ctx, "POST", p.base+"/api/catalog/refresh", nil)
+				req, _ := http.NewRequestWithContext(ctx, "POST", base+"/api/catalog/refresh", nil)
 				req.Header.Set("X-Request-Id", id)
 				resp, err := http.DefaultClient.Do(req)
 				if err != nil {
-					if ctx.Err() == nil {
-						time.Sleep(5 * time.Millisecond)
-						continue
-					}
-					return
+					time.Sleep(5 * time.Millisecond)
+					continue
 				}
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 				if resp.StatusCode == 200 {
-					ok.mu.Lock()
-					ok.ids = append(ok.ids, id)
-					ok.mu.Unlock()
+					mu.Lock()
+					ok = append(ok, id)
+					mu.Unlock()
 				}
 			}
 		}(w)
 	}
-	time.Sleep(400 * time.Millisecond)
-	code := p.stop(t)
+	time.Sleep(after)
+	stop()
 	cancel()
 	wg.Wait()
-	if code != 0 {
-		t.Fatalf("exit %d", code)
-	}
-	if len(ok.ids) < 20 {
-		t.Fatalf("only %d acknowledged writes; load too light to mean anything", len(ok.ids))
-	}
-	stored := storedRefreshRequestIDs(t, filepath.Join(dir, ".greenroom"))
-	missing := 0
-	for _, id := range ok.ids {
-		if !stored[id] {
-			missing++
-		}
-	}
-	if missing > 0 {
-		t.Errorf("%d of %d acknowledged writes lost", missing, len(ok.ids))
-	}
-	t.Logf("%d acknowledged writes, all stored", len(ok.ids))
+	return ok
 }
 
 func writeConfig(t *testing.T, dir, body string) string {

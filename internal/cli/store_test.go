@@ -3,24 +3,22 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"testing"
 
 	"greenroom/internal/catalog"
 	"greenroom/internal/store"
 )
 
-// storedRefreshRequestIDs opens the data dir's store after the server has
-// exited and returns the request ids of every stored refresh job.
-func storedRefreshRequestIDs(t *testing.T, dataDir string) map[string]bool {
+// storedRefreshRequestIDs opens the store after the server has exited and returns the request ids of every stored refresh job.
+func storedRefreshRequestIDs(t *testing.T, opts store.Options) map[string]bool {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Options{Driver: store.DriverSQLite, SQLitePath: filepath.Join(dataDir, "greenroom.db")})
+	st, err := store.Open(ctx, opts)
 	if err != nil {
 		t.Fatalf("reopen store: %v", err)
 	}
 	defer st.Close()
-	rows, err := st.DB().QueryContext(ctx, "SELECT payload FROM jobs WHERE kind = ?", catalog.RefreshJobKind)
+	rows, err := st.DB().QueryContext(ctx, "SELECT payload FROM jobs WHERE kind = '"+catalog.RefreshJobKind+"'")
 	if err != nil {
 		t.Fatal(err)
 	}
