@@ -1,7 +1,6 @@
 package catalog
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,9 +9,8 @@ import (
 	"path"
 	"strings"
 
-	"github.com/goccy/go-yaml"
-
 	"greenroom/internal/greenroom"
+	"greenroom/internal/yamltree"
 )
 
 // Limits bound what one location may make the reader do.
@@ -22,16 +20,33 @@ const (
 	maxDocuments     = 10000
 )
 
+// yamlLimits bound the parse of each file, placeholder targets included.
+// MaxStructural is ten times yamltree's default so that files of several
+// megabytes of ordinary entities (about 50 structural characters each)
+// parse; a hostile file at that limit costs goccy/go-yaml about 1.4 GB of
+// allocations, 1 GB at peak, and 3 s. Keys per mapping keep the default.
+var yamlLimits = yamltree.Limits{
+	MaxBytes:      maxFileBytes,
+	MaxNodes:      1_000_000,
+	MaxDepth:      64,
+	MaxStructural: 1_000_000,
+}
+
 // LocationError is a problem with one file of a location, located as
 // precisely as the parser allows. It never stops the other files.
 type LocationError struct {
-	File    string
-	Line    int
-	Message string
+	File string
+	// Line and Column are 1-based; 0 when unknown or when the problem is
+	// about a whole document.
+	Line, Column int
+	Message      string
 }
 
 func (e *LocationError) Error() string {
-	if e.Line > 0 {
+	switch {
+	case e.Line > 0 && e.Column > 0:
+		return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Message)
+	case e.Line > 0:
 		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Message)
 	}
 	return e.File + ": " + e.Message
@@ -71,12 +86,15 @@ func (r *reader) readFile(name string, depth int) {
 		r.fail(name, 0, "%v", err)
 		return
 	}
-	docs, err := decodeDocuments(data)
+	docs, err := decodeDocuments(name, data)
 	if err != nil {
 		r.errs = append(r.errs, locate(name, err))
 		return
 	}
 	for i, doc := range docs {
+		if doc == nil {
+			continue // "--- null" or "--- ~", ignored as Backstage does
+		}
 		ent, ok := doc.(map[string]any)
 		if !ok {
 			r.fail(name, 0, "document %d is not an object", i+1)
@@ -86,6 +104,9 @@ func (r *reader) readFile(name string, depth int) {
 			r.fail(name, 0, "document %d: %v", i+1, err)
 			continue
 		}
+		// Appended before its targets are read, so that entities come in
+		// file order: a Location before what it points at.
+		r.entities = append(r.entities, ent)
 		if kind, _ := ent["kind"].(string); strings.EqualFold(kind, "Location") {
 			for _, t := range locationTargets(ent) {
 				if strings.Contains(t, "://") {
@@ -95,7 +116,6 @@ func (r *reader) readFile(name string, depth int) {
 				r.readFile(path.Join(path.Dir(name), t), depth+1)
 			}
 		}
-		r.entities = append(r.entities, ent)
 	}
 }
 
@@ -115,33 +135,29 @@ func readBounded(fsys fs.FS, name string) ([]byte, error) {
 	return data, nil
 }
 
-func decodeDocuments(data []byte) ([]any, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data), yaml.UseJSONUnmarshaler())
-	var docs []any
-	for {
-		var v any
-		err := dec.Decode(&v)
-		if errors.Is(err, io.EOF) {
-			return docs, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		if v == nil {
-			continue // an empty document between separators
-		}
-		if len(docs) == maxDocuments {
-			return nil, fmt.Errorf("more than %d documents", maxDocuments)
-		}
-		docs = append(docs, v)
+// decodeDocuments parses every document of a YAML stream into plain
+// values; empty documents are left out, explicit nulls are nil.
+func decodeDocuments(name string, data []byte) ([]any, error) {
+	nodes, err := yamltree.ParseDocuments(name, data, yamlLimits, nil)
+	if err != nil {
+		return nil, err
 	}
+	if len(nodes) > maxDocuments {
+		return nil, fmt.Errorf("more than %d documents", maxDocuments)
+	}
+	docs := make([]any, len(nodes))
+	for i, n := range nodes {
+		docs[i] = n.Interface()
+	}
+	return docs, nil
 }
 
-// locate turns a YAML error into a LocationError with its line.
+// locate turns a parse error into a LocationError with its line and
+// column.
 func locate(file string, err error) error {
-	var se *yaml.SyntaxError
-	if errors.As(err, &se) && se.Token != nil && se.Token.Position != nil {
-		return &LocationError{File: file, Line: se.Token.Position.Line, Message: se.Message}
+	var ye *yamltree.Error
+	if errors.As(err, &ye) {
+		return &LocationError{File: file, Line: ye.Line, Column: ye.Column, Message: ye.Message}
 	}
 	return &LocationError{File: file, Message: err.Error()}
 }
@@ -202,7 +218,8 @@ func (r *reader) placeholder(base string, m map[string]any) (any, bool, error) {
 		if !ok || s == "" || strings.Contains(s, "://") {
 			return nil, false, greenroom.Errorf(greenroom.CodeInvalid, "%s needs a relative file path", key)
 		}
-		data, err := readBounded(r.fsys, path.Join(path.Dir(base), s))
+		name := path.Join(path.Dir(base), s)
+		data, err := readBounded(r.fsys, name)
 		if err != nil {
 			return nil, false, fmt.Errorf("%s %s: %w", key, s, err)
 		}
@@ -216,11 +233,11 @@ func (r *reader) placeholder(base string, m map[string]any) (any, bool, error) {
 			}
 			return v, true, nil
 		default:
-			var v any
-			if err := yaml.Unmarshal(data, &v); err != nil {
-				return nil, false, fmt.Errorf("$yaml %s: %w", s, err)
+			n, err := yamltree.Parse(name, data, yamlLimits, nil)
+			if err != nil {
+				return nil, false, fmt.Errorf("$yaml: %w", err)
 			}
-			return v, true, nil
+			return n.Interface(), true, nil
 		}
 	}
 	return nil, false, nil

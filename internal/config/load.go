@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+
+	"greenroom/internal/yamltree"
 )
 
 // maxTotalBytes bounds what one Load reads over all files.
@@ -37,7 +39,7 @@ type LoadOptions struct {
 // when there are any, else nil; a Config with errors must not be used to
 // start the server.
 func Load(opts LoadOptions) (*Config, Report, error) {
-	l := &loader{lookupEnv: opts.LookupEnv, budget: &budget{}, ps: &problems{}, cache: map[string][]byte{}}
+	l := &loader{lookupEnv: opts.LookupEnv, budget: yamltree.NewBudget(maxNodes), ps: &problems{}, cache: map[string][]byte{}}
 	if l.lookupEnv == nil {
 		l.lookupEnv = os.LookupEnv
 	}
@@ -91,7 +93,7 @@ func sortProblems(ps []Problem, files []string) []Problem {
 // loader holds the state of one Load.
 type loader struct {
 	lookupEnv func(string) (string, bool)
-	budget    *budget
+	budget    *yamltree.Budget // nodes of every file parsed
 	ps        *problems
 	cache     map[string][]byte // by absolute path
 	read      int               // bytes read so far

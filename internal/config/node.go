@@ -2,23 +2,25 @@ package config
 
 import (
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
+
+	"greenroom/internal/yamltree"
 )
 
-// kind is the JSON-like type of a config value. Backstage config is JSON
-// data, so YAML-only types (timestamps, binary) arrive here as strings.
-type kind uint8
+// kind is the JSON-like type of a config value: yamltree's kinds, since
+// most values are parsed from YAML. Backstage config is JSON data, so
+// YAML-only types (timestamps, binary) arrive here as strings.
+type kind = yamltree.Kind
 
 const (
-	kindNull kind = iota
-	kindBool
-	kindInt
-	kindFloat
-	kindString
-	kindMap
-	kindSeq
+	kindNull   = yamltree.Null
+	kindBool   = yamltree.Bool
+	kindInt    = yamltree.Int
+	kindFloat  = yamltree.Float
+	kindString = yamltree.String
+	kindMap    = yamltree.Map
+	kindSeq    = yamltree.Seq
 )
 
 // pos is where a value was declared: for a mapping entry the position of its
@@ -78,28 +80,6 @@ func (n *node) del(key string) {
 	}
 }
 
-// clone returns a deep copy of n.
-func (n *node) clone() *node {
-	if n == nil {
-		return nil
-	}
-	c := *n
-	switch n.kind {
-	case kindMap:
-		c.keys = append([]string(nil), n.keys...)
-		c.vals = make(map[string]*node, len(n.vals))
-		for k, v := range n.vals {
-			c.vals[k] = v.clone()
-		}
-	case kindSeq:
-		c.items = make([]*node, len(n.items))
-		for i, v := range n.items {
-			c.items[i] = v.clone()
-		}
-	}
-	return &c
-}
-
 // toAny converts n to plain Go values: map[string]any, []any, string, bool,
 // int64, float64 or nil.
 func (n *node) toAny() any {
@@ -144,7 +124,7 @@ func (n *node) describe() string {
 	case kindInt:
 		return strconv.FormatInt(n.i, 10)
 	case kindFloat:
-		return formatFloat(n.f)
+		return yamltree.FormatFloat(n.f)
 	case kindString:
 		s := n.s
 		if len(s) > 60 {
@@ -157,18 +137,6 @@ func (n *node) describe() string {
 		return "a list"
 	}
 	return "?"
-}
-
-func formatFloat(f float64) string {
-	switch {
-	case math.IsInf(f, 1):
-		return ".inf"
-	case math.IsInf(f, -1):
-		return "-.inf"
-	case math.IsNaN(f):
-		return ".nan"
-	}
-	return strconv.FormatFloat(f, 'g', -1, 64)
 }
 
 // pathStep is one step of a path: a map key, or a list index when isIndex.

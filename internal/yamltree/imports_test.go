@@ -1,0 +1,36 @@
+package yamltree
+
+import (
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestImports keeps the package at the bottom of the module: the standard
+// library and goccy/go-yaml only, nothing of Greenroom.
+func TestImports(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range f.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			std := !strings.Contains(strings.SplitN(p, "/", 2)[0], ".")
+			if !std && p != "github.com/goccy/go-yaml" && !strings.HasPrefix(p, "github.com/goccy/go-yaml/") {
+				t.Errorf("%s imports %s; yamltree may use only the standard library and goccy/go-yaml", name, p)
+			}
+		}
+	}
+}
