@@ -17,43 +17,44 @@ import (
 	"greenroom/internal/greenroom"
 )
 
-// Location is a configured place entities are read from.
-type Location struct {
-	// Source names the location in the store, e.g. "file:/srv/all.yaml".
-	Source string
-	FS     fs.FS
-	Root   string // path of the root file within FS
+// Source is a configured place entities are read from: a file tree and
+// the root file within it.
+type Source struct {
+	// Name names the source in the store, e.g. "file:/srv/all.yaml".
+	Name string
+	FS   fs.FS
+	Root string // path of the root file within FS
 	// AllowKinds limits the kinds the location may supply (lowercase);
 	// empty allows every kind.
 	AllowKinds []string
 }
 
-// FileLocation returns a Location for a file on disk. Relative targets of
+// FileSource returns a Source for a file on disk. Relative targets of
 // its Location entities resolve against the file's directory.
-func FileLocation(target string, allowKinds []string) (Location, error) {
+func FileSource(target string, allowKinds []string) (Source, error) {
 	abs, err := filepath.Abs(target)
 	if err != nil {
-		return Location{}, fmt.Errorf("catalog: file location %s: %w", target, err)
+		return Source{}, fmt.Errorf("catalog: file location %s: %w", target, err)
 	}
 	vol := filepath.VolumeName(abs)
 	rel := filepath.ToSlash(strings.TrimPrefix(abs[len(vol):], string(filepath.Separator)))
-	return Location{Source: "file:" + abs, FS: os.DirFS(vol + string(filepath.Separator)), Root: rel, AllowKinds: allowKinds}, nil
+	return Source{Name: "file:" + abs, FS: os.DirFS(vol + string(filepath.Separator)), Root: rel, AllowKinds: allowKinds}, nil
 }
 
 // Service is the catalog's business logic shared by every transport.
 type Service struct {
-	store     Store
-	locations []Location
-	logger    *slog.Logger
-	enqueue   EnqueueFunc
+	store   Store
+	sources []Source
+	logger  *slog.Logger
+	enqueue EnqueueFunc
 
 	mu       sync.Mutex // serialises refreshes
 	problems []error
 }
 
-// NewService returns a catalog over st reading the given locations.
-func NewService(st Store, locations []Location, logger *slog.Logger) *Service {
-	return &Service{store: st, locations: locations, logger: logger}
+// NewService returns a catalog over st reading the given sources.
+func NewService(st Store, sources []Source, logger *slog.Logger) *Service {
+	return &Service{store: st, sources: sources, logger: logger}
 }
 
 // Refresh reads every location and stores what it holds. A broken file is
@@ -63,7 +64,7 @@ func (s *Service) Refresh(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var problems []error
-	for _, loc := range s.locations {
+	for _, loc := range s.sources {
 		raw, errs := readTree(loc.FS, loc.Root)
 		problems = append(problems, errs...)
 		if len(raw) == 0 && len(errs) > 0 {
@@ -71,14 +72,14 @@ func (s *Service) Refresh(ctx context.Context) error {
 		}
 		recs, errs := buildRecords(loc, raw)
 		problems = append(problems, errs...)
-		res, err := s.store.ReplaceSourceEntities(ctx, loc.Source, recs)
+		res, err := s.store.ReplaceSourceEntities(ctx, loc.Name, recs)
 		if err != nil {
-			return fmt.Errorf("catalog: refresh %s: %w", loc.Source, err)
+			return fmt.Errorf("catalog: refresh %s: %w", loc.Name, err)
 		}
 		for _, ref := range res.Conflicts {
-			problems = append(problems, fmt.Errorf("%s: entity %s is already provided by another location", loc.Source, ref))
+			problems = append(problems, fmt.Errorf("%s: entity %s is already provided by another location", loc.Name, ref))
 		}
-		s.logger.Info("location refreshed", "source", loc.Source, "inserted", res.Inserted,
+		s.logger.Info("location refreshed", "source", loc.Name, "inserted", res.Inserted,
 			"updated", res.Updated, "unchanged", res.Unchanged, "deleted", res.Deleted, "problems", len(errs))
 	}
 	for _, p := range problems {
@@ -95,18 +96,18 @@ func (s *Service) Problems() []error {
 	return append([]error(nil), s.problems...)
 }
 
-func buildRecords(loc Location, raw []map[string]any) ([]Record, []error) {
+func buildRecords(loc Source, raw []map[string]any) ([]Record, []error) {
 	var recs []Record
 	var errs []error
 	seen := map[string]bool{}
 	for _, ent := range raw {
 		rec, err := newRecord(loc, ent)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", loc.Source, err))
+			errs = append(errs, fmt.Errorf("%s: %w", loc.Name, err))
 			continue
 		}
 		if seen[rec.Ref] {
-			errs = append(errs, fmt.Errorf("%s: entity %s is defined twice", loc.Source, rec.Ref))
+			errs = append(errs, fmt.Errorf("%s: entity %s is defined twice", loc.Name, rec.Ref))
 			continue
 		}
 		seen[rec.Ref] = true
@@ -115,7 +116,7 @@ func buildRecords(loc Location, raw []map[string]any) ([]Record, []error) {
 	return recs, errs
 }
 
-func newRecord(loc Location, ent map[string]any) (Record, error) {
+func newRecord(loc Source, ent map[string]any) (Record, error) {
 	apiVersion, _ := ent["apiVersion"].(string)
 	kind, _ := ent["kind"].(string)
 	meta, _ := ent["metadata"].(map[string]any)
@@ -141,7 +142,7 @@ func newRecord(loc Location, ent map[string]any) (Record, error) {
 	ref := greenroom.EntityRef{Kind: kind, Namespace: ns, Name: name}
 	return Record{
 		Ref: ref.String(), Kind: kind, Namespace: ns, Name: name,
-		Source: loc.Source, Hash: hex.EncodeToString(sum[:16]), Body: body,
+		Source: loc.Name, Hash: hex.EncodeToString(sum[:16]), Body: body,
 	}, nil
 }
 

@@ -25,7 +25,7 @@ spec: {type: service, owner: team, lifecycle: production}
 func TestRefreshDemo(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := t.Context()
-		svc := catalog.NewService(s, []catalog.Location{{Source: "demo", FS: examples.FS, Root: examples.Root}}, slog.New(slog.DiscardHandler))
+		svc := catalog.NewService(s, []catalog.Source{{Name: "demo", FS: examples.FS, Root: examples.Root}}, slog.New(slog.DiscardHandler))
 		if err := svc.Refresh(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -80,8 +80,8 @@ spec: {targets: [./good.yaml, ./bad.yaml, ./group.yaml]}
 			"bad.yaml":   {Data: []byte("kind: Component\nmetadata: {name: nameless-api-version}\n")},
 			"group.yaml": {Data: []byte("apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: team}\nspec: {type: team, children: []}\n")},
 		}
-		loc := catalog.Location{Source: "test", FS: fsys, Root: "all.yaml", AllowKinds: []string{"Location", "Component"}}
-		svc := catalog.NewService(s, []catalog.Location{loc}, slog.New(slog.DiscardHandler))
+		loc := catalog.Source{Name: "test", FS: fsys, Root: "all.yaml", AllowKinds: []string{"Location", "Component"}}
+		svc := catalog.NewService(s, []catalog.Source{loc}, slog.New(slog.DiscardHandler))
 		if err := svc.Refresh(ctx); err != nil {
 			t.Fatal(err)
 		}

@@ -191,8 +191,8 @@ func openStore(ctx context.Context, cfg *config.Config, dataDir string, logger *
 
 // catalogLocations turns catalog.locations into readers, adding the demo
 // company when no location is configured (or greenroom.demo says so).
-func catalogLocations(cfg *config.Config, noDemo bool) ([]catalog.Location, error) {
-	var out []catalog.Location
+func catalogLocations(cfg *config.Config, noDemo bool) ([]catalog.Source, error) {
+	var out []catalog.Source
 	for i, l := range cfg.Catalog.Locations {
 		var allow []string
 		for _, r := range l.Rules {
@@ -200,7 +200,7 @@ func catalogLocations(cfg *config.Config, noDemo bool) ([]catalog.Location, erro
 		}
 		switch l.Type {
 		case "file":
-			loc, err := catalog.FileLocation(l.Path, allow)
+			loc, err := catalog.FileSource(l.Path, allow)
 			if err != nil {
 				return nil, err
 			}
@@ -211,7 +211,7 @@ func catalogLocations(cfg *config.Config, noDemo bool) ([]catalog.Location, erro
 		}
 	}
 	if cfg.DemoEnabled() && !noDemo {
-		out = append(out, catalog.Location{Source: "demo", FS: examples.FS, Root: examples.Root})
+		out = append(out, catalog.Source{Name: "demo", FS: examples.FS, Root: examples.Root})
 	}
 	return out, nil
 }
