@@ -2,63 +2,120 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
+	"net/url"
 
-	"greenroom/internal/catalog"
+	"greenroom/internal/catalog/query"
 	"greenroom/internal/greenroom"
 )
 
-// maxListLimit bounds one page of entities.
-const maxListLimit = 10000
-
+// GET /entities: Backstage's offset-paged list, a bare JSON array, with a
+// Link header to the next page when limit or after was given.
 func (h *Handler) listEntities(w http.ResponseWriter, r *http.Request) error {
-	q, err := parseEntityQuery(r)
+	v := r.URL.Query()
+	q, err := query.ParseEntitiesParams(v)
 	if err != nil {
 		return err
 	}
-	ents, err := h.catalog.Entities(r.Context(), q)
+	fields, err := query.ParseFields(v)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, ents)
+	page, err := h.catalog.QueryEntities(r.Context(), q, fields)
+	if err != nil {
+		return err
+	}
+	if page.NextAfter != "" {
+		next := url.Values{}
+		for k, vals := range v {
+			if k != "after" && k != "offset" && k != "limit" {
+				next[k] = vals
+			}
+		}
+		next.Set("after", page.NextAfter)
+		w.Header().Set("Link", fmt.Sprintf("<%s?%s>; rel=\"next\"", r.URL.Path, next.Encode()))
+	}
+	writeJSON(w, http.StatusOK, page.Items)
 	return nil
 }
 
-// parseEntityQuery reads the subset of Backstage's GET /entities query
-// that the foundation serves: filter=kind=<kind>, limit and offset.
-func parseEntityQuery(r *http.Request) (catalog.Query, error) {
-	var q catalog.Query
-	v := r.URL.Query()
-	for _, f := range v["filter"] {
-		for _, part := range strings.Split(f, ",") {
-			key, val, ok := strings.Cut(part, "=")
-			if !ok || !strings.EqualFold(strings.TrimSpace(key), "kind") {
-				return q, greenroom.Errorf(greenroom.CodeInvalid, "filter %q: only kind=<kind> is supported yet", part)
-			}
-			q.Kind = strings.TrimSpace(val)
-		}
-	}
-	var err error
-	if q.Limit, err = intParam(v.Get("limit"), "limit", maxListLimit); err != nil {
-		return q, err
-	}
-	if q.Offset, err = intParam(v.Get("offset"), "offset", -1); err != nil {
-		return q, err
-	}
-	return q, nil
+type queryResponse struct {
+	Items      []json.RawMessage `json:"items"`
+	TotalItems int               `json:"totalItems"`
+	PageInfo   query.PageInfo    `json:"pageInfo"`
 }
 
-func intParam(s, name string, max int) (int, error) {
-	if s == "" {
-		return 0, nil
+// GET /entities/by-query: cursor paging with totals and full-text filter.
+func (h *Handler) queryEntities(w http.ResponseWriter, r *http.Request) error {
+	v := r.URL.Query()
+	q, err := query.ParseQueryParams(v)
+	if err != nil {
+		return err
 	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 || (max >= 0 && n > max) {
-		return 0, greenroom.Errorf(greenroom.CodeInvalid, "%s must be a whole number from 0 to %d, got %q", name, max, s)
+	fields, err := query.ParseFields(v)
+	if err != nil {
+		return err
 	}
-	return n, nil
+	page, err := h.catalog.QueryEntities(r.Context(), q, fields)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, queryResponse{Items: nonNil(page.Items), TotalItems: page.TotalItems, PageInfo: page.Info()})
+	return nil
+}
+
+type byRefsRequest struct {
+	EntityRefs []string `json:"entityRefs"`
+	Fields     []string `json:"fields"`
+}
+
+type itemsResponse struct {
+	Items []json.RawMessage `json:"items"`
+}
+
+// POST /entities/by-refs: the entities in the order asked, null for misses.
+func (h *Handler) entitiesByRefs(w http.ResponseWriter, r *http.Request) error {
+	var req byRefsRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	if req.EntityRefs == nil {
+		return greenroom.Errorf(greenroom.CodeInvalid, "request body must have entityRefs, a list of entity references")
+	}
+	filter, err := query.ParseFilter(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	fields, err := query.NewFields(req.Fields)
+	if err != nil {
+		return err
+	}
+	if extra, err := query.ParseFields(r.URL.Query()); err != nil {
+		return err
+	} else if len(extra) > 0 {
+		fields = append(fields, extra...)
+	}
+	items, err := h.catalog.EntitiesByRefs(r.Context(), req.EntityRefs, filter, fields)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, itemsResponse{Items: nonNil(items)})
+	return nil
+}
+
+// GET /entity-facets.
+func (h *Handler) entityFacets(w http.ResponseWriter, r *http.Request) error {
+	q, err := query.ParseFacetsParams(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	resp, err := h.catalog.Facets(r.Context(), q)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
 }
 
 func (h *Handler) entityByName(w http.ResponseWriter, r *http.Request) error {
@@ -78,11 +135,8 @@ type refreshRequest struct {
 func (h *Handler) refresh(w http.ResponseWriter, r *http.Request) error {
 	var req refreshRequest
 	if r.ContentLength != 0 {
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-			if greenroom.HTTPStatus(err) == http.StatusRequestEntityTooLarge {
-				return err
-			}
-			return greenroom.Errorf(greenroom.CodeInvalid, "refresh body must be JSON like {\"entityRef\":\"component:default/x\"}: %v", err)
+		if err := decodeBody(r, &req); err != nil {
+			return err
 		}
 	}
 	if err := h.catalog.RequestRefresh(r.Context(), req.EntityRef); err != nil {
@@ -90,4 +144,24 @@ func (h *Handler) refresh(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil
+}
+
+// decodeBody reads a JSON request body into v; a body over the server's
+// limit stays a 413, anything malformed is a 400 that says what was wrong.
+func decodeBody(r *http.Request, v any) error {
+	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+		if greenroom.HTTPStatus(err) == http.StatusRequestEntityTooLarge {
+			return err
+		}
+		return greenroom.Errorf(greenroom.CodeInvalid, "request body is not valid JSON for %s %s: %v", r.Method, r.URL.Path, err)
+	}
+	return nil
+}
+
+// nonNil keeps an empty page a JSON [] rather than null.
+func nonNil(items []json.RawMessage) []json.RawMessage {
+	if items == nil {
+		return []json.RawMessage{}
+	}
+	return items
 }

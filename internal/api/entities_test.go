@@ -1,122 +1,191 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
-	"io"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
-
-	"github.com/google/go-cmp/cmp"
+	"testing/fstest"
 
 	"greenroom/internal/catalog"
-	"greenroom/internal/greenroom"
+	"greenroom/internal/store/storetest"
 )
 
-type fakeCatalog struct {
-	gotQuery   catalog.Query
-	refreshRef string
-	refreshErr error
-}
-
-func (f *fakeCatalog) Entities(_ context.Context, q catalog.Query) ([]json.RawMessage, error) {
-	f.gotQuery = q
-	return []json.RawMessage{json.RawMessage(`{"kind":"Component"}`)}, nil
-}
-
-func (f *fakeCatalog) EntityByName(_ context.Context, ref greenroom.EntityRef) (json.RawMessage, error) {
-	if ref.Name != "known" {
-		return nil, greenroom.Errorf(greenroom.CodeNotFound, "entity %s not found", ref)
-	}
-	return json.RawMessage(`{"kind":"` + ref.Kind + `"}`), nil
-}
-
-func (f *fakeCatalog) RequestRefresh(_ context.Context, ref string) error {
-	f.refreshRef = ref
-	return f.refreshErr
-}
-
-func serve(t *testing.T, f *fakeCatalog, method, target, body string) (*httptest.ResponseRecorder, errorBody) {
+// newTestAPI serves a real catalog on a SQLite store holding a small
+// catalog: a group owning three components and an API.
+func newTestAPI(t *testing.T) *http.ServeMux {
 	t.Helper()
+	var docs []string
+	docs = append(docs, "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: team-a}\nspec: {type: team, children: []}")
+	for i, typ := range []string{"service", "service", "website"} {
+		docs = append(docs, fmt.Sprintf("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: comp-%d, tags: [go]}\nspec: {type: %s, lifecycle: production, owner: team-a, providesApis: [api-x]}", i, typ))
+	}
+	docs = append(docs, "apiVersion: backstage.io/v1alpha1\nkind: API\nmetadata: {name: api-x}\nspec: {type: openapi, lifecycle: production, owner: team-a, definition: 'openapi: 3.0.0'}")
+	fsys := fstest.MapFS{"all.yaml": {Data: []byte(strings.Join(docs, "\n---\n"))}}
+	svc, err := catalog.NewService(storetest.SQLite(t), []catalog.Source{{Name: "test", FS: fsys, Root: "all.yaml"}}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Refresh(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if p := svc.Problems(); len(p) > 0 {
+		t.Fatalf("fixture problems: %v", p)
+	}
 	mux := http.NewServeMux()
-	New(f, slog.New(slog.DiscardHandler)).Routes(mux)
+	New(svc, slog.New(slog.DiscardHandler)).Routes(mux)
+	return mux
+}
+
+func call(t *testing.T, mux *http.ServeMux, method, target, body string, into any) *httptest.ResponseRecorder {
+	t.Helper()
 	rec := httptest.NewRecorder()
 	mux.ServeHTTP(rec, httptest.NewRequest(method, target, strings.NewReader(body)))
-	var eb errorBody
-	if rec.Code >= 400 {
-		if err := json.Unmarshal(rec.Body.Bytes(), &eb); err != nil {
-			t.Fatalf("error body is not JSON: %q", rec.Body)
+	if into != nil {
+		if err := json.Unmarshal(rec.Body.Bytes(), into); err != nil {
+			t.Fatalf("%s %s: body %q: %v", method, target, rec.Body, err)
 		}
 	}
-	return rec, eb
+	return rec
 }
 
-func TestListEntitiesQuery(t *testing.T) {
+type ent struct {
+	Kind     string `json:"kind"`
+	Metadata struct {
+		Name string `json:"name"`
+		UID  string `json:"uid"`
+	} `json:"metadata"`
+	Spec      map[string]any `json:"spec"`
+	Relations []struct{ Type, TargetRef string }
+}
+
+func names(ents []ent) string {
+	var out []string
+	for _, e := range ents {
+		out = append(out, e.Metadata.Name)
+	}
+	return strings.Join(out, ",")
+}
+
+func TestEntitiesEndpoints(t *testing.T) {
+	mux := newTestAPI(t)
 	tests := []struct {
 		target string
-		want   catalog.Query
-		status int
+		want   string
 	}{
-		{"/api/catalog/entities", catalog.Query{}, 200},
-		{"/api/catalog/entities?filter=kind=component&limit=5&offset=10", catalog.Query{Kind: "component", Limit: 5, Offset: 10}, 200},
-		{"/api/catalog/entities?filter=Kind%3DAPI", catalog.Query{Kind: "API"}, 200},
-		{"/api/catalog/entities?filter=spec.type=service", catalog.Query{}, 400},
-		{"/api/catalog/entities?limit=abc", catalog.Query{}, 400},
-		{"/api/catalog/entities?limit=10001", catalog.Query{}, 400},
-		{"/api/catalog/entities?offset=-3", catalog.Query{}, 400},
+		{"/api/catalog/entities?filter=kind=component,spec.type=service", "comp-0,comp-1"},
+		{"/api/catalog/entities?filter=kind=group&filter=kind=API", "api-x,team-a"},
+		{"/api/catalog/entities?filter=kind=component&order=desc:metadata.name&limit=2", "comp-2,comp-1"},
+		{"/api/catalog/entities?filter=relations.ownedby=group:default/team-a&order=asc:metadata.name", "api-x,comp-0,comp-1,comp-2"},
+		{"/api/catalog/entities?filter=metadata.tags.go&filter=kind=GROUP&order=asc:metadata.name", "comp-0,comp-1,comp-2,team-a"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.target, func(t *testing.T) {
-			f := &fakeCatalog{}
-			rec, eb := serve(t, f, "GET", tt.target, "")
-			if rec.Code != tt.status {
-				t.Fatalf("status %d, want %d: %s", rec.Code, tt.status, rec.Body)
+			var got []ent
+			if rec := call(t, mux, "GET", tt.target, "", &got); rec.Code != 200 {
+				t.Fatalf("status %d", rec.Code)
 			}
-			if tt.status == 200 {
-				if diff := cmp.Diff(tt.want, f.gotQuery); diff != "" {
-					t.Errorf("query (-want +got):\n%s", diff)
-				}
-				if got := strings.TrimSpace(rec.Body.String()); got != `[{"kind":"Component"}]` {
-					t.Errorf("body %s", got)
-				}
-				return
-			}
-			if eb.Error.Name != "InputError" || eb.Response.StatusCode != 400 || eb.Request.Method != "GET" || eb.Request.URL != tt.target {
-				t.Errorf("error body %+v", eb)
+			if names(got) != tt.want {
+				t.Errorf("got %s, want %s", names(got), tt.want)
 			}
 		})
 	}
+
+	t.Run("stitched relations both ways", func(t *testing.T) {
+		var team ent
+		call(t, mux, "GET", "/api/catalog/entities/by-name/group/default/team-a", "", &team)
+		n := 0
+		for _, r := range team.Relations {
+			if r.Type == "ownerOf" {
+				n++
+			}
+		}
+		if n != 4 || team.Metadata.UID == "" {
+			t.Errorf("team-a: %d ownerOf relations, uid %q: %+v", n, team.Metadata.UID, team.Relations)
+		}
+	})
+
+	t.Run("fields and link header", func(t *testing.T) {
+		var got []map[string]any
+		rec := call(t, mux, "GET", "/api/catalog/entities?filter=kind=component&fields=metadata.name&limit=1&order=asc:metadata.name", "", &got)
+		if len(got) != 1 || len(got[0]) != 1 || got[0]["metadata"].(map[string]any)["name"] != "comp-0" {
+			t.Errorf("projection: %v", got)
+		}
+		if link := rec.Header().Get("Link"); !strings.Contains(link, "after=") || !strings.Contains(link, `rel="next"`) {
+			t.Errorf("Link = %q", link)
+		}
+	})
+
+	t.Run("by-query cursor walk", func(t *testing.T) {
+		var page struct {
+			Items      []ent
+			TotalItems int
+			PageInfo   struct{ NextCursor string }
+		}
+		call(t, mux, "GET", "/api/catalog/entities/by-query?filter=kind=component&limit=2&orderField=metadata.name,asc&totalItems=true", "", &page)
+		first := names(page.Items)
+		if page.TotalItems != 3 || first != "comp-0,comp-1" || page.PageInfo.NextCursor == "" {
+			t.Fatalf("first page %+v", page)
+		}
+		cursor := page.PageInfo.NextCursor
+		page.PageInfo.NextCursor = "" // absent on the last page
+		call(t, mux, "GET", "/api/catalog/entities/by-query?cursor="+cursor, "", &page)
+		if names(page.Items) != "comp-2" || page.PageInfo.NextCursor != "" {
+			t.Errorf("second page %+v", page)
+		}
+	})
+
+	t.Run("by-refs keeps order and nulls", func(t *testing.T) {
+		var resp struct{ Items []*ent }
+		call(t, mux, "POST", "/api/catalog/entities/by-refs", `{"entityRefs":["component:default/comp-2","component:default/nope","API:default/api-x"],"fields":["metadata.name"]}`, &resp)
+		if len(resp.Items) != 3 || resp.Items[0].Metadata.Name != "comp-2" || resp.Items[1] != nil || resp.Items[2].Metadata.Name != "api-x" {
+			t.Errorf("items %+v", resp.Items)
+		}
+	})
+
+	t.Run("facets", func(t *testing.T) {
+		var resp struct {
+			Facets map[string][]struct {
+				Value string
+				Count int
+			}
+		}
+		call(t, mux, "GET", "/api/catalog/entity-facets?facet=spec.type&filter=kind=component", "", &resp)
+		got := fmt.Sprint(resp.Facets["spec.type"])
+		if got != "[{service 2} {website 1}]" {
+			t.Errorf("facets %s", got)
+		}
+	})
 }
 
-func TestEntityByNameAndRefresh(t *testing.T) {
-	f := &fakeCatalog{}
-	rec, _ := serve(t, f, "GET", "/api/catalog/entities/by-name/component/default/known", "")
-	if rec.Code != 200 || strings.TrimSpace(rec.Body.String()) != `{"kind":"component"}` {
-		t.Errorf("by-name: %d %s", rec.Code, rec.Body)
+func TestEntitiesErrors(t *testing.T) {
+	mux := newTestAPI(t)
+	tests := []struct {
+		method, target, body string
+		status               int
+		name                 string
+	}{
+		{"GET", "/api/catalog/entities?limit=abc", "", 400, "InputError"},
+		{"GET", "/api/catalog/entities?order=sideways:metadata.name", "", 400, "InputError"},
+		{"GET", "/api/catalog/entities/by-query?cursor=!!!", "", 400, "InputError"},
+		{"GET", "/api/catalog/entity-facets", "", 400, "InputError"},
+		{"POST", "/api/catalog/entities/by-refs", "{", 400, "InputError"},
+		{"POST", "/api/catalog/entities/by-refs", `{}`, 400, "InputError"},
+		{"GET", "/api/catalog/entities/by-name/component/default/nope", "", 404, "NotFoundError"},
+		{"POST", "/api/catalog/refresh", `{"entityRef":"a:b/c/d"}`, 400, "InputError"},
+		{"POST", "/api/catalog/refresh", "", 503, "ServiceUnavailableError"}, // no job queue in this test
+		{"DELETE", "/api/nowhere", "", 404, "NotFoundError"},
 	}
-	rec, eb := serve(t, f, "GET", "/api/catalog/entities/by-name/component/default/unknown", "")
-	if rec.Code != 404 || eb.Error.Name != "NotFoundError" || !strings.Contains(eb.Error.Message, "unknown") {
-		t.Errorf("missing: %d %+v", rec.Code, eb)
-	}
-	rec, _ = serve(t, f, "POST", "/api/catalog/refresh", `{"entityRef":"component:default/known"}`)
-	if rec.Code != 200 || f.refreshRef != "component:default/known" {
-		t.Errorf("refresh: %d ref %q", rec.Code, f.refreshRef)
-	}
-	f.refreshErr = greenroom.Errorf(greenroom.CodeUnavailable, "queue down")
-	rec, eb = serve(t, f, "POST", "/api/catalog/refresh", "")
-	if rec.Code != 503 || eb.Error.Name != "ServiceUnavailableError" {
-		t.Errorf("refresh unavailable: %d %+v", rec.Code, eb)
-	}
-	f.refreshErr = io.ErrUnexpectedEOF // an uncoded error is internal and never shown
-	rec, eb = serve(t, f, "POST", "/api/catalog/refresh", "")
-	if rec.Code != 500 || strings.Contains(eb.Error.Message, "unexpected EOF") {
-		t.Errorf("internal: %d %+v", rec.Code, eb)
-	}
-	rec, eb = serve(t, f, "DELETE", "/api/nowhere", "")
-	if rec.Code != 404 || eb.Error.Name != "NotFoundError" {
-		t.Errorf("unknown route: %d %+v", rec.Code, eb)
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.target+" "+tt.body, func(t *testing.T) {
+			var eb errorBody
+			rec := call(t, mux, tt.method, tt.target, tt.body, &eb)
+			if rec.Code != tt.status || eb.Error.Name != tt.name || eb.Response.StatusCode != tt.status || eb.Request.Method != tt.method {
+				t.Errorf("got %d %+v, want %d %s", rec.Code, eb, tt.status, tt.name)
+			}
+		})
 	}
 }

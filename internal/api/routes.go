@@ -6,13 +6,15 @@ import (
 	"log/slog"
 	"net/http"
 
-	"greenroom/internal/catalog"
+	"greenroom/internal/catalog/query"
 	"greenroom/internal/greenroom"
 )
 
 // Catalog is what the catalog routes need from the catalog service.
 type Catalog interface {
-	Entities(ctx context.Context, q catalog.Query) ([]json.RawMessage, error)
+	QueryEntities(ctx context.Context, q query.EntitiesQuery, fields query.Fields) (query.EntitiesPage[json.RawMessage], error)
+	EntitiesByRefs(ctx context.Context, refs []string, filter *query.Filter, fields query.Fields) ([]json.RawMessage, error)
+	Facets(ctx context.Context, q query.FacetsQuery) (query.FacetsResponse, error)
 	EntityByName(ctx context.Context, ref greenroom.EntityRef) (json.RawMessage, error)
 	RequestRefresh(ctx context.Context, entityRef string) error
 }
@@ -31,6 +33,9 @@ func New(c Catalog, logger *slog.Logger) *Handler {
 // Routes registers every API route on mux.
 func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /api/catalog/entities", h.handle(h.listEntities))
+	mux.Handle("GET /api/catalog/entities/by-query", h.handle(h.queryEntities))
+	mux.Handle("POST /api/catalog/entities/by-refs", h.handle(h.entitiesByRefs))
+	mux.Handle("GET /api/catalog/entity-facets", h.handle(h.entityFacets))
 	mux.Handle("GET /api/catalog/entities/by-name/{kind}/{namespace}/{name}", h.handle(h.entityByName))
 	mux.Handle("POST /api/catalog/refresh", h.handle(h.refresh))
 	mux.Handle("/api/", h.handle(h.notFound))

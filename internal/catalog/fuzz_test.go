@@ -31,8 +31,8 @@ func FuzzReadTree(f *testing.F) {
 			}
 		}
 		for _, e := range ents {
-			if e == nil {
-				t.Fatal("nil entity")
+			if e.Data == nil || e.File == "" {
+				t.Fatal("entity without data or file")
 			}
 		}
 	})

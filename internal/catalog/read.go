@@ -57,12 +57,19 @@ func (e *LocationError) Error() string {
 type reader struct {
 	fsys     fs.FS
 	seen     map[string]bool
-	entities []map[string]any
+	entities []rawEntity
 	errs     []error
 }
 
+// rawEntity is one document as read, with where it was found.
+type rawEntity struct {
+	File string // path within the source's file system
+	Line int    // line of the document's first value
+	Data map[string]any
+}
+
 // readTree reads root and every file its Location entities reach.
-func readTree(fsys fs.FS, root string) ([]map[string]any, []error) {
+func readTree(fsys fs.FS, root string) ([]rawEntity, []error) {
 	r := &reader{fsys: fsys, seen: map[string]bool{}}
 	r.readFile(path.Clean(root), 0)
 	return r.entities, r.errs
@@ -86,7 +93,7 @@ func (r *reader) readFile(name string, depth int) {
 		r.fail(name, 0, "%v", err)
 		return
 	}
-	docs, err := decodeDocuments(name, data)
+	docs, lines, err := decodeDocuments(name, data)
 	if err != nil {
 		r.errs = append(r.errs, locate(name, err))
 		return
@@ -97,16 +104,16 @@ func (r *reader) readFile(name string, depth int) {
 		}
 		ent, ok := doc.(map[string]any)
 		if !ok {
-			r.fail(name, 0, "document %d is not an object", i+1)
+			r.fail(name, lines[i], "document %d is not an object", i+1)
 			continue
 		}
 		if err := r.resolvePlaceholders(name, ent, 0); err != nil {
-			r.fail(name, 0, "document %d: %v", i+1, err)
+			r.fail(name, lines[i], "document %d: %v", i+1, err)
 			continue
 		}
 		// Appended before its targets are read, so that entities come in
 		// file order: a Location before what it points at.
-		r.entities = append(r.entities, ent)
+		r.entities = append(r.entities, rawEntity{File: name, Line: lines[i], Data: ent})
 		if kind, _ := ent["kind"].(string); strings.EqualFold(kind, "Location") {
 			for _, t := range locationTargets(ent) {
 				if strings.Contains(t, "://") {
@@ -137,19 +144,21 @@ func readBounded(fsys fs.FS, name string) ([]byte, error) {
 
 // decodeDocuments parses every document of a YAML stream into plain
 // values; empty documents are left out, explicit nulls are nil.
-func decodeDocuments(name string, data []byte) ([]any, error) {
+func decodeDocuments(name string, data []byte) (docs []any, lines []int, err error) {
 	nodes, err := yamltree.ParseDocuments(name, data, yamlLimits, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(nodes) > maxDocuments {
-		return nil, fmt.Errorf("more than %d documents", maxDocuments)
+		return nil, nil, fmt.Errorf("more than %d documents", maxDocuments)
 	}
-	docs := make([]any, len(nodes))
+	docs = make([]any, len(nodes))
+	lines = make([]int, len(nodes))
 	for i, n := range nodes {
 		docs[i] = n.Interface()
+		lines[i] = n.Pos().Line
 	}
-	return docs, nil
+	return docs, lines, nil
 }
 
 // locate turns a parse error into a LocationError with its line and

@@ -50,12 +50,12 @@ spec: {target: ./b.yaml}
 	ents, errs := readTree(fsys, "all.yaml")
 	var names []string
 	for _, e := range ents {
-		names = append(names, e["metadata"].(map[string]any)["name"].(string))
+		names = append(names, e.Data["metadata"].(map[string]any)["name"].(string))
 	}
 	if got, want := strings.Join(names, ","), "root,a,a-api,sub,sub2,team"; got != want {
 		t.Errorf("entities = %s, want %s (each file read once, cycles ignored)", got, want)
 	}
-	api := ents[2]["spec"].(map[string]any)
+	api := ents[2].Data["spec"].(map[string]any)
 	if api["definition"] != "openapi: 3.0.0\n" {
 		t.Errorf("$text not resolved: %v", api["definition"])
 	}
@@ -64,7 +64,7 @@ spec: {target: ./b.yaml}
 		msgs = append(msgs, e.Error())
 	}
 	joined := strings.Join(msgs, "\n")
-	for _, want := range []string{"a.yaml: document 2 is not an object", "broken.yaml:2:", "missing.yaml"} {
+	for _, want := range []string{"a.yaml:7: document 2 is not an object", "broken.yaml:2:", "missing.yaml"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("errors lack %q:\n%s", want, joined)
 		}
@@ -120,12 +120,12 @@ func TestReadTreeDocuments(t *testing.T) {
 	ents, errs := readTree(fsys, "all.yaml")
 	var names []string
 	for _, e := range ents {
-		names = append(names, e["metadata"].(map[string]any)["name"].(string))
+		names = append(names, e.Data["metadata"].(map[string]any)["name"].(string))
 	}
 	if diff := cmp.Diff([]string{"one", "two", "three"}, names); diff != "" {
 		t.Errorf("entities (-want +got):\n%s", diff)
 	}
-	if len(errs) != 1 || errs[0].Error() != "all.yaml: document 2 is not an object" {
+	if len(errs) != 1 || errs[0].Error() != "all.yaml:4: document 2 is not an object" {
 		t.Errorf("errors = %v, want document 2 only", errs)
 	}
 }
@@ -161,7 +161,7 @@ spec: {definition: {$yaml: ./defs/two.yaml}}
 		"json": map[string]any{"openapi": "3.0.0"},
 		"text": "openapi: 3.0.0\npaths: {/x: {get: {}}}\nversion: 2\n",
 	}
-	if diff := cmp.Diff(want, ents[0]["spec"]); diff != "" {
+	if diff := cmp.Diff(want, ents[0].Data["spec"]); diff != "" {
 		t.Errorf("resolved spec (-want +got):\n%s", diff)
 	}
 	var msgs []string
@@ -169,8 +169,8 @@ spec: {definition: {$yaml: ./defs/two.yaml}}
 		msgs = append(msgs, e.Error())
 	}
 	wantErrs := []string{
-		`all.yaml: document 2: definition: $yaml: defs/broken.yaml:2:1: duplicate key: mapping key "a" already defined at [1:1]`,
-		"all.yaml: document 3: definition: $yaml: defs/two.yaml:3:1: expected one YAML document; document 2 is extra",
+		`all.yaml:8: document 2: definition: $yaml: defs/broken.yaml:2:1: duplicate key: mapping key "a" already defined at [1:1]`,
+		"all.yaml:12: document 3: definition: $yaml: defs/two.yaml:3:1: expected one YAML document; document 2 is extra",
 	}
 	if diff := cmp.Diff(wantErrs, msgs); diff != "" {
 		t.Errorf("errors (-want +got):\n%s", diff)

@@ -54,4 +54,28 @@ type Store interface {
 	ReplaceSourceEntities(ctx context.Context, source string, recs []Record) (ReplaceResult, error)
 	ListEntities(ctx context.Context, q Query) ([]Record, error)
 	EntityByRef(ctx context.Context, ref string) (Record, error)
+	// ApplySource does, in one transaction, what ReplaceSourceEntities
+	// does, makes rels the complete set of relations emitted by source's
+	// entities, and rewrites the final form (uid, etag, relations) of every
+	// entity that may have changed.
+	ApplySource(ctx context.Context, source string, recs []Record, rels []StoredRelation) (ReplaceResult, error)
+	// SourceState returns a source's last refresh, code not_found when
+	// there was none.
+	SourceState(ctx context.Context, name string) (SourceState, error)
+	SaveSourceState(ctx context.Context, st SourceState) error
+}
+
+// StoredRelation is one directed relation as stored: the emitting source's
+// entity made source_ref relate to target_ref. Refs are lowercased.
+type StoredRelation struct {
+	SourceRef, Type, TargetRef string
+}
+
+// SourceState is what the catalog remembers of a source's last refresh.
+type SourceState struct {
+	Name        string
+	Hash        string // over every record hash and relation the source supplied
+	EntityCount int
+	Problems    []string
+	RefreshedAt time.Time
 }

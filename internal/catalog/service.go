@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 
+	"greenroom/internal/catalog/entity"
 	"greenroom/internal/greenroom"
 )
 
@@ -47,40 +48,43 @@ type Service struct {
 	sources []Source
 	logger  *slog.Logger
 	enqueue EnqueueFunc
+	proc    *processor
+	querier Querier
 
 	mu       sync.Mutex // serialises refreshes
 	problems []error
 }
 
-// NewService returns a catalog over st reading the given sources.
-func NewService(st Store, sources []Source, logger *slog.Logger) *Service {
-	return &Service{store: st, sources: sources, logger: logger}
+// StoreQuerier is a Store that also answers the read API's queries.
+type StoreQuerier interface {
+	Store
+	Querier
 }
 
-// Refresh reads every location and stores what it holds. A broken file is
-// recorded as a problem and never blocks the others; the entities of a
-// location that cannot be read at all are kept as they were.
+// NewService returns a catalog over st reading the given sources.
+// Custom kinds extend the built-in ones with JSON Schemas.
+func NewService(st StoreQuerier, sources []Source, logger *slog.Logger, custom ...entity.CustomKind) (*Service, error) {
+	v, err := entity.NewValidator(custom...)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: %w", err)
+	}
+	return &Service{store: st, querier: st, sources: sources, logger: logger, proc: &processor{validator: v}}, nil
+}
+
+// Refresh reads every source and stores what it holds. A broken file or
+// entity is recorded as a problem and never blocks the others; an entity
+// that stops validating keeps its last good version; a source that cannot
+// be read at all keeps what it supplied before.
 func (s *Service) Refresh(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var problems []error
-	for _, loc := range s.sources {
-		raw, errs := readTree(loc.FS, loc.Root)
-		problems = append(problems, errs...)
-		if len(raw) == 0 && len(errs) > 0 {
-			continue
-		}
-		recs, errs := buildRecords(loc, raw)
-		problems = append(problems, errs...)
-		res, err := s.store.ReplaceSourceEntities(ctx, loc.Name, recs)
+	for _, src := range s.sources {
+		errs, err := s.refreshSource(ctx, src)
 		if err != nil {
-			return fmt.Errorf("catalog: refresh %s: %w", loc.Name, err)
+			return fmt.Errorf("catalog: refresh %s: %w", src.Name, err)
 		}
-		for _, ref := range res.Conflicts {
-			problems = append(problems, fmt.Errorf("%s: entity %s is already provided by another location", loc.Name, ref))
-		}
-		s.logger.Info("location refreshed", "source", loc.Name, "inserted", res.Inserted,
-			"updated", res.Updated, "unchanged", res.Unchanged, "deleted", res.Deleted, "problems", len(errs))
+		problems = append(problems, errs...)
 	}
 	for _, p := range problems {
 		s.logger.Warn("catalog problem", "err", p)
@@ -89,61 +93,99 @@ func (s *Service) Refresh(ctx context.Context) error {
 	return nil
 }
 
+func (s *Service) refreshSource(ctx context.Context, src Source) ([]error, error) {
+	raw, problems := readTree(src.FS, src.Root)
+	if len(raw) == 0 && len(problems) > 0 {
+		return problems, nil
+	}
+	var recs []Record
+	var rels []StoredRelation
+	seen := map[string]bool{}
+	for _, re := range raw {
+		p, errs := s.proc.process(src, re)
+		problems = append(problems, errs...)
+		if len(errs) > 0 {
+			if kept, ok := s.lastGood(ctx, src, errs); ok {
+				p = kept
+			} else {
+				continue
+			}
+		}
+		if seen[p.rec.Ref] {
+			problems = append(problems, &ProcessingError{Source: src.Name, File: re.File, Line: re.Line, Ref: p.rec.Ref, Rule: "entity is defined twice in this location"})
+			continue
+		}
+		seen[p.rec.Ref] = true
+		recs = append(recs, p.rec)
+		for _, r := range p.relations {
+			rels = append(rels, StoredRelation{SourceRef: r.Source.String(), Type: r.Type, TargetRef: r.Target.String()})
+		}
+	}
+	hash := sourceHash(recs, rels)
+	if prev, err := s.store.SourceState(ctx, src.Name); err == nil && prev.Hash == hash {
+		return problems, nil // unchanged since the last refresh: nothing to write
+	} else if err != nil && !greenroom.IsNotFound(err) {
+		return problems, err
+	}
+	res, err := s.store.ApplySource(ctx, src.Name, recs, rels)
+	if err != nil {
+		return problems, err
+	}
+	for _, ref := range res.Conflicts {
+		problems = append(problems, &ProcessingError{Source: src.Name, Ref: ref, File: src.Root, Rule: "entity is already provided by another location; the first keeps it"})
+	}
+	msgs := make([]string, len(problems))
+	for i, p := range problems {
+		msgs[i] = p.Error()
+	}
+	if err := s.store.SaveSourceState(ctx, SourceState{Name: src.Name, Hash: hash, EntityCount: len(recs), Problems: msgs}); err != nil {
+		return problems, err
+	}
+	s.logger.Info("source refreshed", "source", src.Name, "inserted", res.Inserted, "updated", res.Updated,
+		"unchanged", res.Unchanged, "deleted", res.Deleted, "problems", len(problems))
+	return problems, nil
+}
+
+// lastGood returns the stored version of an entity that failed processing,
+// when the same source supplied it before, so a bad edit loses nothing.
+func (s *Service) lastGood(ctx context.Context, src Source, errs []error) (processed, bool) {
+	var pe *ProcessingError
+	if !errors.As(errs[0], &pe) || pe.Ref == "" {
+		return processed{}, false
+	}
+	old, err := s.store.EntityByRef(ctx, pe.Ref)
+	if err != nil || old.Source != src.Name {
+		return processed{}, false
+	}
+	e, err := entity.Parse(old.Body)
+	if err != nil {
+		return processed{}, false
+	}
+	rels, err := entity.Relations(e)
+	if err != nil {
+		return processed{}, false
+	}
+	return processed{rec: old, relations: rels}, true
+}
+
+// sourceHash identifies everything a source supplied, so that an unchanged
+// source is skipped whole.
+func sourceHash(recs []Record, rels []StoredRelation) string {
+	h := sha256.New()
+	for _, r := range recs {
+		fmt.Fprintf(h, "%s\x00%s\x00", r.Ref, r.Hash)
+	}
+	for _, r := range rels {
+		fmt.Fprintf(h, "%s\x00%s\x00%s\x00", r.SourceRef, r.Type, r.TargetRef)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
 // Problems returns the problems found by the last refresh.
 func (s *Service) Problems() []error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]error(nil), s.problems...)
-}
-
-func buildRecords(loc Source, raw []map[string]any) ([]Record, []error) {
-	var recs []Record
-	var errs []error
-	seen := map[string]bool{}
-	for _, ent := range raw {
-		rec, err := newRecord(loc, ent)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", loc.Name, err))
-			continue
-		}
-		if seen[rec.Ref] {
-			errs = append(errs, fmt.Errorf("%s: entity %s is defined twice", loc.Name, rec.Ref))
-			continue
-		}
-		seen[rec.Ref] = true
-		recs = append(recs, rec)
-	}
-	return recs, errs
-}
-
-func newRecord(loc Source, ent map[string]any) (Record, error) {
-	apiVersion, _ := ent["apiVersion"].(string)
-	kind, _ := ent["kind"].(string)
-	meta, _ := ent["metadata"].(map[string]any)
-	name, _ := meta["name"].(string)
-	if apiVersion == "" || kind == "" || name == "" {
-		return Record{}, errors.New("entity needs apiVersion, kind and metadata.name")
-	}
-	if len(loc.AllowKinds) > 0 && !containsFold(loc.AllowKinds, kind) {
-		return Record{}, fmt.Errorf("kind %s is not allowed from this location", kind)
-	}
-	ns, _ := meta["namespace"].(string)
-	if ns == "" {
-		ns = greenroom.DefaultNamespace
-		meta["namespace"] = ns
-	}
-	delete(meta, "uid")
-	delete(meta, "etag")
-	body, err := json.Marshal(ent)
-	if err != nil {
-		return Record{}, fmt.Errorf("entity %s: %w", name, err)
-	}
-	sum := sha256.Sum256(body)
-	ref := greenroom.EntityRef{Kind: kind, Namespace: ns, Name: name}
-	return Record{
-		Ref: ref.String(), Kind: kind, Namespace: ns, Name: name,
-		Source: loc.Name, Hash: hex.EncodeToString(sum[:16]), Body: body,
-	}, nil
 }
 
 func containsFold(list []string, s string) bool {
@@ -161,13 +203,9 @@ func (s *Service) Entities(ctx context.Context, q Query) ([]json.RawMessage, err
 	if err != nil {
 		return nil, fmt.Errorf("catalog: list entities: %w", err)
 	}
-	out := make([]json.RawMessage, 0, len(recs))
-	for _, rec := range recs {
-		b, err := entityJSON(rec)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b)
+	out := make([]json.RawMessage, len(recs))
+	for i, rec := range recs {
+		out[i] = rec.Body // stored stitched: uid, etag and relations included
 	}
 	return out, nil
 }
@@ -179,27 +217,7 @@ func (s *Service) EntityByName(ctx context.Context, ref greenroom.EntityRef) (js
 	if err != nil {
 		return nil, fmt.Errorf("catalog: entity %s: %w", ref, err)
 	}
-	return entityJSON(rec)
-}
-
-// entityJSON adds metadata.uid and metadata.etag to the stored body.
-func entityJSON(rec Record) (json.RawMessage, error) {
-	var ent map[string]any
-	if err := json.Unmarshal(rec.Body, &ent); err != nil {
-		return nil, fmt.Errorf("catalog: entity %s: stored body: %w", rec.Ref, err)
-	}
-	meta, _ := ent["metadata"].(map[string]any)
-	if meta == nil {
-		meta = map[string]any{}
-		ent["metadata"] = meta
-	}
-	meta["uid"] = rec.UID
-	meta["etag"] = rec.Hash
-	b, err := json.Marshal(ent)
-	if err != nil {
-		return nil, fmt.Errorf("catalog: entity %s: %w", rec.Ref, err)
-	}
-	return b, nil
+	return rec.Body, nil
 }
 
 // EnqueueFunc durably queues background work of a kind.

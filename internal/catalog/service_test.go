@@ -25,7 +25,10 @@ spec: {type: service, owner: team, lifecycle: production}
 func TestRefreshDemo(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := t.Context()
-		svc := catalog.NewService(s, []catalog.Source{{Name: "demo", FS: examples.FS, Root: examples.Root}}, slog.New(slog.DiscardHandler))
+		svc, err := catalog.NewService(s, []catalog.Source{{Name: "demo", FS: examples.FS, Root: examples.Root}}, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := svc.Refresh(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -81,14 +84,17 @@ spec: {targets: [./good.yaml, ./bad.yaml, ./group.yaml]}
 			"group.yaml": {Data: []byte("apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: team}\nspec: {type: team, children: []}\n")},
 		}
 		loc := catalog.Source{Name: "test", FS: fsys, Root: "all.yaml", AllowKinds: []string{"Location", "Component"}}
-		svc := catalog.NewService(s, []catalog.Source{loc}, slog.New(slog.DiscardHandler))
+		svc, err := catalog.NewService(s, []catalog.Source{loc}, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := svc.Refresh(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := svc.EntityByName(ctx, greenroom.EntityRef{Kind: "Component", Namespace: "default", Name: "good"}); err != nil {
 			t.Errorf("good entity missing: %v", err)
 		}
-		_, err := svc.EntityByName(ctx, greenroom.EntityRef{Kind: "group", Namespace: "default", Name: "team"})
+		_, err = svc.EntityByName(ctx, greenroom.EntityRef{Kind: "group", Namespace: "default", Name: "team"})
 		if !greenroom.IsNotFound(err) {
 			t.Errorf("Group not allowed by the location's rules was stored: %v", err)
 		}
@@ -97,7 +103,7 @@ spec: {targets: [./good.yaml, ./bad.yaml, ./group.yaml]}
 			msgs = append(msgs, p.Error())
 		}
 		joined := strings.Join(msgs, "\n")
-		for _, want := range []string{"needs apiVersion, kind and metadata.name", "kind Group is not allowed"} {
+		for _, want := range []string{"bad.yaml:1: ", "apiVersion", "kind Group is not allowed"} {
 			if !strings.Contains(joined, want) {
 				t.Errorf("problems lack %q:\n%s", want, joined)
 			}
@@ -109,7 +115,10 @@ type recordingQueue struct{ kinds []string }
 
 func TestRequestRefresh(t *testing.T) {
 	s := storetest.SQLite(t)
-	svc := catalog.NewService(s, nil, slog.New(slog.DiscardHandler))
+	svc, err := catalog.NewService(s, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := svc.RequestRefresh(t.Context(), ""); greenroom.ErrorCode(err) != greenroom.CodeUnavailable {
 		t.Errorf("without a queue: %v", err)
 	}

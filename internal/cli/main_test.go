@@ -265,7 +265,7 @@ func TestServeZeroConfig(t *testing.T) {
 			errName                  string
 		}{
 			{"unknown api route", "GET", "/api/nope", "", 404, "NotFoundError"},
-			{"bad filter", "GET", "/api/catalog/entities?filter=spec.type", "", 400, "InputError"},
+			{"bad filter", "GET", "/api/catalog/entities?filter==service", "", 400, "InputError"},
 			{"bad limit", "GET", "/api/catalog/entities?limit=-1", "", 400, "InputError"},
 			{"malformed json", "POST", "/api/catalog/refresh", "{not json", 400, "InputError"},
 			{"bad entity ref", "POST", "/api/catalog/refresh", `{"entityRef":"a:b/c/d"}`, 400, "InputError"},

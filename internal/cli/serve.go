@@ -129,7 +129,11 @@ func buildApp(ctx context.Context, cfg *config.Config, f *serveFlags, logger *sl
 		st.Close()
 		return nil, err
 	}
-	cat := catalog.NewService(st, locations, logger.With("component", "catalog"))
+	cat, err := catalog.NewService(st, locations, logger.With("component", "catalog"))
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	cat.SetEnqueuer(func(ctx context.Context, kind string, payload any) error {
 		_, err := pool.Enqueue(ctx, kind, payload)
 		return err

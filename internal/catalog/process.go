@@ -1,0 +1,126 @@
+package catalog
+
+import (
+	"encoding/json"
+	"fmt"
+	"path"
+	"strings"
+
+	"greenroom/internal/catalog/entity"
+	"greenroom/internal/greenroom"
+)
+
+// ProcessingError is a problem with one entity, located by file, line and
+// the JSON path of the offending field, like Backstage's entity status
+// items but with the place in the file.
+type ProcessingError struct {
+	Source string // the source's name
+	File   string
+	Line   int
+	Ref    string // the entity's ref when it could be read
+	Path   string // e.g. metadata.tags[2]
+	Rule   string // what the rule wants
+}
+
+func (e *ProcessingError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	if e.Ref != "" {
+		b.WriteString(": " + e.Ref)
+	}
+	if e.Path != "" {
+		b.WriteString(": " + e.Path)
+	}
+	return b.String() + ": " + e.Rule
+}
+
+// processed is an entity ready to store, with the relations it emits in
+// both directions.
+type processed struct {
+	rec       Record
+	relations []entity.Relation
+}
+
+// processor turns read documents into validated entities.
+type processor struct {
+	validator *entity.Validator
+}
+
+// process validates one document of src and computes its relations. The
+// entity is normalised as Backstage's policies do: the default namespace
+// is filled in and the location annotations are set.
+func (p *processor) process(src Source, raw rawEntity) (processed, []error) {
+	e := entity.New(raw.Data)
+	fail := func(path, rule string) []error {
+		ref := ""
+		if e.Kind() != "" && e.Name() != "" {
+			ref = e.Ref().String()
+		}
+		return []error{&ProcessingError{Source: src.Name, File: raw.File, Line: raw.Line, Ref: ref, Path: path, Rule: rule}}
+	}
+	if len(src.AllowKinds) > 0 && !containsFold(src.AllowKinds, e.Kind()) {
+		return processed{}, fail("kind", fmt.Sprintf("kind %s is not allowed from this location (allowed: %s)", e.Kind(), strings.Join(src.AllowKinds, ", ")))
+	}
+	meta, _ := raw.Data["metadata"].(map[string]any)
+	if meta != nil {
+		if ns, _ := meta["namespace"].(string); ns == "" {
+			meta["namespace"] = greenroom.DefaultNamespace
+		}
+		delete(meta, "uid")
+		delete(meta, "etag")
+		delete(meta, "generation")
+	}
+	if probs := p.validator.Validate(e); len(probs) > 0 {
+		var errs []error
+		for _, pr := range probs {
+			errs = append(errs, fail(pr.Path, pr.Message)...)
+		}
+		return processed{}, errs
+	}
+	if loc, origin := locationRefs(src, raw.File); loc != "" {
+		ann, _ := meta["annotations"].(map[string]any)
+		if ann == nil {
+			ann = map[string]any{}
+			meta["annotations"] = ann
+		}
+		ann[entity.AnnotationManagedByLocation] = loc
+		ann[entity.AnnotationManagedByOriginLocation] = origin
+	}
+	rels, err := entity.Relations(e)
+	if err != nil {
+		return processed{}, fail("spec", err.Error())
+	}
+	delete(raw.Data, "relations") // relations are computed, never taken from input
+	body, err := json.Marshal(e)
+	if err != nil {
+		return processed{}, fail("", err.Error())
+	}
+	hash, err := entity.Hash(e)
+	if err != nil {
+		return processed{}, fail("", err.Error())
+	}
+	ref := e.Ref()
+	return processed{
+		rec: Record{
+			Ref: ref.String(), Kind: e.Kind(), Namespace: ref.Namespace, Name: e.Name(),
+			Source: src.Name, Hash: hash, Body: body,
+		},
+		relations: rels,
+	}, nil
+}
+
+// locationRefs are the values of the managed-by-location and
+// managed-by-origin-location annotations for a file of src, in Backstage's
+// "type:target" form: the file itself, and the root it was reached from.
+func locationRefs(src Source, file string) (loc, origin string) {
+	switch {
+	case strings.HasPrefix(src.Name, "file:"):
+		return "file:/" + path.Clean(file), src.Name
+	case src.Name == "demo":
+		return "demo:" + path.Clean(file), "demo:" + src.Root
+	}
+	return "", ""
+}

@@ -1,0 +1,77 @@
+package catalog
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"greenroom/internal/catalog/query"
+	"greenroom/internal/greenroom"
+)
+
+// Querier is what the catalog's read API needs of the store. Filters are
+// evaluated by the store, never after loading.
+type Querier interface {
+	QueryEntities(ctx context.Context, q query.EntitiesQuery) (query.EntitiesPage[Record], error)
+	// EntitiesByRefs returns one record per ref in order, nil where the
+	// entity is missing or the filter rejects it.
+	EntitiesByRefs(ctx context.Context, refs []string, filter *query.Filter) ([]*Record, error)
+	EntityFacets(ctx context.Context, facets []string, filter *query.Filter) (map[string][]query.FacetCount, error)
+}
+
+// maxRefsPerRequest bounds POST /entities/by-refs, as the client chunks.
+const maxRefsPerRequest = 10000
+
+// QueryEntities returns one page of entities in their served JSON form,
+// projected to fields (nil keeps whole entities).
+func (s *Service) QueryEntities(ctx context.Context, q query.EntitiesQuery, fields query.Fields) (query.EntitiesPage[json.RawMessage], error) {
+	page, err := s.querier.QueryEntities(ctx, q)
+	if err != nil {
+		return query.EntitiesPage[json.RawMessage]{}, fmt.Errorf("catalog: query entities: %w", err)
+	}
+	return query.MapItems(page, func(r Record) (json.RawMessage, error) { return project(r.Body, fields) })
+}
+
+// EntitiesByRefs returns the entities named by refs in their order, with
+// JSON null for each that is missing or filtered out.
+func (s *Service) EntitiesByRefs(ctx context.Context, refs []string, filter *query.Filter, fields query.Fields) ([]json.RawMessage, error) {
+	if len(refs) > maxRefsPerRequest {
+		return nil, greenroom.Errorf(greenroom.CodeInvalid, "at most %d entityRefs per request, got %d", maxRefsPerRequest, len(refs))
+	}
+	recs, err := s.querier.EntitiesByRefs(ctx, refs, filter)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: entities by refs: %w", err)
+	}
+	out := make([]json.RawMessage, len(recs))
+	for i, r := range recs {
+		if r == nil {
+			out[i] = json.RawMessage("null")
+			continue
+		}
+		if out[i], err = project(r.Body, fields); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Facets counts the values of each facet among the entities q.Filter
+// selects.
+func (s *Service) Facets(ctx context.Context, q query.FacetsQuery) (query.FacetsResponse, error) {
+	f, err := s.querier.EntityFacets(ctx, q.Facets, q.Filter)
+	if err != nil {
+		return query.FacetsResponse{}, fmt.Errorf("catalog: facets: %w", err)
+	}
+	return query.FacetsResponse{Facets: f}, nil
+}
+
+func project(body []byte, fields query.Fields) (json.RawMessage, error) {
+	if len(fields) == 0 {
+		return body, nil
+	}
+	b, err := fields.ApplyJSON(body)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: project fields: %w", err)
+	}
+	return b, nil
+}

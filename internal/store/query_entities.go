@@ -1,0 +1,351 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"greenroom/internal/catalog/query"
+	"greenroom/internal/greenroom"
+)
+
+// position is one result of a page query: the entity's search id, its
+// ref once known, and, when ordered by a field, its value for that field.
+type position struct {
+	id    int64
+	ref   string
+	value string
+}
+
+// QueryEntities returns one page of the entities matching q, ordered and
+// paged as q.Style says (query.StyleList for GET /entities,
+// query.StyleQuery for GET /entities/by-query), with the count of all
+// matches when q asks for it. Filters, order and full-text filters are
+// evaluated over the search index, in SQL.
+//
+// An entity with several values for the order field (tags, relations)
+// sorts by the smallest. Ties, and by-query results without an order, are
+// in the order of an internal id (stable for the entity's life), walked in
+// the order's direction, as Backstage orders by its entity id. A negative
+// offset or limit (other than query.NoLimit for StyleList) is
+// greenroom.CodeInvalid.
+func (s *Store) QueryEntities(ctx context.Context, q query.EntitiesQuery) (query.EntitiesPage[EntityRecord], error) {
+	r := q.Resolved()
+	if r.Offset < 0 || r.Limit < query.NoLimit || (r.Style == query.StyleQuery && r.Limit < 0) {
+		return query.EntitiesPage[EntityRecord]{}, greenroom.Errorf(greenroom.CodeInvalid, "limit and offset must not be negative")
+	}
+	var page query.EntitiesPage[EntityRecord]
+	err := s.readTx(ctx, func(rd reader) error {
+		pq := pageQuery{r: r, rd: rd, d: s.d}
+		if err := pq.plan(ctx); err != nil {
+			return err
+		}
+		var pos []position
+		if r.Limit != 0 {
+			var err error
+			if pos, err = pq.positions(ctx); err != nil {
+				return err
+			}
+		}
+		recs, err := loadRecords(ctx, rd, pos)
+		if err != nil {
+			return err
+		}
+		// The snapshot cannot lose an entity between the statements; one the
+		// index lists without a row (deleted outside the store) is skipped.
+		var kept []EntityRecord
+		var keptPos []query.Position
+		for _, p := range pos {
+			if rec, ok := recs[p.id]; ok {
+				kept = append(kept, rec)
+				keptPos = append(keptPos, query.Position{Value: p.value, Key: strconv.FormatInt(p.id, 10)})
+			}
+		}
+		total := 0
+		if r.Count() {
+			if total, err = pq.count(ctx); err != nil {
+				return err
+			}
+		}
+		page = query.NewPage(r, kept, keptPos, total)
+		return nil
+	})
+	if err != nil {
+		return query.EntitiesPage[EntityRecord]{}, fmt.Errorf("store: query entities: %w", err)
+	}
+	return page, nil
+}
+
+// pageQuery plans and runs the statements of one QueryEntities call.
+type pageQuery struct {
+	ctx context.Context
+	r   query.EntitiesQuery // resolved
+	rd  reader
+	d   dialect
+	// small is a driver worth reading the page from directly. Otherwise an
+	// ordered scan probes each entity it walks, within budget rows; if that
+	// does not fill the page (the matches come late in the order, or are
+	// few), inSet makes the scan test membership in the filter's whole match
+	// set instead, computed once with set operations.
+	small  *candidates
+	budget int
+	inSet  bool
+	// ranged is the filter's driver when it is one predicate with one value:
+	// its rows come in id order, so an unordered page can stream from them.
+	ranged *candidates
+}
+
+// order returns the sort fields the query applies.
+func (pq *pageQuery) order() []query.Order {
+	if pq.r.Style == query.StyleQuery && len(pq.r.Order) > 1 {
+		return pq.r.Order[:1]
+	}
+	return pq.r.Order
+}
+
+// rows is how many results the statements must produce: the fetch limit,
+// after the offset; -1 for all.
+func (pq *pageQuery) rows() int {
+	if pq.r.FetchLimit() < 0 {
+		return -1
+	}
+	return pq.r.Offset + pq.r.FetchLimit()
+}
+
+func (pq *pageQuery) plan(ctx context.Context) error {
+	if pq.r.Filter == nil {
+		return nil
+	}
+	n, err := indexedEntities(ctx, pq.rd)
+	if err != nil {
+		return err
+	}
+	rows := pq.rows()
+	if rows < 0 {
+		rows = n
+	}
+	p := &planner{r: pq.rd, cap: scanBreakEven(rows, n)}
+	// At the break-even point a scan in order finds the page in about cap
+	// rows if matches are spread evenly; allow twice that before assuming
+	// they are not (kind=user sorted by name: the users' names may all come
+	// late).
+	pq.budget = 2 * p.cap
+	d, err := p.driverFor(ctx, *pq.r.Filter)
+	if err == nil && d != nil && d.est < p.cap {
+		pq.small = d
+	}
+	if d != nil && len(d.leaves) == 1 && len(d.leaves[0].Values) == 1 {
+		pq.ranged = d
+	}
+	switch planOverride {
+	case planProbe:
+		pq.small, pq.budget = nil, 0
+	case planSet:
+		pq.small, pq.ranged, pq.budget = nil, nil, 1
+	}
+	return err
+}
+
+// Plan overrides, for tests: the catalogs of unit tests are small enough
+// that every filter has a small driver, so they force the other plans.
+const (
+	planProbe = "probe" // scan in order and probe, without a budget
+	planSet   = "set"   // use the match set after scanning one row
+)
+
+var planOverride string
+
+// positions reads the page's entities in order.
+func (pq *pageQuery) positions(ctx context.Context) ([]position, error) {
+	pq.ctx = ctx
+	order := pq.order()
+	fetch, offset := pq.r.FetchLimit(), pq.r.Offset
+	switch {
+	case len(order) == 1:
+		return pq.ordered(order[0])
+	case len(order) > 1:
+		return pq.byValues(ctx, order)
+	case pq.r.Style == query.StyleQuery:
+		if pq.small == nil && pq.ranged != nil {
+			return pq.streamByID(fetch)
+		}
+		return pq.choose(fetch, pq.byID)
+	}
+	return pq.choose(fetch, func(d *candidates, budget int) ([]position, error) {
+		return pq.byRef(d, budget, "", fetch, offset)
+	})
+}
+
+// ordered reads a page ordered by one field; for StyleList the entities
+// without a value for it follow, by ref, and the page is cut out of both.
+func (pq *pageQuery) ordered(o query.Order) ([]position, error) {
+	fetch, offset := pq.r.FetchLimit(), pq.r.Offset
+	if pq.r.Style == query.StyleQuery {
+		return pq.choose(fetch, func(d *candidates, budget int) ([]position, error) {
+			return pq.byValue(o, d, budget, fetch, offset)
+		})
+	}
+	rows := pq.rows()
+	pos, err := pq.choose(rows, func(d *candidates, budget int) ([]position, error) {
+		return pq.byValue(o, d, budget, rows, 0)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if rows < 0 || len(pos) < rows {
+		rest := -1
+		if rows >= 0 {
+			rest = rows - len(pos)
+		}
+		more, err := pq.choose(rest, func(d *candidates, budget int) ([]position, error) {
+			return pq.byRef(d, budget, o.Key(), rest, 0)
+		})
+		if err != nil {
+			return nil, err
+		}
+		pos = append(pos, more...)
+	}
+	return cut(pos, offset, fetch), nil
+}
+
+// count counts every match of the query (for StyleQuery with an order
+// field, those that have a value for it, which are all a walk reaches): by
+// probing a small driver's candidates, or as the size of the intersection
+// of the filter's match set with the entities having the order field and
+// those matching the full-text filter.
+func (pq *pageQuery) count(ctx context.Context) (int, error) {
+	var q sqlText
+	order := pq.order()
+	var key string // the order field a StyleQuery match must have
+	if pq.r.Style == query.StyleQuery && len(order) == 1 {
+		key = order[0].Key()
+	}
+	term := pq.r.FullText.Term
+	if d := pq.small; d != nil {
+		q.add("SELECT COUNT(*) ")
+		pq.source(&q, d, false)
+		if key != "" {
+			if pq.textOn(key) {
+				q.add(" AND (SELECT MIN(m.value) FROM entity_search m WHERE m.entity_id = i.id AND m.key = ?)"+` LIKE ? ESCAPE '\'`,
+					key, likePattern(term))
+			} else {
+				q.add(" AND EXISTS (SELECT 1 FROM entity_search m WHERE m.entity_id = i.id AND m.key = ? AND m.value IS NOT NULL)", key)
+			}
+		}
+		if term != "" && !pq.textOn(key) {
+			pq.andText(&q, "i.id")
+		}
+	} else {
+		var parts []func()
+		if f := pq.r.Filter; f != nil {
+			parts = append(parts, func() { q.member(*f) })
+		}
+		switch {
+		case key != "" && pq.textOn(key):
+			parts = append(parts, func() {
+				q.add("SELECT s.entity_id AS id FROM entity_search s WHERE s.key = ? AND s.value LIKE ? ESCAPE '\\'"+
+					" AND NOT EXISTS (SELECT 1 FROM entity_search m WHERE m.entity_id = s.entity_id AND m.key = s.key AND m.value < s.value)",
+					key, likePattern(term))
+			})
+		case key != "":
+			everyone, err := pq.everyEntityHas(ctx, key)
+			if err != nil {
+				return 0, err
+			}
+			if !everyone {
+				parts = append(parts, func() {
+					q.add("SELECT entity_id AS id FROM entity_search WHERE key = ? AND value IS NOT NULL", key)
+				})
+			}
+		}
+		if term != "" && !pq.textOn(key) {
+			parts = append(parts, func() {
+				q.add("SELECT DISTINCT entity_id AS id FROM entity_search WHERE key ")
+				q.in(lowerAll(pq.r.FullText.Fields))
+				q.add(` AND value LIKE ? ESCAPE '\'`, likePattern(term))
+			})
+		}
+		switch {
+		case len(parts) == 0:
+			q.add("SELECT COUNT(*) FROM entity_search_refs")
+		case len(parts) == 1 && pq.r.Filter == nil:
+			q.add("SELECT COUNT(DISTINCT id) FROM (") // an entity may have several rows for the key
+			parts[0]()
+			q.add(") c")
+		default:
+			q.add("SELECT COUNT(*) FROM (")
+			for i, part := range parts {
+				if i > 0 {
+					q.add(" INTERSECT ")
+				}
+				part()
+			}
+			q.add(") c")
+		}
+	}
+	var n int
+	debugPlan(ctx, pq.rd, q.String(), q.args)
+	if err := pq.rd.queryRow(ctx, q.String(), q.args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count: %w", err)
+	}
+	return n, nil
+}
+
+// singleRowKeys are the keys query.BuildSearch gives every entity exactly
+// one row for, null or not.
+var singleRowKeys = map[string]bool{"metadata.name": true, "metadata.uid": true}
+
+// everyEntityHas reports whether every indexed entity has a value for key,
+// so that a count need not intersect with the key's rows: true for a key of
+// singleRowKeys none of whose rows is null, which one index step tells.
+func (pq *pageQuery) everyEntityHas(ctx context.Context, key string) (bool, error) {
+	if !singleRowKeys[key] || planOverride != "" {
+		return false, nil
+	}
+	var nulls int
+	if err := pq.rd.queryRow(ctx, "SELECT COUNT(*) FROM (SELECT 1 FROM entity_search WHERE key = ? AND value IS NULL LIMIT 1) n", key).Scan(&nulls); err != nil {
+		return false, fmt.Errorf("count: %w", err)
+	}
+	return nulls == 0, nil
+}
+
+// lowerAll lowercases keys.
+func lowerAll(keys []string) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = query.Lower(k)
+	}
+	return out
+}
+
+// loadRecords reads the entities at pos, by search id.
+func loadRecords(ctx context.Context, rd reader, pos []position) (map[int64]EntityRecord, error) {
+	out := make(map[int64]EntityRecord, len(pos))
+	ids := make([]int64, 0, len(pos))
+	for _, p := range pos {
+		ids = append(ids, p.id)
+	}
+	for chunk := range chunks(ids, searchEntityBatch) {
+		rows, err := rd.query(ctx, "SELECT i.id, e.ref, e.uid, e.kind, e.namespace, e.name, e.source, e.hash, e.body, e.created_at, e.updated_at"+
+			" FROM entity_search_refs i JOIN entities e ON e.ref = i.ref WHERE i.id IN ("+placeholders(len(chunk))+")", anys(chunk)...)
+		if err != nil {
+			return nil, fmt.Errorf("load entities: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			var r EntityRecord
+			if err := rows.Scan(&id, &r.Ref, &r.UID, &r.Kind, &r.Namespace, &r.Name, &r.Source, &r.Hash, &r.Body,
+				timeCol{&r.CreatedAt}, timeCol{&r.UpdatedAt}); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("load entities: %w", err)
+			}
+			out[id] = r
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("load entities: %w", err)
+		}
+	}
+	return out, nil
+}

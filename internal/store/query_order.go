@@ -1,0 +1,311 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"greenroom/internal/catalog/query"
+)
+
+// The statements below read one page in each order the catalog API has.
+// Each takes d, a driver to read candidates from (nil to scan in order), and
+// budget, how many rows such a scan may walk (0 for no bound), so that
+// choose can fall back to a driver when a scan finds too little.
+
+// choose runs plan, which returns at most need rows (-1 for all): from the
+// small driver, or scanning in order and probing, within budget, then,
+// should that come up short, scanning again testing membership in the
+// filter's match set.
+func (pq *pageQuery) choose(need int, plan func(d *candidates, budget int) ([]position, error)) ([]position, error) {
+	switch {
+	case pq.small != nil:
+		return plan(pq.small, 0)
+	case pq.r.Filter == nil:
+		return plan(nil, 0)
+	case need < 0:
+		pq.inSet = true // every match: one pass over the set
+		defer func() { pq.inSet = false }()
+		return plan(nil, 0)
+	}
+	pos, err := plan(nil, pq.budget)
+	if err != nil || len(pos) >= need {
+		return pos, err
+	}
+	pq.inSet = true
+	defer func() { pq.inSet = false }()
+	return plan(nil, 0)
+}
+
+// cond writes " AND " and the filter as a condition on the entity id: a
+// probe per predicate, or, in set mode, membership in the match set.
+func (pq *pageQuery) cond(q *sqlText, id string) {
+	f := pq.r.Filter
+	if f == nil {
+		return
+	}
+	q.add(" AND ")
+	if pq.inSet {
+		q.add(id + " IN (")
+		q.set(*f)
+		q.add(")")
+		return
+	}
+	q.filter(*f, id)
+}
+
+// source writes the FROM clause of the entities to consider as alias i,
+// with column id (and ref when withRef), and the filter, leaving the WHERE
+// clause open.
+func (pq *pageQuery) source(q *sqlText, d *candidates, withRef bool) {
+	f := pq.r.Filter
+	switch {
+	case d != nil && withRef:
+		q.add("FROM (")
+		d.sql(q)
+		q.add(") d CROSS JOIN entity_search_refs i WHERE i.id = d.id")
+	case d != nil:
+		q.add("FROM (")
+		d.sql(q)
+		q.add(") i WHERE 1 = 1")
+	default:
+		q.add("FROM entity_search_refs i WHERE 1 = 1")
+	}
+	if d != nil {
+		rest := d.residual(*f)
+		f = &rest
+	}
+	if f != nil && !isTrue(*f) {
+		q.add(" AND ")
+		q.filter(*f, "i.id")
+	}
+}
+
+// isTrue reports whether f is the empty conjunction, which always holds.
+func isTrue(f query.Filter) bool { return f.Op == query.OpAll && len(f.Sub) == 0 }
+
+// textOn reports whether the full-text filter reads only the order key,
+// which the ordered statements test on the value they sort by.
+func (pq *pageQuery) textOn(key string) bool {
+	ft := pq.r.FullText
+	return ft.Term != "" && len(ft.Fields) == 1 && query.Lower(ft.Fields[0]) == key
+}
+
+// andText writes the full-text condition on the entity id, if any.
+func (pq *pageQuery) andText(q *sqlText, id string) {
+	if pq.r.FullText.Term != "" {
+		q.add(" AND ")
+		q.text(pq.r.FullText, id)
+	}
+}
+
+// after returns the cursor's position and its id, if the query continues
+// a walk.
+func (pq *pageQuery) after() (query.Position, int64, bool) {
+	if pq.r.Style != query.StyleQuery || pq.r.Cursor == nil {
+		return query.Position{}, 0, false
+	}
+	p, ok := pq.r.Cursor.After()
+	if !ok {
+		return p, 0, false
+	}
+	id, err := strconv.ParseInt(p.Key, 10, 64)
+	return p, id, err == nil
+}
+
+// direction returns the SQL direction and comparison of a walk.
+func direction(desc bool) (string, string) {
+	if desc {
+		return "DESC", "<"
+	}
+	return "ASC", ">"
+}
+
+// byID reads a by-query page without an order field, in id order.
+func (pq *pageQuery) byID(d *candidates, budget int) ([]position, error) {
+	dir, cmp := direction(pq.r.Backward())
+	var q sqlText
+	if d != nil {
+		q.add("SELECT i.id, '', '' ")
+		pq.source(&q, d, false)
+		if _, id, ok := pq.after(); ok {
+			q.add(" AND i.id "+cmp+" ?", id)
+		}
+	} else {
+		q.add("SELECT x.id, '', '' FROM (SELECT id FROM entity_search_refs WHERE 1 = 1")
+		if _, id, ok := pq.after(); ok {
+			q.add(" AND id "+cmp+" ?", id)
+		}
+		q.add(" ORDER BY id " + dir + limitOnly(pq.d, budget) + ") x WHERE 1 = 1")
+		pq.cond(&q, "x.id")
+	}
+	id := "i.id"
+	if d == nil {
+		id = "x.id"
+	}
+	pq.andText(&q, id)
+	clause, args := pq.d.limitOffset(pq.r.FetchLimit(), pq.r.Offset)
+	q.add(" ORDER BY "+id+" "+dir+clause, args...)
+	return pq.scan(&q)
+}
+
+// streamByID reads an unordered by-query page off the id-ordered rows of
+// the filter's one-value predicate, probing the rest of the filter, within
+// budget rows; then, if that comes up short, from the match set.
+func (pq *pageQuery) streamByID(need int) ([]position, error) {
+	d := pq.ranged
+	dir, cmp := direction(pq.r.Backward())
+	key, values := lowered(d.leaves[0])
+	var q sqlText
+	q.add("SELECT x.id, '', '' FROM (SELECT entity_id AS id FROM entity_search WHERE key = ? AND value = ?", key, values[0])
+	if _, id, ok := pq.after(); ok {
+		q.add(" AND entity_id "+cmp+" ?", id)
+	}
+	q.add(" ORDER BY entity_id " + dir + limitOnly(pq.d, pq.budget) + ") x WHERE 1 = 1")
+	if rest := d.residual(*pq.r.Filter); !isTrue(rest) {
+		q.add(" AND ")
+		q.filter(rest, "x.id")
+	}
+	pq.andText(&q, "x.id")
+	clause, args := pq.d.limitOffset(pq.r.FetchLimit(), pq.r.Offset)
+	q.add(" ORDER BY x.id "+dir+clause, args...)
+	pos, err := pq.scan(&q)
+	if err != nil || pq.budget <= 0 || len(pos) >= need {
+		return pos, err
+	}
+	pq.inSet = true
+	defer func() { pq.inSet = false }()
+	return pq.byID(nil, 0)
+}
+
+// byRef reads a GET /entities page in ref order, limit entities from
+// offset; with lacking, only entities without a value for that key.
+func (pq *pageQuery) byRef(d *candidates, budget int, lacking string, limit, offset int) ([]position, error) {
+	var q sqlText
+	ref, id := "x.ref", "x.id"
+	if d != nil {
+		ref, id = "i.ref", "i.id"
+		q.add("SELECT i.id, i.ref, '' ")
+		pq.source(&q, d, true)
+	} else {
+		q.add("SELECT x.id, x.ref, '' FROM (SELECT id, ref FROM entity_search_refs ORDER BY ref" + limitOnly(pq.d, budget) + ") x WHERE 1 = 1")
+		pq.cond(&q, "x.id")
+	}
+	if lacking != "" {
+		q.add(" AND NOT EXISTS (SELECT 1 FROM entity_search m WHERE m.entity_id = "+id+" AND m.key = ? AND m.value IS NOT NULL)", lacking)
+	}
+	pq.andText(&q, id)
+	clause, args := pq.d.limitOffset(limit, offset)
+	q.add(" ORDER BY "+ref+clause, args...)
+	return pq.scan(&q)
+}
+
+// byValue reads a page ordered by one field: the entities with a value for
+// it, by that value (the smallest, when several), ties by id, limit from
+// offset.
+func (pq *pageQuery) byValue(o query.Order, d *candidates, budget, limit, offset int) ([]position, error) {
+	key := o.Key()
+	dir, cmp := direction(o.Desc != pq.r.Backward())
+	var q sqlText
+	var v, id string
+	if d == nil {
+		// Walk the key's rows in index order, keeping each entity's
+		// smallest value only.
+		v, id = "x.value", "x.entity_id"
+		q.add("SELECT x.entity_id, '', x.value FROM (SELECT s.entity_id, s.value FROM entity_search s WHERE s.key = ? AND s.value IS NOT NULL", key)
+		if p, after, ok := pq.after(); ok {
+			q.add(" AND s.value "+cmp+"= ? AND (s.value "+cmp+" ? OR s.entity_id "+cmp+" ?)", p.Value, p.Value, after)
+		}
+		q.add(" ORDER BY s.value "+dir+", s.entity_id "+dir+limitOnly(pq.d, budget)+
+			") x WHERE NOT EXISTS (SELECT 1 FROM entity_search m WHERE m.entity_id = x.entity_id AND m.key = ? AND m.value < x.value)", key)
+		pq.cond(&q, "x.entity_id")
+	} else {
+		v, id = "x.v", "x.id"
+		q.add("SELECT x.id, '', x.v FROM (SELECT i.id AS id, (SELECT MIN(m.value) FROM entity_search m WHERE m.entity_id = i.id AND m.key = ?) AS v ", key)
+		pq.source(&q, d, false)
+		q.add(") x WHERE x.v IS NOT NULL")
+		if p, after, ok := pq.after(); ok {
+			q.add(" AND ("+v+" "+cmp+" ? OR ("+v+" = ? AND "+id+" "+cmp+" ?))", p.Value, p.Value, after)
+		}
+	}
+	if ft := pq.r.FullText; ft.Term != "" {
+		if pq.textOn(key) {
+			q.add(" AND "+v+` LIKE ? ESCAPE '\'`, likePattern(ft.Term))
+		} else {
+			q.add(" AND ")
+			q.text(ft, id)
+		}
+	}
+	clause, args := pq.d.limitOffset(limit, offset)
+	q.add(" ORDER BY "+v+" "+dir+", "+id+" "+dir+clause, args...)
+	return pq.scan(&q)
+}
+
+// byValues reads a GET /entities page ordered by several fields: by each
+// field's smallest value, entities without one after those with one, then
+// by id.
+func (pq *pageQuery) byValues(ctx context.Context, order []query.Order) ([]position, error) {
+	var q sqlText
+	q.add("SELECT x.id, '', '' FROM (SELECT i.id AS id")
+	var by []string
+	for n, o := range order {
+		col := fmt.Sprintf("x.v%d", n)
+		q.add(fmt.Sprintf(", (SELECT MIN(m.value) FROM entity_search m WHERE m.entity_id = i.id AND m.key = ?) AS v%d", n), o.Key())
+		dir, _ := direction(o.Desc)
+		by = append(by, "("+col+" IS NULL)", col+" "+dir)
+	}
+	q.add(" ")
+	if pq.small != nil {
+		pq.source(&q, pq.small, false)
+	} else {
+		q.add("FROM entity_search_refs i WHERE 1 = 1")
+		pq.inSet = true // every match is sorted: test membership in the set
+		pq.cond(&q, "i.id")
+		pq.inSet = false
+	}
+	pq.andText(&q, "i.id")
+	clause, args := pq.d.limitOffset(pq.r.FetchLimit(), pq.r.Offset)
+	q.add(") x ORDER BY "+strings.Join(by, ", ")+", x.id"+clause, args...)
+	return pq.scan(&q)
+}
+
+// limitOnly is a LIMIT clause for n rows, none for n <= 0.
+func limitOnly(d dialect, n int) string {
+	if n <= 0 {
+		return ""
+	}
+	clause, _ := d.limitOffset(n, 0)
+	return strings.Replace(clause, "?", strconv.Itoa(n), 1)
+}
+
+// cut returns the page at offset of at most limit (all when negative).
+func cut(pos []position, offset, limit int) []position {
+	if offset >= len(pos) {
+		return nil
+	}
+	pos = pos[offset:]
+	if limit >= 0 && len(pos) > limit {
+		pos = pos[:limit]
+	}
+	return pos
+}
+
+func (pq *pageQuery) scan(q *sqlText) ([]position, error) {
+	ctx := pq.ctx
+	debugPlan(ctx, pq.rd, q.String(), q.args)
+	rows, err := pq.rd.query(ctx, q.String(), q.args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []position
+	for rows.Next() {
+		var p position
+		if err := rows.Scan(&p.id, &p.ref, &p.value); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}

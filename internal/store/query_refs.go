@@ -1,0 +1,213 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"greenroom/internal/catalog/query"
+)
+
+// EntitiesByRefs returns the entity for each of refs (compared
+// case-insensitively), in their order, with nil where there is none or
+// filter (nil for none) rejects it: POST /entities/by-refs. Repeated refs
+// get the same record.
+func (s *Store) EntitiesByRefs(ctx context.Context, refs []string, filter *query.Filter) ([]*EntityRecord, error) {
+	want := make([]string, 0, len(refs))
+	for _, r := range refs {
+		want = append(want, strings.ToLower(r))
+	}
+	distinct := slices.Clone(want)
+	slices.Sort(distinct)
+	distinct = slices.Compact(distinct)
+	found := make(map[string]*EntityRecord, len(distinct))
+	err := s.readTx(ctx, func(rd reader) error {
+		for chunk := range chunks(distinct, searchEntityBatch) {
+			var q sqlText
+			q.add("SELECT e.ref, e.uid, e.kind, e.namespace, e.name, e.source, e.hash, e.body, e.created_at, e.updated_at FROM entities e")
+			if filter != nil {
+				q.add(" JOIN entity_search_refs i ON i.ref = e.ref WHERE ")
+				q.filter(*filter, "i.id")
+				q.add(" AND ")
+			} else {
+				q.add(" WHERE ")
+			}
+			q.add("e.ref ")
+			q.in(chunk)
+			rows, err := rd.query(ctx, q.String(), q.args...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				rec, err := scanEntity(rows)
+				if err != nil {
+					rows.Close()
+					return err
+				}
+				found[rec.Ref] = &rec
+			}
+			err = rows.Err()
+			rows.Close()
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: entities by refs: %w", err)
+	}
+	out := make([]*EntityRecord, len(want))
+	for i, ref := range want {
+		out[i] = found[ref]
+	}
+	return out, nil
+}
+
+// facetEstimateCap is the candidate count up to which a facet query reads
+// the candidates' rows one by one rather than scanning the facet keys' rows.
+const facetEstimateCap = 5000
+
+// EntityFacets counts, for each facet key (compared case-insensitively),
+// the entities matching filter (nil for all) per value of that key:
+// GET /entity-facets. Values are the text as written, counted apart when it
+// differs only in case, and sorted; null values are left out. The map is
+// keyed by the facets as given, each with a (possibly empty) list.
+func (s *Store) EntityFacets(ctx context.Context, facets []string, filter *query.Filter) (map[string][]query.FacetCount, error) {
+	var keys []string
+	for _, f := range facets {
+		if k := query.Lower(f); !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	counts := map[string]map[string]int{}
+	err := s.readTx(ctx, func(rd reader) error {
+		if len(keys) == 0 {
+			return nil
+		}
+		var d *candidates
+		if filter != nil {
+			// Reading the candidates' facet rows costs a seek each; past a
+			// few thousand candidates scanning all the facet keys' rows and
+			// testing them against the match set costs less.
+			p := &planner{r: rd, cap: facetEstimateCap}
+			var err error
+			if d, err = p.driverFor(ctx, *filter); err != nil {
+				return err
+			}
+			if d != nil && (d.est >= p.cap || planOverride != "") {
+				d = nil // many candidates: test the facet rows against the match set
+			}
+		}
+		// One group per key and value: the index yields them in order, so
+		// the unfiltered count streams. The original text is NULL where it
+		// equals the value; a value written in two other ways (Component
+		// and COMPONENT) is counted apart below.
+		var q sqlText
+		q.add("SELECT s.key, s.value, COUNT(*), COUNT(s.original_value), MIN(s.original_value), MAX(s.original_value) ")
+		writeFacetSource(&q, d, filter, keys)
+		q.add(" GROUP BY s.key, s.value")
+		var split [][2]string
+		err := scanRows(ctx, rd, &q, func(sc scanner) error {
+			var key, value string
+			var n, withOriginal int
+			var lo, hi *string
+			if err := sc.Scan(&key, &value, &n, &withOriginal, &lo, &hi); err != nil {
+				return err
+			}
+			if counts[key] == nil {
+				counts[key] = map[string]int{}
+			}
+			switch {
+			case withOriginal == 0:
+				counts[key][value] += n
+			case *lo == *hi:
+				counts[key][*lo] += withOriginal
+				if n > withOriginal {
+					counts[key][value] += n - withOriginal
+				}
+			default:
+				split = append(split, [2]string{key, value})
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, kv := range split {
+			var q sqlText
+			q.add("SELECT s.key, COALESCE(s.original_value, s.value), COUNT(*) ")
+			writeFacetSource(&q, d, filter, []string{kv[0]})
+			q.add(" AND s.value = ? GROUP BY s.key, COALESCE(s.original_value, s.value)", kv[1])
+			err := scanRows(ctx, rd, &q, func(sc scanner) error {
+				var key, value string
+				var n int
+				if err := sc.Scan(&key, &value, &n); err != nil {
+					return err
+				}
+				counts[key][value] += n
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: entity facets: %w", err)
+	}
+	out := make(map[string][]query.FacetCount, len(facets))
+	for _, f := range facets {
+		byValue := counts[query.Lower(f)]
+		list := make([]query.FacetCount, 0, len(byValue))
+		for v, n := range byValue {
+			list = append(list, query.FacetCount{Value: v, Count: n})
+		}
+		slices.SortFunc(list, func(a, b query.FacetCount) int { return strings.Compare(a.Value, b.Value) })
+		out[f] = list
+	}
+	return out, nil
+}
+
+// writeFacetSource writes the FROM and WHERE clauses of a facet query over
+// the rows of keys: read from a few candidates, one seek each, or all the
+// keys' rows, tested for membership in the filter's match set.
+func writeFacetSource(q *sqlText, d *candidates, filter *query.Filter, keys []string) {
+	switch {
+	case d != nil:
+		q.add("FROM (")
+		d.sql(q)
+		q.add(") d CROSS JOIN entity_search s WHERE s.entity_id = d.id AND ")
+		if rest := d.residual(*filter); !isTrue(rest) {
+			q.filter(rest, "d.id")
+			q.add(" AND ")
+		}
+	case filter != nil:
+		q.add("FROM entity_search s WHERE s.entity_id IN (")
+		q.set(*filter)
+		q.add(") AND ")
+	default:
+		q.add("FROM entity_search s WHERE ")
+	}
+	q.add("s.key ")
+	q.in(keys)
+	q.add(" AND s.value IS NOT NULL")
+}
+
+// scanRows runs q and calls fn for each row.
+func scanRows(ctx context.Context, rd reader, q *sqlText, fn func(scanner) error) error {
+	debugPlan(ctx, rd, q.String(), q.args)
+	rows, err := rd.query(ctx, q.String(), q.args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

@@ -1,0 +1,204 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"runtime"
+	"strings"
+)
+
+// stmtKey names a statement of a transaction: its purpose and, for the
+// multi-row ones, how many rows it writes.
+type stmtKey struct {
+	name string
+	rows int
+}
+
+// stmtCache keeps the prepared statements of one write transaction, so
+// that a multi-row statement of a given size is parsed once however many
+// batches run it (parsing a VALUES list of thousands of rows costs more
+// than executing it).
+type stmtCache struct {
+	tx *Tx
+	m  map[stmtKey]*sql.Stmt
+}
+
+func newStmtCache(tx *Tx) *stmtCache { return &stmtCache{tx: tx, m: map[stmtKey]*sql.Stmt{}} }
+
+// stmt returns the statement for key, preparing build() the first time.
+// It is closed with the transaction.
+func (c *stmtCache) stmt(ctx context.Context, key stmtKey, build func() string) (*sql.Stmt, error) {
+	if st, ok := c.m[key]; ok {
+		return st, nil
+	}
+	st, err := c.tx.PrepareContext(ctx, build())
+	if err != nil {
+		return nil, err
+	}
+	c.m[key] = st
+	return st, nil
+}
+
+// valuesList returns "(?, …), (?, …)…": rows tuples of cols marks, each
+// followed by suffix inside the parentheses.
+func valuesList(rows, cols int, suffix string) string {
+	tuple := "(" + placeholders(cols) + suffix + ")"
+	return strings.TrimSuffix(strings.Repeat(tuple+", ", rows), ", ")
+}
+
+// How many entities the search index handles per batch of statements.
+const searchEntityBatch = 500
+
+// searchBatchRows is how many index rows one insert statement carries:
+// SQLite binds four parameters per row and allows 32766; PostgreSQL takes
+// four arrays of any length.
+func (d dialect) searchBatchRows() int {
+	if d.name == DriverPostgres {
+		return 5000
+	}
+	return 2000
+}
+
+// insertSearchRows inserts one batch of index rows: a multi-row VALUES
+// list on SQLite, four arrays unnested on PostgreSQL, which is one small
+// statement instead of thousands of parameters.
+func (d dialect) insertSearchRows(ctx context.Context, stmts *stmtCache, rows []searchRow) error {
+	if d.name == DriverPostgres {
+		ids, keys := make([]int64, len(rows)), make([]string, len(rows))
+		values, originals := make([]*string, len(rows)), make([]*string, len(rows))
+		for i, r := range rows {
+			ids[i], keys[i] = r.id, r.key
+			if v, ok := r.value.(string); ok {
+				values[i] = &v
+			}
+			if o, ok := r.original.(string); ok {
+				originals[i] = &o
+			}
+		}
+		st, err := stmts.stmt(ctx, stmtKey{name: "search insert"}, func() string {
+			return `INSERT INTO entity_search (entity_id, key, value, original_value)
+				SELECT * FROM unnest(CAST(? AS BIGINT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]))`
+		})
+		if err == nil {
+			_, err = st.ExecContext(ctx, ids, keys, values, originals)
+		}
+		if err != nil {
+			return fmt.Errorf("insert %d rows: %w", len(rows), err)
+		}
+		return nil
+	}
+	st, err := stmts.stmt(ctx, stmtKey{"search insert", len(rows)}, func() string {
+		return "INSERT INTO entity_search (entity_id, key, value, original_value) VALUES " + valuesList(len(rows), 4, "")
+	})
+	if err != nil {
+		return fmt.Errorf("insert %d rows: %w", len(rows), err)
+	}
+	args := make([]any, 0, 4*len(rows))
+	for _, r := range rows {
+		args = append(args, r.id, r.key, r.value, r.original)
+	}
+	if _, err := st.ExecContext(ctx, args...); err != nil {
+		return fmt.Errorf("insert %d rows: %w", len(rows), err)
+	}
+	return nil
+}
+
+// deleteIn deletes the rows of table whose column is one of ids.
+func (d dialect) deleteIn(ctx context.Context, stmts *stmtCache, table, column string, ids []int64) error {
+	if d.name == DriverPostgres {
+		st, err := stmts.stmt(ctx, stmtKey{name: "delete " + table}, func() string {
+			return "DELETE FROM " + table + " WHERE " + column + " = ANY(CAST(? AS BIGINT[]))"
+		})
+		if err == nil {
+			_, err = st.ExecContext(ctx, ids)
+		}
+		if err != nil {
+			return fmt.Errorf("delete from %s: %w", table, err)
+		}
+		return nil
+	}
+	for chunk := range chunks(ids, searchEntityBatch) {
+		st, err := stmts.stmt(ctx, stmtKey{"delete " + table, len(chunk)}, func() string {
+			return "DELETE FROM " + table + " WHERE " + column + " IN (" + placeholders(len(chunk)) + ")"
+		})
+		if err == nil {
+			_, err = st.ExecContext(ctx, anys(chunk)...)
+		}
+		if err != nil {
+			return fmt.Errorf("delete from %s: %w", table, err)
+		}
+	}
+	return nil
+}
+
+// sqliteWriteCacheKiB is the page cache of SQLite's write connection. The
+// default 2 MiB is exhausted by indexing a few thousand entities, after
+// which SQLite spills dirty pages to the WAL in the middle of the
+// transaction and writes most of them again; with room for the indexes'
+// working set the same load takes a fraction of the time. Pages are
+// allocated only as used.
+var sqliteWriteCacheKiB = 256 << 10
+
+// prepareBulkWrite readies the write connection, before a transaction,
+// for many index rows: the page cache above, and statement journals in
+// memory. SQLite journals the pages each multi-row INSERT touches so that
+// the statement alone can be undone; in a temporary file that costs a write
+// system call per page.
+func (d dialect) prepareBulkWrite(ctx context.Context, db *sql.DB) error {
+	if d.name != DriverSQLite {
+		return nil
+	}
+	if _, err := db.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = -%d", sqliteWriteCacheKiB)); err != nil {
+		return fmt.Errorf("store: sqlite cache size: %w", err)
+	}
+	if _, err := db.ExecContext(ctx, "PRAGMA temp_store = MEMORY"); err != nil {
+		return fmt.Errorf("store: sqlite temp store: %w", err)
+	}
+	// Let CREATE INDEX after a bulk load sort on more than one thread.
+	if _, err := db.ExecContext(ctx, fmt.Sprintf("PRAGMA threads = %d", min(4, runtime.GOMAXPROCS(0)))); err != nil {
+		return fmt.Errorf("store: sqlite threads: %w", err)
+	}
+	return nil
+}
+
+// searchKeyValueIndex is the index the migration creates; a bulk load
+// drops it and builds it again (as CREATE INDEX sorts once instead of
+// inserting rows at random places one by one).
+const (
+	searchKeyValueIndex     = "entity_search_key_value"
+	createSearchKeyValueIdx = "CREATE INDEX " + searchKeyValueIndex + " ON entity_search (key, value, entity_id, original_value)"
+)
+
+// Bulk loading: rebuilding the key/value index costs about a third of
+// inserting the same rows into it one by one, so a load of more than
+// bulkFraction of what is indexed rebuilds it, once it is worth a DDL
+// statement at all.
+var (
+	bulkMinEntities = 5000 // a variable for tests
+	bulkFraction    = 0.4
+)
+
+// bulkLoad reports whether indexing n more entities should rebuild the
+// key/value index rather than insert into it.
+func bulkLoad(n, indexed int) bool {
+	return n >= bulkMinEntities && float64(n) > bulkFraction*float64(indexed)
+}
+
+// dropSearchIndex and createSearchIndex bracket a bulk load. On
+// PostgreSQL the dropped index keeps readers of entity_search waiting until
+// the transaction ends, which bulkLoad allows only for loads that rewrite
+// most of the index anyway.
+func (d dialect) dropSearchIndex(ctx context.Context, tx *Tx) error {
+	if _, err := tx.ExecContext(ctx, "DROP INDEX "+searchKeyValueIndex); err != nil {
+		return fmt.Errorf("store: bulk load: %w", err)
+	}
+	return nil
+}
+
+func (d dialect) createSearchIndex(ctx context.Context, tx *Tx) error {
+	if _, err := tx.ExecContext(ctx, createSearchKeyValueIdx); err != nil {
+		return fmt.Errorf("store: bulk load: %w", err)
+	}
+	return nil
+}

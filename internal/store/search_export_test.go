@@ -1,0 +1,23 @@
+package store
+
+import "testing"
+
+// SetBulkMinEntities lowers the size from which ReplaceSourceEntities
+// rebuilds the search index instead of inserting into it, for one test.
+func SetBulkMinEntities(t testing.TB, n int) {
+	old := bulkMinEntities
+	bulkMinEntities = n
+	t.Cleanup(func() { bulkMinEntities = old })
+}
+
+// QueryPlans are the plan overrides SetQueryPlan takes; "" is the
+// planner's own choice.
+var QueryPlans = []string{"", planProbe, planSet}
+
+// SetQueryPlan makes QueryEntities and EntityFacets use one plan for a
+// test, whatever the filter's selectivity.
+func SetQueryPlan(t testing.TB, plan string) {
+	old := planOverride
+	planOverride = plan
+	t.Cleanup(func() { planOverride = old })
+}

@@ -1,0 +1,278 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+
+	"greenroom/internal/catalog/query"
+)
+
+// searchIndexer keeps entity_search in step with the entities written by
+// one ReplaceSourceEntities transaction. It batches everything: ids for
+// many new entities come from one statement, the old rows of many entities
+// go in one statement, and the new rows of many entities come in one
+// multi-row statement, after the deletes.
+type searchIndexer struct {
+	tx    *Tx
+	d     dialect
+	stmts *stmtCache
+	// queued entities, indexed at the next flush.
+	queued []queuedEntity
+	// clear holds entity ids whose existing rows go before new rows are
+	// inserted; drop those of deleted entities, whose id rows go too.
+	clear, drop []int64
+	rows        []searchRow
+	// bulk is set while the key/value index is dropped for a bulk load.
+	bulk bool
+}
+
+type queuedEntity struct {
+	ref, uid string
+	id       int64 // 0 until allocated
+	body     []byte
+}
+
+// searchRow is one entity_search row; value is nil for a null value and
+// original nil when it equals value.
+type searchRow struct {
+	id              int64
+	key             string
+	value, original any
+}
+
+// newSearchIndexer returns an indexer writing in tx; call flush (or
+// finish, after begin) before the transaction commits.
+func newSearchIndexer(tx *Tx, d dialect) *searchIndexer {
+	return &searchIndexer{tx: tx, d: d, stmts: newStmtCache(tx)}
+}
+
+// begin decides, knowing that about n entities will be indexed, whether
+// this is a bulk load, and readies it.
+func (ix *searchIndexer) begin(ctx context.Context, n int) error {
+	if n < bulkMinEntities {
+		return nil
+	}
+	var indexed int
+	if err := ix.tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM entity_search_refs").Scan(&indexed); err != nil {
+		return fmt.Errorf("store: search index: %w", err)
+	}
+	if !bulkLoad(n, indexed) {
+		return nil
+	}
+	ix.bulk = true
+	return ix.d.dropSearchIndex(ctx, ix.tx)
+}
+
+// finish flushes what is left and rebuilds the index after a bulk load.
+func (ix *searchIndexer) finish(ctx context.Context) error {
+	if err := ix.flush(ctx); err != nil {
+		return err
+	}
+	if ix.bulk {
+		ix.bulk = false
+		return ix.d.createSearchIndex(ctx, ix.tx)
+	}
+	return nil
+}
+
+// index replaces the rows of the entity ref, whose search id is id (0 when
+// it has none yet), with those of its body, at the next flush.
+func (ix *searchIndexer) index(ctx context.Context, ref string, id int64, uid string, body []byte) error {
+	ix.queued = append(ix.queued, queuedEntity{ref: ref, uid: uid, id: id, body: body})
+	if id != 0 {
+		ix.clear = append(ix.clear, id)
+	}
+	if len(ix.queued) >= searchEntityBatch {
+		return ix.flush(ctx)
+	}
+	return nil
+}
+
+// remove deletes the rows and the id of an entity that is being deleted.
+func (ix *searchIndexer) remove(ctx context.Context, id int64) error {
+	ix.clear = append(ix.clear, id)
+	ix.drop = append(ix.drop, id)
+	if len(ix.drop) >= searchEntityBatch {
+		return ix.flush(ctx)
+	}
+	return nil
+}
+
+// flush writes what is queued: ids, deletes, then inserts.
+func (ix *searchIndexer) flush(ctx context.Context) error {
+	if err := ix.allocate(ctx); err != nil {
+		return err
+	}
+	if len(ix.clear) > 0 {
+		if err := ix.d.deleteIn(ctx, ix.stmts, "entity_search", "entity_id", ix.clear); err != nil {
+			return fmt.Errorf("store: search index: %w", err)
+		}
+		ix.clear = ix.clear[:0]
+	}
+	if len(ix.drop) > 0 {
+		if err := ix.d.deleteIn(ctx, ix.stmts, "entity_search_refs", "id", ix.drop); err != nil {
+			return fmt.Errorf("store: search index: %w", err)
+		}
+		ix.drop = ix.drop[:0]
+	}
+	for _, rows := range flatten(ix.queued) {
+		ix.rows = append(ix.rows, rows...)
+		if len(ix.rows) >= ix.d.searchBatchRows() {
+			if err := ix.insert(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	ix.queued = ix.queued[:0]
+	return ix.insert(ctx)
+}
+
+// flatten computes the rows of each entity, on all processors: decoding
+// and flattening the bodies is most of the indexer's own work.
+func flatten(queued []queuedEntity) [][]searchRow {
+	out := make([][]searchRow, len(queued))
+	workers := min(runtime.GOMAXPROCS(0), (len(queued)+63)/64)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(queued); i += workers {
+				out[i] = entityRows(queued[i])
+			}
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// allocate gives the queued entities without one a search id. An id left
+// behind by an entity deleted outside the store is reused, its stale rows
+// cleared.
+func (ix *searchIndexer) allocate(ctx context.Context) error {
+	var refs []string
+	at := map[string]int{}
+	for i, e := range ix.queued {
+		if e.id == 0 {
+			refs = append(refs, e.ref)
+			at[e.ref] = i
+		}
+	}
+	if len(refs) == 0 {
+		return nil
+	}
+	scan := func(rows *sql.Rows, stale bool) error {
+		defer rows.Close()
+		for rows.Next() {
+			var ref string
+			var id int64
+			if err := rows.Scan(&ref, &id); err != nil {
+				return err
+			}
+			ix.queued[at[ref]].id = id
+			if stale {
+				ix.clear = append(ix.clear, id)
+			}
+		}
+		return rows.Err()
+	}
+	for chunk := range chunks(refs, searchEntityBatch) {
+		st, err := ix.stmts.stmt(ctx, stmtKey{"search ids", len(chunk)}, func() string {
+			return "INSERT INTO entity_search_refs (ref) VALUES " + valuesList(len(chunk), 1, "") + " ON CONFLICT (ref) DO NOTHING RETURNING ref, id"
+		})
+		var rows *sql.Rows
+		if err == nil {
+			rows, err = st.QueryContext(ctx, anys(chunk)...)
+		}
+		if err == nil {
+			err = scan(rows, false)
+		}
+		if err != nil {
+			return fmt.Errorf("store: search ids: %w", err)
+		}
+	}
+	var missing []string
+	for _, ref := range refs {
+		if ix.queued[at[ref]].id == 0 {
+			missing = append(missing, ref)
+		}
+	}
+	for chunk := range chunks(missing, searchEntityBatch) {
+		rows, err := ix.tx.QueryContext(ctx, "SELECT ref, id FROM entity_search_refs WHERE ref IN ("+placeholders(len(chunk))+")", anys(chunk)...)
+		if err == nil {
+			err = scan(rows, true)
+		}
+		if err != nil {
+			return fmt.Errorf("store: search ids: %w", err)
+		}
+	}
+	return nil
+}
+
+// entityRows returns the rows of e. A body that does not decode (which the
+// catalog never stores) still gets the rows every entity has, so that the
+// entity stays listable. A DuplicateKeysError leaves rows for every
+// spelling, lowercased into one key: the entity stays findable, and
+// rejecting such entities is the catalog's validation to make, per entity.
+func entityRows(e queuedEntity) []searchRow {
+	rows, err := query.BuildSearchJSON(e.body, e.uid)
+	if rows == nil && err != nil {
+		rows, _ = query.BuildSearch(map[string]any{"metadata": map[string]any{"uid": e.uid}})
+	}
+	rows = query.UniqueRows(rows)
+	out := make([]searchRow, 0, len(rows))
+	for _, r := range rows {
+		row := searchRow{id: e.id, key: noNUL(r.Key)}
+		if !r.Null {
+			row.value = noNUL(r.Value)
+			if r.Original != r.Value {
+				row.original = noNUL(r.Original)
+			}
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+func (ix *searchIndexer) insert(ctx context.Context) error {
+	if len(ix.rows) == 0 {
+		return nil
+	}
+	if err := ix.d.insertSearchRows(ctx, ix.stmts, ix.rows); err != nil {
+		return fmt.Errorf("store: search index: %w", err)
+	}
+	ix.rows = ix.rows[:0]
+	return nil
+}
+
+// chunks yields s in pieces of at most n.
+func chunks[T any](s []T, n int) func(yield func([]T) bool) {
+	return func(yield func([]T) bool) {
+		for len(s) > 0 {
+			k := min(n, len(s))
+			if !yield(s[:k]) {
+				return
+			}
+			s = s[k:]
+		}
+	}
+}
+
+func anys[T any](s []T) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}
+
+// noNUL replaces NUL characters, which PostgreSQL text cannot hold; both
+// engines store the same text.
+func noNUL(s string) string {
+	if strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(s, "\x00", "\uFFFD")
+}
