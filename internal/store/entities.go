@@ -44,6 +44,7 @@ func (s *Store) ReplaceSourceEntities(ctx context.Context, source string, recs [
 		if err := s.d.prepareBulkWrite(ctx, s.write); err != nil {
 			return res, err
 		}
+		defer s.d.finishBulkWrite(ctx, s.write)
 	}
 	err = s.withTx(ctx, func(ctx context.Context, tx *Tx) error {
 		var err error

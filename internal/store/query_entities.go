@@ -27,12 +27,15 @@ type position struct {
 // sorts by the smallest. Ties, and by-query results without an order, are
 // in the order of an internal id (stable for the entity's life), walked in
 // the order's direction, as Backstage orders by its entity id. A negative
-// offset or limit (other than query.NoLimit for StyleList) is
-// greenroom.CodeInvalid.
+// offset or limit (other than query.NoLimit for StyleList), or a cursor
+// this store did not make, is greenroom.CodeInvalid.
 func (s *Store) QueryEntities(ctx context.Context, q query.EntitiesQuery) (query.EntitiesPage[EntityRecord], error) {
 	r := q.Resolved()
 	if r.Offset < 0 || r.Limit < query.NoLimit || (r.Style == query.StyleQuery && r.Limit < 0) {
 		return query.EntitiesPage[EntityRecord]{}, greenroom.Errorf(greenroom.CodeInvalid, "limit and offset must not be negative")
+	}
+	if err := checkCursor(r); err != nil {
+		return query.EntitiesPage[EntityRecord]{}, err
 	}
 	var page query.EntitiesPage[EntityRecord]
 	err := s.readTx(ctx, func(rd reader) error {
@@ -284,15 +287,15 @@ func (pq *pageQuery) count(ctx context.Context) (int, error) {
 		}
 	}
 	var n int
-	debugPlan(ctx, pq.rd, q.String(), q.args)
 	if err := pq.rd.queryRow(ctx, q.String(), q.args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count: %w", err)
 	}
 	return n, nil
 }
 
-// singleRowKeys are the keys query.BuildSearch gives every entity exactly
-// one row for, null or not.
+// singleRowKeys are the keys every indexed entity has exactly one row for,
+// null or not: query.BuildSearch adds one for each, and the indexer drops
+// any other (see entityRows).
 var singleRowKeys = map[string]bool{"metadata.name": true, "metadata.uid": true}
 
 // everyEntityHas reports whether every indexed entity has a value for key,

@@ -239,6 +239,11 @@ func TestQueryEntitiesListOrder(t *testing.T) {
 		if greenroom.ErrorCode(err) != greenroom.CodeInvalid {
 			t.Errorf("negative by-query limit: %v", err)
 		}
+		forged := &query.Cursor{OrderFields: []query.Order{}, OrderFieldValues: []string{"component:default/alpha"}}
+		_, err = s.QueryEntities(t.Context(), query.EntitiesQuery{Style: query.StyleQuery, Limit: 2, Cursor: forged})
+		if greenroom.ErrorCode(err) != greenroom.CodeInvalid {
+			t.Errorf("cursor with a position the store did not make: %v", err)
+		}
 	})
 }
 

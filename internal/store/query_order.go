@@ -7,12 +7,13 @@ import (
 	"strings"
 
 	"greenroom/internal/catalog/query"
+	"greenroom/internal/greenroom"
 )
 
 // The statements below read one page in each order the catalog API has.
 // Each takes d, a driver to read candidates from (nil to scan in order), and
 // budget, how many rows such a scan may walk (0 for no bound), so that
-// choose can fall back to a driver when a scan finds too little.
+// choose can fall back to the match set when a scan finds too little.
 
 // choose runs plan, which returns at most need rows (-1 for all): from the
 // small driver, or scanning in order and probing, within budget, then,
@@ -101,7 +102,7 @@ func (pq *pageQuery) andText(q *sqlText, id string) {
 }
 
 // after returns the cursor's position and its id, if the query continues
-// a walk.
+// a walk (QueryEntities has checked that the id parses).
 func (pq *pageQuery) after() (query.Position, int64, bool) {
 	if pq.r.Style != query.StyleQuery || pq.r.Cursor == nil {
 		return query.Position{}, 0, false
@@ -112,6 +113,19 @@ func (pq *pageQuery) after() (query.Position, int64, bool) {
 	}
 	id, err := strconv.ParseInt(p.Key, 10, 64)
 	return p, id, err == nil
+}
+
+// checkCursor rejects a cursor whose position is not one the store made.
+func checkCursor(q query.EntitiesQuery) error {
+	if q.Style != query.StyleQuery || q.Cursor == nil {
+		return nil
+	}
+	if p, ok := q.Cursor.After(); ok {
+		if _, err := strconv.ParseInt(p.Key, 10, 64); err == nil {
+			return nil
+		}
+	}
+	return greenroom.Errorf(greenroom.CodeInvalid, "Malformed cursor, could not be parsed")
 }
 
 // direction returns the SQL direction and comparison of a walk.
@@ -217,8 +231,10 @@ func (pq *pageQuery) byValue(o query.Order, d *candidates, budget, limit, offset
 		if p, after, ok := pq.after(); ok {
 			q.add(" AND s.value "+cmp+"= ? AND (s.value "+cmp+" ? OR s.entity_id "+cmp+" ?)", p.Value, p.Value, after)
 		}
-		q.add(" ORDER BY s.value "+dir+", s.entity_id "+dir+limitOnly(pq.d, budget)+
-			") x WHERE NOT EXISTS (SELECT 1 FROM entity_search m WHERE m.entity_id = x.entity_id AND m.key = ? AND m.value < x.value)", key)
+		q.add(" ORDER BY s.value " + dir + ", s.entity_id " + dir + limitOnly(pq.d, budget) + ") x WHERE 1 = 1")
+		if !singleRowKeys[key] {
+			q.add(" AND NOT EXISTS (SELECT 1 FROM entity_search m WHERE m.entity_id = x.entity_id AND m.key = ? AND m.value < x.value)", key)
+		}
 		pq.cond(&q, "x.entity_id")
 	} else {
 		v, id = "x.v", "x.id"
@@ -292,9 +308,7 @@ func cut(pos []position, offset, limit int) []position {
 }
 
 func (pq *pageQuery) scan(q *sqlText) ([]position, error) {
-	ctx := pq.ctx
-	debugPlan(ctx, pq.rd, q.String(), q.args)
-	rows, err := pq.rd.query(ctx, q.String(), q.args...)
+	rows, err := pq.rd.query(pq.ctx, q.String(), q.args...)
 	if err != nil {
 		return nil, err
 	}

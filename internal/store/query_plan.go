@@ -13,20 +13,24 @@ import (
 	"greenroom/internal/catalog/query"
 )
 
-// The catalog's query methods translate query filters into SQL over
-// entity_search and pick one of two shapes for each query:
+// The catalog's query methods translate filters into SQL over
+// entity_search and read each page one of three ways:
 //
-//   - a scan in result order (by ref over entity_search_refs, or by value
-//     over the order key's rows in entity_search_key_value), testing each
-//     entity against the filter with indexed EXISTS probes and stopping at
-//     the page's end: fast when many entities match;
-//   - a "driver": the rows of the filter's most selective condition, a
-//     short list of candidates that are probed and sorted: fast when few
-//     match, where the scan would walk far before filling a page.
+//   - a driver: when the filter's most selective condition (by a bounded
+//     count) has few rows, read those candidates, test the rest of the
+//     filter on each with indexed EXISTS probes, and sort them;
+//   - a scan in result order (over entity_search_refs by id or ref, or over
+//     the order key's rows of entity_search_key_value by value and id),
+//     probing each entity it walks and stopping at the page's end: fast when
+//     matches are many and spread out; it gives up after a budget of rows;
+//   - the same scan testing membership in the filter's match set, computed
+//     once from index ranges with INTERSECT, UNION and EXCEPT: for when
+//     matches are many but come late in the order (kind=user sorted by
+//     name), and for counting totalItems.
 //
-// The choice is made per query from bounded counts of the filter's
-// conditions (estimate), so the planner of neither engine has to guess the
-// selectivity of kind=component against spec.owner=team-a.
+// Choosing per query from bounded counts means the planner of neither
+// engine has to guess the selectivity of kind=component against
+// spec.owner=team-a, which it cannot know from column statistics.
 
 // sqlText accumulates a statement and its arguments.
 type sqlText struct {
@@ -368,11 +372,7 @@ func (r reader) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 
 // readTx runs fn in a read-only transaction on the read pool.
 func (s *Store) readTx(ctx context.Context, fn func(r reader) error) (err error) {
-	opts := &sql.TxOptions{ReadOnly: true}
-	if s.d.name == DriverPostgres {
-		opts.Isolation = sql.LevelRepeatableRead
-	}
-	tx, err := s.read.BeginTx(ctx, opts)
+	tx, err := s.read.BeginTx(ctx, s.d.readTxOptions())
 	if err != nil {
 		return fmt.Errorf("store: begin read: %w", err)
 	}
@@ -381,5 +381,8 @@ func (s *Store) readTx(ctx context.Context, fn func(r reader) error) (err error)
 			err = errors.Join(err, fmt.Errorf("store: end read: %w", rbErr))
 		}
 	}()
+	if err := s.d.prepareRead(ctx, tx); err != nil {
+		return fmt.Errorf("store: begin read: %w", err)
+	}
 	return fn(reader{tx: tx, d: s.d})
 }

@@ -198,7 +198,6 @@ func writeFacetSource(q *sqlText, d *candidates, filter *query.Filter, keys []st
 
 // scanRows runs q and calls fn for each row.
 func scanRows(ctx context.Context, rd reader, q *sqlText, fn func(scanner) error) error {
-	debugPlan(ctx, rd, q.String(), q.args)
 	rows, err := rd.query(ctx, q.String(), q.args...)
 	if err != nil {
 		return err

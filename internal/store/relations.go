@@ -34,6 +34,7 @@ func (s *Store) ApplySource(ctx context.Context, source string, recs []EntityRec
 	if err := s.d.prepareBulkWrite(ctx, s.write); err != nil {
 		return res, err
 	}
+	defer s.d.finishBulkWrite(ctx, s.write)
 	err = s.withTx(ctx, func(ctx context.Context, tx *Tx) error {
 		var err error
 		if res, err = s.replaceEntities(ctx, tx, source, recs, seen); err != nil {

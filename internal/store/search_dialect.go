@@ -132,34 +132,47 @@ func (d dialect) deleteIn(ctx context.Context, stmts *stmtCache, table, column s
 	return nil
 }
 
-// sqliteWriteCacheKiB is the page cache of SQLite's write connection. The
-// default 2 MiB is exhausted by indexing a few thousand entities, after
-// which SQLite spills dirty pages to the WAL in the middle of the
-// transaction and writes most of them again; with room for the indexes'
-// working set the same load takes a fraction of the time. Pages are
-// allocated only as used.
-var sqliteWriteCacheKiB = 256 << 10
+// sqliteWriteCacheKiB is the page cache of SQLite's write connection
+// while ReplaceSourceEntities runs. The default 2 MiB is exhausted by
+// indexing a few thousand entities, after which SQLite spills dirty pages
+// to the WAL in the middle of the transaction and writes most of them
+// again; with room for the indexes' working set the same load takes a
+// fraction of the time. Pages are allocated only as used, and given back
+// when the write is done.
+const (
+	sqliteWriteCacheKiB   = 256 << 10
+	sqliteDefaultCacheKiB = 2000 // SQLite's own default
+)
 
 // prepareBulkWrite readies the write connection, before a transaction,
-// for many index rows: the page cache above, and statement journals in
-// memory. SQLite journals the pages each multi-row INSERT touches so that
-// the statement alone can be undone; in a temporary file that costs a write
-// system call per page.
+// for many index rows: the page cache above, statement journals in memory
+// (SQLite journals the pages a multi-row INSERT touches so that the
+// statement alone can be undone, in a temporary file a write system call
+// per page), and sorting on several threads for CREATE INDEX after a bulk
+// load. finishBulkWrite gives the cache back.
 func (d dialect) prepareBulkWrite(ctx context.Context, db *sql.DB) error {
 	if d.name != DriverSQLite {
 		return nil
 	}
-	if _, err := db.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = -%d", sqliteWriteCacheKiB)); err != nil {
-		return fmt.Errorf("store: sqlite cache size: %w", err)
-	}
-	if _, err := db.ExecContext(ctx, "PRAGMA temp_store = MEMORY"); err != nil {
-		return fmt.Errorf("store: sqlite temp store: %w", err)
-	}
-	// Let CREATE INDEX after a bulk load sort on more than one thread.
-	if _, err := db.ExecContext(ctx, fmt.Sprintf("PRAGMA threads = %d", min(4, runtime.GOMAXPROCS(0)))); err != nil {
-		return fmt.Errorf("store: sqlite threads: %w", err)
+	for _, pragma := range []string{
+		fmt.Sprintf("PRAGMA cache_size = -%d", sqliteWriteCacheKiB),
+		"PRAGMA temp_store = MEMORY",
+		fmt.Sprintf("PRAGMA threads = %d", min(4, runtime.GOMAXPROCS(0))),
+	} {
+		if _, err := db.ExecContext(ctx, pragma); err != nil {
+			return fmt.Errorf("store: %s: %w", pragma, err)
+		}
 	}
 	return nil
+}
+
+// finishBulkWrite shrinks the write connection's page cache back to
+// SQLite's default after the transaction. Best effort: a cache left large
+// only costs memory.
+func (d dialect) finishBulkWrite(ctx context.Context, db *sql.DB) {
+	if d.name == DriverSQLite {
+		_, _ = db.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA cache_size = -%d", sqliteDefaultCacheKiB))
+	}
 }
 
 // searchKeyValueIndex is the index the migration creates; a bulk load
@@ -179,16 +192,23 @@ var (
 	bulkFraction    = 0.4
 )
 
-// bulkLoad reports whether indexing n more entities should rebuild the
-// key/value index rather than insert into it.
-func bulkLoad(n, indexed int) bool {
-	return n >= bulkMinEntities && float64(n) > bulkFraction*float64(indexed)
+// bulkLoad reports whether indexing n more entities, with indexed already
+// indexed, should rebuild the key/value index rather than insert into it.
+// On PostgreSQL dropping the index locks entity_search against readers
+// until the transaction ends, so only a first load (into an index too
+// small to matter to anyone) does it; SQLite's readers go on reading the
+// snapshot before the transaction.
+func (d dialect) bulkLoad(n, indexed int) bool {
+	if n < bulkMinEntities {
+		return false
+	}
+	if d.name == DriverPostgres {
+		return indexed < bulkMinEntities
+	}
+	return float64(n) > bulkFraction*float64(indexed)
 }
 
-// dropSearchIndex and createSearchIndex bracket a bulk load. On
-// PostgreSQL the dropped index keeps readers of entity_search waiting until
-// the transaction ends, which bulkLoad allows only for loads that rewrite
-// most of the index anyway.
+// dropSearchIndex and createSearchIndex bracket a bulk load.
 func (d dialect) dropSearchIndex(ctx context.Context, tx *Tx) error {
 	if _, err := tx.ExecContext(ctx, "DROP INDEX "+searchKeyValueIndex); err != nil {
 		return fmt.Errorf("store: bulk load: %w", err)
@@ -201,4 +221,27 @@ func (d dialect) createSearchIndex(ctx context.Context, tx *Tx) error {
 		return fmt.Errorf("store: bulk load: %w", err)
 	}
 	return nil
+}
+
+// readTxOptions are those of the read-only transaction a query runs its
+// statements in: one snapshot for all of them (SQLite's WAL gives every
+// read transaction one; PostgreSQL needs REPEATABLE READ for it).
+func (d dialect) readTxOptions() *sql.TxOptions {
+	if d.name == DriverPostgres {
+		return &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead}
+	}
+	return &sql.TxOptions{ReadOnly: true}
+}
+
+// prepareRead sets up a query's read transaction. On PostgreSQL: the
+// driver prepares statements, and after five runs PostgreSQL may switch to
+// a generic plan that ignores the values (a LIMIT of 21, a selective key)
+// the planned statements depend on; and compiling the rare costly count
+// with JIT takes longer than running it.
+func (d dialect) prepareRead(ctx context.Context, tx *sql.Tx) error {
+	if d.name != DriverPostgres {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, "SELECT set_config('plan_cache_mode', 'force_custom_plan', true), set_config('jit', 'off', true)")
+	return err
 }

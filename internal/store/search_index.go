@@ -60,7 +60,7 @@ func (ix *searchIndexer) begin(ctx context.Context, n int) error {
 	if err := ix.tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM entity_search_refs").Scan(&indexed); err != nil {
 		return fmt.Errorf("store: search index: %w", err)
 	}
-	if !bulkLoad(n, indexed) {
+	if !ix.d.bulkLoad(n, indexed) {
 		return nil
 	}
 	ix.bulk = true
@@ -222,8 +222,21 @@ func entityRows(e queuedEntity) []searchRow {
 		rows, _ = query.BuildSearch(map[string]any{"metadata": map[string]any{"uid": e.uid}})
 	}
 	rows = query.UniqueRows(rows)
+	// BuildSearch adds one row for each of singleRowKeys after the walk; a
+	// walked key differing only in case (Metadata.Name, which Backstage
+	// refuses) would make a second, which the ordered queries rely on not
+	// existing.
+	last := map[string]int{}
+	for i, r := range rows {
+		if singleRowKeys[r.Key] {
+			last[r.Key] = i
+		}
+	}
 	out := make([]searchRow, 0, len(rows))
-	for _, r := range rows {
+	for i, r := range rows {
+		if j, single := last[r.Key]; single && i != j {
+			continue
+		}
 		row := searchRow{id: e.id, key: noNUL(r.Key)}
 		if !r.Null {
 			row.value = noNUL(r.Value)

@@ -157,6 +157,21 @@ func TestSearchIndexStragglers(t *testing.T) {
 		}
 		checkIndexRows(t, s)
 
+		// An entity with a key in two casings (which Backstage refuses to
+		// stitch) is still indexed, and listed once when ordered by name.
+		dup := entity(t, `{"kind":"Component","metadata":{"name":"dup","Name":"Other"},"spec":{"type":"x","Type":"y"}}`)
+		if _, err := s.ReplaceSourceEntities(ctx, "d", []store.EntityRecord{dup}); err != nil {
+			t.Fatal(err)
+		}
+		if got := find(t, s, "spec.type=y"); len(got) != 1 {
+			t.Errorf("both spellings are indexed: %v", got)
+		}
+		p, err := s.QueryEntities(ctx, query.EntitiesQuery{Style: query.StyleQuery, Limit: 10, Order: []query.Order{{Field: "metadata.name"}},
+			Filter: mustFilter(t, "spec.type=x")})
+		if err != nil || !slices.Equal(pageRefs(p), []string{"component:default/dup"}) {
+			t.Errorf("ordered by name: %v, %v", pageRefs(p), err)
+		}
+
 		// Text PostgreSQL cannot store is replaced, on both engines alike.
 		nul := entity(t, `{"kind":"Component","metadata":{"name":"nul"},"spec":{"type":"a\u0000b"}}`)
 		if _, err := s.ReplaceSourceEntities(ctx, "n", []store.EntityRecord{nul}); err != nil {

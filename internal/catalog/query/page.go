@@ -140,8 +140,8 @@ func decodeAfter(s string) (after, error) {
 	var a after
 	for _, f := range []struct {
 		name, msg string
-		dst      **int
-		min      int
+		dst       **int
+		min       int
 	}{
 		{"limit", "Malformed after cursor, limit was not an number", &a.Limit, 1},
 		{"offset", "Malformed after cursor, offset was not a number", &a.Offset, 0},
