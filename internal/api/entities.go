@@ -14,15 +14,7 @@ import (
 // Link header to the next page when limit or after was given.
 func (h *Handler) listEntities(w http.ResponseWriter, r *http.Request) error {
 	v := r.URL.Query()
-	q, err := query.ParseEntitiesParams(v)
-	if err != nil {
-		return err
-	}
-	fields, err := query.ParseFields(v)
-	if err != nil {
-		return err
-	}
-	page, err := h.catalog.QueryEntities(r.Context(), q, fields)
+	page, err := h.entitiesPage(r, v, query.ParseEntitiesParams)
 	if err != nil {
 		return err
 	}
@@ -48,21 +40,26 @@ type queryResponse struct {
 
 // GET /entities/by-query: cursor paging with totals and full-text filter.
 func (h *Handler) queryEntities(w http.ResponseWriter, r *http.Request) error {
-	v := r.URL.Query()
-	q, err := query.ParseQueryParams(v)
-	if err != nil {
-		return err
-	}
-	fields, err := query.ParseFields(v)
-	if err != nil {
-		return err
-	}
-	page, err := h.catalog.QueryEntities(r.Context(), q, fields)
+	page, err := h.entitiesPage(r, r.URL.Query(), query.ParseQueryParams)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, queryResponse{Items: nonNil(page.Items), TotalItems: page.TotalItems, PageInfo: page.Info()})
 	return nil
+}
+
+// entitiesPage parses a list request with parse, plus its fields, and
+// returns the page.
+func (h *Handler) entitiesPage(r *http.Request, v url.Values, parse func(url.Values) (query.EntitiesQuery, error)) (query.EntitiesPage[json.RawMessage], error) {
+	q, err := parse(v)
+	if err != nil {
+		return query.EntitiesPage[json.RawMessage]{}, err
+	}
+	fields, err := query.ParseFields(v)
+	if err != nil {
+		return query.EntitiesPage[json.RawMessage]{}, err
+	}
+	return h.catalog.QueryEntities(r.Context(), q, fields)
 }
 
 type byRefsRequest struct {
