@@ -104,3 +104,19 @@ test('refreshEntity is accepted; errors keep Backstage shapes', async () => {
   await client.refreshEntity('component:default/invoice-service');
   await assert.rejects(() => client.getEntities({ filter: { kind: 'Component' }, limit: -1 }), err => err.name === 'ResponseError' && /400/.test(err.message));
 });
+
+test('removeEntityByUid removes; a refresh brings it back from its location', async () => {
+  const res = (await client.getEntities({ filter: { kind: 'Resource' }, order: { field: 'metadata.name', order: 'asc' }, limit: 1 })).items[0];
+  const ref = refOf(res);
+  assert.deepEqual(await client.getEntityByRef(ref).then(e => e.metadata.uid), res.metadata.uid);
+  await client.removeEntityByUid(res.metadata.uid);
+  assert.equal(await client.getEntityByRef(ref), undefined);
+  await client.refreshEntity(ref);
+  const deadline = Date.now() + 10000;
+  let back;
+  while (!(back = await client.getEntityByRef(ref)) && Date.now() < deadline) {
+    await new Promise(r => setTimeout(r, 50));
+  }
+  assert.ok(back, `${ref} did not come back after a refresh`);
+  assert.notEqual(back.metadata.uid, res.metadata.uid, 'a re-created entity gets a new uid');
+});

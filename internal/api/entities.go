@@ -125,6 +125,24 @@ func (h *Handler) entityByName(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+func (h *Handler) entityByUID(w http.ResponseWriter, r *http.Request) error {
+	ent, err := h.catalog.EntityByUID(r.Context(), r.PathValue("uid"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ent)
+	return nil
+}
+
+// DELETE /entities/by-uid/:uid answers 204, as Backstage does.
+func (h *Handler) deleteEntityByUID(w http.ResponseWriter, r *http.Request) error {
+	if err := h.catalog.DeleteEntityByUID(r.Context(), r.PathValue("uid")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
 type refreshRequest struct {
 	EntityRef string `json:"entityRef"`
 }

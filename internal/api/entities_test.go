@@ -146,6 +146,25 @@ func TestEntitiesEndpoints(t *testing.T) {
 		}
 	})
 
+	t.Run("by-uid get and delete", func(t *testing.T) {
+		var c ent
+		call(t, mux, "GET", "/api/catalog/entities/by-name/component/default/comp-2", "", &c)
+		var got ent
+		if rec := call(t, mux, "GET", "/api/catalog/entities/by-uid/"+c.Metadata.UID, "", &got); rec.Code != 200 || got.Metadata.Name != "comp-2" {
+			t.Fatalf("by uid: %d %+v", rec.Code, got)
+		}
+		if rec := call(t, mux, "DELETE", "/api/catalog/entities/by-uid/"+c.Metadata.UID, "", nil); rec.Code != 204 {
+			t.Fatalf("delete: %d %s", rec.Code, rec.Body)
+		}
+		var eb errorBody
+		if rec := call(t, mux, "GET", "/api/catalog/entities/by-uid/"+c.Metadata.UID, "", &eb); rec.Code != 404 || eb.Error.Name != "NotFoundError" {
+			t.Errorf("after delete: %d %+v", rec.Code, eb)
+		}
+		if rec := call(t, mux, "DELETE", "/api/catalog/entities/by-uid/"+c.Metadata.UID, "", &eb); rec.Code != 404 {
+			t.Errorf("second delete: %d", rec.Code)
+		}
+	})
+
 	t.Run("facets", func(t *testing.T) {
 		var resp struct {
 			Facets map[string][]struct {
@@ -155,7 +174,7 @@ func TestEntitiesEndpoints(t *testing.T) {
 		}
 		call(t, mux, "GET", "/api/catalog/entity-facets?facet=spec.type&filter=kind=component", "", &resp)
 		got := fmt.Sprint(resp.Facets["spec.type"])
-		if got != "[{service 2} {website 1}]" {
+		if got != "[{service 2}]" { // comp-2, the website, was deleted above
 			t.Errorf("facets %s", got)
 		}
 	})

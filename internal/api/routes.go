@@ -17,6 +17,8 @@ type Catalog interface {
 	Facets(ctx context.Context, q query.FacetsQuery) (query.FacetsResponse, error)
 	EntityByName(ctx context.Context, ref greenroom.EntityRef) (json.RawMessage, error)
 	RequestRefresh(ctx context.Context, entityRef string) error
+	EntityByUID(ctx context.Context, uid string) (json.RawMessage, error)
+	DeleteEntityByUID(ctx context.Context, uid string) error
 }
 
 // Handler serves the JSON APIs.
@@ -36,6 +38,8 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /api/catalog/entities/by-query", h.handle(h.queryEntities))
 	mux.Handle("POST /api/catalog/entities/by-refs", h.handle(h.entitiesByRefs))
 	mux.Handle("GET /api/catalog/entity-facets", h.handle(h.entityFacets))
+	mux.Handle("GET /api/catalog/entities/by-uid/{uid}", h.handle(h.entityByUID))
+	mux.Handle("DELETE /api/catalog/entities/by-uid/{uid}", h.handle(h.deleteEntityByUID))
 	mux.Handle("GET /api/catalog/entities/by-name/{kind}/{namespace}/{name}", h.handle(h.entityByName))
 	mux.Handle("POST /api/catalog/refresh", h.handle(h.refresh))
 	mux.Handle("/api/", h.handle(h.notFound))

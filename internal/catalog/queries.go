@@ -17,6 +17,28 @@ type Querier interface {
 	// entity is missing or the filter rejects it.
 	EntitiesByRefs(ctx context.Context, refs []string, filter *query.Filter) ([]*Record, error)
 	EntityFacets(ctx context.Context, facets []string, filter *query.Filter) (map[string][]query.FacetCount, error)
+	// EntityByUID and DeleteEntityByUID return code not_found for an
+	// unknown uid.
+	EntityByUID(ctx context.Context, uid string) (Record, error)
+	DeleteEntityByUID(ctx context.Context, uid string) error
+}
+
+// EntityByUID returns one entity by its metadata.uid.
+func (s *Service) EntityByUID(ctx context.Context, uid string) (json.RawMessage, error) {
+	r, err := s.querier.EntityByUID(ctx, uid)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: %w", err)
+	}
+	return r.Body, nil
+}
+
+// DeleteEntityByUID removes an entity. As in Backstage, a source that still
+// supplies it brings it back at its next refresh.
+func (s *Service) DeleteEntityByUID(ctx context.Context, uid string) error {
+	if err := s.querier.DeleteEntityByUID(ctx, uid); err != nil {
+		return fmt.Errorf("catalog: %w", err)
+	}
+	return nil
 }
 
 // maxRefsPerRequest bounds POST /entities/by-refs, as the client chunks.

@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"greenroom/internal/catalog"
+	"greenroom/internal/catalog/query"
 	"greenroom/internal/greenroom"
 	"greenroom/internal/store"
 	"greenroom/internal/store/storetest"
@@ -106,6 +107,57 @@ func TestSourceState(t *testing.T) {
 		}
 		if st.Hash != "h2" || st.EntityCount != 3 || len(st.Problems) != 1 || st.RefreshedAt.IsZero() {
 			t.Errorf("state %+v", st)
+		}
+	})
+}
+
+func TestEntityByUIDAndDelete(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		rels := []catalog.StoredRelation{
+			{SourceRef: "component:default/svc", Type: "ownedBy", TargetRef: "group:default/team"},
+			{SourceRef: "group:default/team", Type: "ownerOf", TargetRef: "component:default/svc"},
+		}
+		if _, err := s.ApplySource(ctx, "a", []catalog.Record{relRec("a", "Component", "svc"), relRec("a", "Group", "team")}, rels); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SaveSourceState(ctx, catalog.SourceState{Name: "a", Hash: "h"}); err != nil {
+			t.Fatal(err)
+		}
+		svc, err := s.EntityByRef(ctx, "component:default/svc")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.EntityByUID(ctx, svc.UID)
+		if err != nil || got.Ref != svc.Ref {
+			t.Fatalf("by uid: %+v %v", got, err)
+		}
+		if _, err := s.EntityByUID(ctx, "nope"); !greenroom.IsNotFound(err) {
+			t.Errorf("unknown uid: %v", err)
+		}
+		if err := s.DeleteEntityByUID(ctx, svc.UID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.EntityByRef(ctx, svc.Ref); !greenroom.IsNotFound(err) {
+			t.Errorf("deleted entity still there: %v", err)
+		}
+		if team := load(t, s, "group:default/team"); len(team.Relations) != 0 {
+			t.Errorf("team still relates to the deleted entity: %+v", team.Relations)
+		}
+		if _, err := s.SourceState(ctx, "a"); !greenroom.IsNotFound(err) {
+			t.Errorf("source hash kept, so a refresh would not bring the entity back: %v", err)
+		}
+		page, err := s.EntitiesByRefs(ctx, []string{svc.Ref}, nil)
+		if err != nil || page[0] != nil {
+			t.Errorf("by refs after delete: %v %v", page, err)
+		}
+		kind := query.In("kind", "component")
+		res, err := s.QueryEntities(ctx, query.EntitiesQuery{Style: query.StyleList, Limit: query.NoLimit, Filter: &kind})
+		if err != nil || len(res.Items) != 0 {
+			t.Errorf("filtered query still finds the deleted entity: %d items, %v", len(res.Items), err)
+		}
+		if err := s.DeleteEntityByUID(ctx, svc.UID); !greenroom.IsNotFound(err) {
+			t.Errorf("second delete: %v", err)
 		}
 	})
 }
