@@ -120,3 +120,11 @@ test('removeEntityByUid removes; a refresh brings it back from its location', as
   assert.ok(back, `${ref} did not come back after a refresh`);
   assert.notEqual(back.metadata.uid, res.metadata.uid, 'a re-created entity gets a new uid');
 });
+
+test('validateEntity reports Backstage rule violations', async () => {
+  const entity = { apiVersion: 'backstage.io/v1alpha1', kind: 'Component', metadata: { name: 'fresh-service' }, spec: { type: 'service', lifecycle: 'experimental', owner: 'team-payments' } };
+  assert.deepEqual(await client.validateEntity(entity, 'url:https://github.com/acme-ledger/fresh/blob/main/catalog-info.yaml'), { valid: true });
+  const bad = await client.validateEntity({ ...entity, metadata: { name: 'no spaces allowed' } }, 'url:https://github.com/acme-ledger/fresh/blob/main/catalog-info.yaml');
+  assert.equal(bad.valid, false);
+  assert.ok(bad.errors.some(e => /metadata\.name/.test(e.message)), JSON.stringify(bad.errors));
+});

@@ -143,6 +143,43 @@ func (h *Handler) deleteEntityByUID(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
+type validateRequest struct {
+	Entity   json.RawMessage `json:"entity"`
+	Location string          `json:"location"`
+}
+
+type serializedError struct {
+	Name    string `json:"name"`
+	Message string `json:"message"`
+}
+
+// POST /validate-entity: 200 with no body when valid, else 400 with
+// {"errors":[{name, message}]}, the shape @backstage/catalog-client reads.
+func (h *Handler) validateEntity(w http.ResponseWriter, r *http.Request) error {
+	var req validateRequest
+	err := decodeBody(r, &req)
+	var problems []string
+	if err == nil {
+		problems, err = h.catalog.ValidateEntity(req.Entity, req.Location)
+	}
+	if err != nil {
+		if greenroom.ErrorCode(err) != greenroom.CodeInvalid {
+			return err
+		}
+		problems = []string{greenroom.ErrorMessage(err)}
+	}
+	if len(problems) == 0 {
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
+	errs := make([]serializedError, len(problems))
+	for i, p := range problems {
+		errs[i] = serializedError{Name: "InputError", Message: p}
+	}
+	writeJSON(w, http.StatusBadRequest, map[string]any{"errors": errs})
+	return nil
+}
+
 type refreshRequest struct {
 	EntityRef string `json:"entityRef"`
 }

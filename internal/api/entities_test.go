@@ -208,3 +208,46 @@ func TestEntitiesErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestValidateEntity(t *testing.T) {
+	mux := newTestAPI(t)
+	const good = `{"apiVersion":"backstage.io/v1alpha1","kind":"Component","metadata":{"name":"ok"},"spec":{"type":"service","lifecycle":"production","owner":"team-a"}}`
+	tests := []struct {
+		name, body string
+		status     int
+		want       []string // substrings of the error messages
+	}{
+		{"valid", `{"entity":` + good + `,"location":"url:https://git.example/x/catalog-info.yaml"}`, 200, nil},
+		{"invalid fields", `{"entity":{"apiVersion":"backstage.io/v1alpha1","kind":"Component","metadata":{"name":"bad name","tags":["UP"]},"spec":{"type":"service","lifecycle":"production","owner":"team-a"}},"location":"url:https://x/y"}`, 400, []string{"metadata.name", "metadata.tags[0]"}},
+		{"not url location", `{"entity":` + good + `,"location":"file:/x.yaml"}`, 400, []string{"only 'url:<target>' is supported"}},
+		{"not an object", `{"entity":[1],"location":"url:https://x/y"}`, 400, []string{"must be a JSON object"}},
+		{"malformed body", `{`, 400, []string{"not valid JSON"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := call(t, mux, "POST", "/api/catalog/validate-entity", tt.body, nil)
+			if rec.Code != tt.status {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tt.status, rec.Body)
+			}
+			if tt.status == 200 {
+				return
+			}
+			var resp struct{ Errors []serializedError }
+			if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil || len(resp.Errors) == 0 {
+				t.Fatalf("body %s: %v", rec.Body, err)
+			}
+			var msgs []string
+			for _, e := range resp.Errors {
+				if e.Name != "InputError" {
+					t.Errorf("error name %q", e.Name)
+				}
+				msgs = append(msgs, e.Message)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(strings.Join(msgs, "\n"), w) {
+					t.Errorf("errors lack %q: %v", w, msgs)
+				}
+			}
+		})
+	}
+}

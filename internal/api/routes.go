@@ -19,6 +19,7 @@ type Catalog interface {
 	RequestRefresh(ctx context.Context, entityRef string) error
 	EntityByUID(ctx context.Context, uid string) (json.RawMessage, error)
 	DeleteEntityByUID(ctx context.Context, uid string) error
+	ValidateEntity(raw json.RawMessage, locationRef string) ([]string, error)
 }
 
 // Handler serves the JSON APIs.
@@ -42,6 +43,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.Handle("DELETE /api/catalog/entities/by-uid/{uid}", h.handle(h.deleteEntityByUID))
 	mux.Handle("GET /api/catalog/entities/by-name/{kind}/{namespace}/{name}", h.handle(h.entityByName))
 	mux.Handle("POST /api/catalog/refresh", h.handle(h.refresh))
+	mux.Handle("POST /api/catalog/validate-entity", h.handle(h.validateEntity))
 	mux.Handle("/api/", h.handle(h.notFound))
 }
 

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
+	"greenroom/internal/catalog/entity"
 	"greenroom/internal/catalog/query"
 	"greenroom/internal/greenroom"
 )
@@ -96,4 +98,29 @@ func project(body []byte, fields query.Fields) (json.RawMessage, error) {
 		return nil, fmt.Errorf("catalog: project fields: %w", err)
 	}
 	return b, nil
+}
+
+// ValidateEntity checks an entity as processing would, without storing
+// it: POST /validate-entity. locationRef must be a url: location, as in
+// Backstage. The result lists every problem ("path: rule"); an empty list
+// means valid. A malformed request is a CodeInvalid error.
+func (s *Service) ValidateEntity(raw json.RawMessage, locationRef string) ([]string, error) {
+	typ, target, ok := strings.Cut(locationRef, ":")
+	if !ok || typ != "url" || target == "" {
+		return nil, greenroom.Errorf(greenroom.CodeInvalid, "Invalid location ref %s, only 'url:<target>' is supported, e.g. url:https://host/path", locationRef)
+	}
+	e, err := entity.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, p := range s.proc.validator.Validate(e) {
+		out = append(out, p.Path+": "+p.Message)
+	}
+	if len(out) == 0 {
+		if _, err := entity.Relations(e); err != nil {
+			out = append(out, "spec: "+err.Error())
+		}
+	}
+	return out, nil
 }
