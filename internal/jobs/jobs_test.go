@@ -177,7 +177,7 @@ func TestMaxAttemptsFails(t *testing.T) {
 
 func TestPanicIsAFailure(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
-		var logs safeBuffer
+		var logs storetest.LogBuffer
 		opts := fast("w1")
 		opts.Logger = newLogger(&logs)
 		p := startPool(t, s, opts, map[string]jobs.Handler{

@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"os"
@@ -186,7 +185,7 @@ func TestPostgresUnreachable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var logs safeBuffer
+			var logs storetest.LogBuffer
 			timeout := time.Second
 			start := time.Now()
 			s, err := store.Open(t.Context(), store.Options{
@@ -265,24 +264,6 @@ func TestConcurrentWriters(t *testing.T) {
 			t.Errorf("queued jobs = %d, want %d", counts[store.JobQueued], writers*rounds)
 		}
 	})
-}
-
-// safeBuffer is a bytes.Buffer for a logger written from several goroutines.
-type safeBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *safeBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *safeBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 func TestConcurrentReplaceOfOneSource(t *testing.T) {
