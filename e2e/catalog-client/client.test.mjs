@@ -4,6 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CatalogClient } from '@backstage/catalog-client';
+// The predicate language's own evaluator, a dependency of catalog-client:
+// what the server answers is checked against it, entity by entity.
+import { filterPredicateToFilterFunction } from '@backstage/filter-predicates';
 
 const base = process.env.GREENROOM_URL;
 if (!base) throw new Error('GREENROOM_URL is not set');
@@ -14,6 +17,27 @@ const client = new CatalogClient({
 });
 
 const refOf = e => `${e.kind}:${e.metadata.namespace}/${e.metadata.name}`.toLowerCase();
+
+// A client that records the requests it sends, as "METHOD /path".
+function recordingClient() {
+  const calls = [];
+  const recording = new CatalogClient({
+    discoveryApi: { getBaseUrl: async () => `${base}/api/catalog` },
+    fetchApi: {
+      fetch: (url, init) => {
+        calls.push(`${init?.method ?? 'GET'} ${new URL(url).pathname}`);
+        return fetch(url, init);
+      },
+    },
+  });
+  return { recording, calls };
+}
+
+// The refs of all entities the predicate selects, by the client's evaluator.
+async function expectedRefs(predicate) {
+  const match = filterPredicateToFilterFunction(predicate);
+  return (await client.getEntities()).items.filter(e => match(e)).map(refOf);
+}
 
 test('getEntities filters, projects, orders and pages', async () => {
   const all = await client.getEntities();
@@ -111,7 +135,10 @@ test('removeEntityByUid removes; a refresh brings it back from its location', as
   assert.deepEqual(await client.getEntityByRef(ref).then(e => e.metadata.uid), res.metadata.uid);
   await client.removeEntityByUid(res.metadata.uid);
   assert.equal(await client.getEntityByRef(ref), undefined);
-  await client.refreshEntity(ref);
+  // As in Backstage, the deleted entity is unknown to refresh (404);
+  // refreshing another entity of its location brings it back.
+  await assert.rejects(() => client.refreshEntity(ref), err => err.name === 'ResponseError' && /404/.test(err.message));
+  await client.refreshEntity('component:default/invoice-service');
   const deadline = Date.now() + 10000;
   let back;
   while (!(back = await client.getEntityByRef(ref)) && Date.now() < deadline) {
@@ -127,4 +154,98 @@ test('validateEntity reports Backstage rule violations', async () => {
   const bad = await client.validateEntity({ ...entity, metadata: { name: 'no spaces allowed' } }, 'url:https://github.com/acme-ledger/fresh/blob/main/catalog-info.yaml');
   assert.equal(bad.valid, false);
   assert.ok(bad.errors.some(e => /metadata\.name/.test(e.message)), JSON.stringify(bad.errors));
+});
+
+test('queryEntities with a predicate query posts it, and its cursors keep posting it', async () => {
+  const query = {
+    $all: [
+      { kind: 'component' },
+      { 'spec.type': { $in: ['service', 'website'] } },
+      { $not: { 'spec.lifecycle': 'experimental' } },
+      { 'metadata.annotations.backstage.io/techdocs-ref': { $exists: true } },
+    ],
+  };
+  const want = await expectedRefs(query);
+  assert.ok(want.length >= 6, `only ${want.length} entities match`);
+  const { recording, calls } = recordingClient();
+  let res = await recording.queryEntities({ query, limit: 2, orderFields: { field: 'metadata.name', order: 'desc' } });
+  assert.equal(res.totalItems, want.length);
+  const walked = [];
+  for (;;) {
+    walked.push(...res.items);
+    if (!res.pageInfo.nextCursor) break;
+    res = await recording.queryEntities({ cursor: res.pageInfo.nextCursor, limit: 2 });
+  }
+  assert.deepEqual(walked.map(refOf).sort(), [...want].sort());
+  const names = walked.map(e => e.metadata.name);
+  assert.deepEqual(names, [...names].sort().reverse(), 'ordered by name, descending');
+  assert.ok(calls.length > 2 && calls.every(c => c === 'POST /api/catalog/entities/by-query'), calls.join(', '));
+
+  // Back from the last page: prevCursor walks keep the predicate too.
+  const back = [];
+  for (let c = res.pageInfo.prevCursor; c; ) {
+    const page = await recording.queryEntities({ cursor: c, limit: 2 });
+    back.unshift(...page.items);
+    c = page.pageInfo.prevCursor;
+  }
+  assert.deepEqual([...back, ...res.items].map(refOf), walked.map(refOf));
+});
+
+test('queryEntities combines filter and query, with $contains, $hasPrefix, full text and totalItems', async () => {
+  const tagged = await client.queryEntities({ filter: { kind: 'Component' }, query: { 'metadata.tags': { $contains: 'java' } }, limit: 100 });
+  assert.ok(tagged.items.length > 0);
+  assert.deepEqual(tagged.items.map(refOf).sort(), (await expectedRefs({ kind: 'Component', 'metadata.tags': { $contains: 'java' } })).sort());
+
+  const prefixed = await client.queryEntities({ query: { 'metadata.name': { $hasPrefix: 'INV' } }, totalItems: 'exclude', limit: 100 });
+  assert.equal(prefixed.totalItems, 0, "totalItems 'exclude' skips the count");
+  assert.ok(prefixed.items.length > 0 && prefixed.items.every(e => e.metadata.name.startsWith('inv')));
+  assert.deepEqual(prefixed.items.map(refOf).sort(), (await expectedRefs({ 'metadata.name': { $hasPrefix: 'INV' } })).sort());
+
+  const text = await client.queryEntities({
+    query: { $any: [{ kind: 'component' }, { kind: 'api' }] },
+    fullTextFilter: { term: 'invoice', fields: ['metadata.name'] },
+    fields: ['kind', 'metadata.name'],
+  });
+  assert.ok(text.items.length > 0 && text.totalItems === text.items.length);
+  for (const e of text.items) {
+    assert.deepEqual(Object.keys(e).sort(), ['kind', 'metadata']);
+    assert.ok(['Component', 'API'].includes(e.kind) && e.metadata.name.includes('invoice'), JSON.stringify(e));
+  }
+});
+
+test('streamEntities with a predicate query yields every match once', async () => {
+  const query = { $any: [{ kind: 'user' }, { kind: 'group', 'spec.type': 'team' }] };
+  const seen = [];
+  for await (const page of client.streamEntities({ query, pageSize: 7 })) {
+    seen.push(...page.map(refOf));
+  }
+  assert.equal(new Set(seen).size, seen.length, 'no duplicates');
+  assert.deepEqual(seen.sort(), (await expectedRefs(query)).sort());
+});
+
+test('getEntityFacets and getEntitiesByRefs with a predicate query', async () => {
+  const { recording, calls } = recordingClient();
+  const { facets } = await recording.getEntityFacets({ facets: ['kind', 'spec.type'], query: { $any: [{ kind: 'user' }, { kind: 'group' }] } });
+  assert.deepEqual(calls, ['POST /api/catalog/entity-facets']);
+  assert.deepEqual(facets.kind.map(f => f.value), ['Group', 'User']);
+  const people = (await client.getEntities({ filter: [{ kind: 'user' }, { kind: 'group' }] })).items;
+  assert.equal(facets.kind.reduce((n, f) => n + f.count, 0), people.length);
+  assert.ok(facets['spec.type'].some(f => f.value === 'team'));
+
+  const api = (await client.getEntities({ filter: { kind: 'API' }, limit: 1 })).items[0];
+  const comps = (await client.getEntities({ filter: { kind: 'Component' }, limit: 2 })).items;
+  const refs = [refOf(comps[0]), refOf(api), refOf(comps[1])];
+  const got = await client.getEntitiesByRefs({ entityRefs: refs, query: { kind: { $in: ['component'] } }, fields: ['metadata.name'] });
+  assert.deepEqual(got.items.map(e => e?.metadata.name), [comps[0].metadata.name, undefined, comps[1].metadata.name]);
+});
+
+test('a malformed predicate query is a 400 that says where', async () => {
+  await assert.rejects(
+    () => client.queryEntities({ query: { $all: [{ kind: 'component' }, { kind: { $eq: 'x' } }] } }),
+    err => err.name === 'ResponseError' && err.statusCode === 400 && err.cause.name === 'InputError' && /^query\.\$all\[1\]\.kind: unknown operator \$eq/.test(err.cause.message),
+  );
+  await assert.rejects(
+    () => client.getEntityFacets({ facets: ['kind'], query: { 'metadata.tags': { $contains: { $not: 'java' } } } }),
+    err => err.statusCode === 400 && /\$not inside \$contains is not supported/.test(err.cause.message),
+  );
 });

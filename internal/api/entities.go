@@ -65,13 +65,17 @@ func (h *Handler) entitiesPage(r *http.Request, v url.Values, parse func(url.Val
 type byRefsRequest struct {
 	EntityRefs []string `json:"entityRefs"`
 	Fields     []string `json:"fields"`
+	// Query is a predicate (catalog-client ≥ 1.16), applied with the
+	// filter parameters when both are given.
+	Query json.RawMessage `json:"query"`
 }
 
 type itemsResponse struct {
 	Items []json.RawMessage `json:"items"`
 }
 
-// POST /entities/by-refs: the entities in the order asked, null for misses.
+// POST /entities/by-refs: the entities in the order asked, null for
+// misses and for entities the filter or query rejects.
 func (h *Handler) entitiesByRefs(w http.ResponseWriter, r *http.Request) error {
 	var req byRefsRequest
 	if err := decodeBody(r, &req); err != nil {
@@ -80,7 +84,7 @@ func (h *Handler) entitiesByRefs(w http.ResponseWriter, r *http.Request) error {
 	if req.EntityRefs == nil {
 		return greenroom.Errorf(greenroom.CodeInvalid, "request body must have entityRefs, a list of entity references")
 	}
-	filter, err := query.ParseFilter(r.URL.Query())
+	filter, err := refsFilter(r, req.Query)
 	if err != nil {
 		return err
 	}
@@ -99,6 +103,23 @@ func (h *Handler) entitiesByRefs(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, itemsResponse{Items: nonNil(items)})
 	return nil
+}
+
+// refsFilter combines the filter parameters of a by-refs request with the
+// predicate of its body, if any.
+func refsFilter(r *http.Request, predicate json.RawMessage) (*query.Filter, error) {
+	filter, err := query.ParseFilter(r.URL.Query())
+	if err != nil || predicate == nil {
+		return filter, err
+	}
+	p, err := query.ParsePredicate(predicate)
+	if err != nil {
+		return nil, err
+	}
+	if filter != nil {
+		p = query.All(*filter, p)
+	}
+	return &p, nil
 }
 
 // GET /entity-facets.
@@ -184,6 +205,11 @@ type refreshRequest struct {
 	EntityRef string `json:"entityRef"`
 }
 
+// POST /refresh: {"entityRef"} queues a refresh of the one source that
+// supplied the entity, 404 NotFoundError when the catalog has no such
+// entity, as Backstage; an empty body (Greenroom's own) queues a full
+// refresh. 200 once the job is stored: the refresh itself runs in the
+// background, as in Backstage.
 func (h *Handler) refresh(w http.ResponseWriter, r *http.Request) error {
 	var req refreshRequest
 	if r.ContentLength != 0 {

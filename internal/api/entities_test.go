@@ -1,11 +1,13 @@
 package api
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -196,6 +198,8 @@ func TestEntitiesErrors(t *testing.T) {
 		{"GET", "/api/catalog/entities/by-name/component/default/nope", "", 404, "NotFoundError"},
 		{"POST", "/api/catalog/refresh", `{"entityRef":"a:b/c/d"}`, 400, "InputError"},
 		{"POST", "/api/catalog/refresh", "", 503, "ServiceUnavailableError"}, // no job queue in this test
+		{"POST", "/api/catalog/refresh", `{"entityRef":"component:default/nope"}`, 404, "NotFoundError"},
+		{"POST", "/api/catalog/refresh", `{"entityRef":"component:default/comp-0"}`, 503, "ServiceUnavailableError"},
 		{"DELETE", "/api/nowhere", "", 404, "NotFoundError"},
 	}
 	for _, tt := range tests {
@@ -250,4 +254,91 @@ func TestValidateEntity(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The predicate endpoints, with the bodies catalog-client 1.16 sends.
+func TestPredicateEndpoints(t *testing.T) {
+	mux := newTestAPI(t)
+	type queryPage struct {
+		Items      []ent
+		TotalItems int
+		PageInfo   struct{ NextCursor, PrevCursor string }
+	}
+	t.Run("by-query walk", func(t *testing.T) {
+		var page queryPage
+		body := `{"query":{"$all":[{"kind":"component"},{"spec.type":{"$in":["service"]}},{"$not":{"metadata.name":{"$hasPrefix":"COMP-9"}}}]},
+			"orderBy":[{"field":"metadata.name","order":"desc"}],"limit":1,"fields":["metadata.name,kind"]}`
+		if rec := call(t, mux, "POST", "/api/catalog/entities/by-query", body, &page); rec.Code != 200 {
+			t.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+		if names(page.Items) != "comp-1" || page.TotalItems != 2 || page.PageInfo.NextCursor == "" || page.Items[0].Spec != nil {
+			t.Fatalf("first page %+v", page)
+		}
+		raw, err := base64.StdEncoding.DecodeString(page.PageInfo.NextCursor)
+		if err != nil || !strings.Contains(string(raw), `"query":{"$all"`) {
+			t.Errorf("cursor %s carries no query (%v)", raw, err)
+		}
+		next := page.PageInfo.NextCursor
+		page = queryPage{}
+		call(t, mux, "POST", "/api/catalog/entities/by-query", `{"cursor":"`+next+`","limit":1}`, &page)
+		if names(page.Items) != "comp-0" || page.TotalItems != 2 || page.PageInfo.NextCursor != "" || page.PageInfo.PrevCursor == "" {
+			t.Errorf("second page %+v", page)
+		}
+		// GET takes the same cursor.
+		page = queryPage{}
+		call(t, mux, "GET", "/api/catalog/entities/by-query?cursor="+url.QueryEscape(next), "", &page)
+		if names(page.Items) != "comp-0" {
+			t.Errorf("GET with a predicate cursor: %+v", page)
+		}
+	})
+	t.Run("by-query totalItems exclude", func(t *testing.T) {
+		var page queryPage
+		call(t, mux, "POST", "/api/catalog/entities/by-query", `{"query":{"kind":"component"},"totalItems":"exclude"}`, &page)
+		if len(page.Items) != 3 || page.TotalItems != 0 {
+			t.Errorf("page %+v", page)
+		}
+		call(t, mux, "GET", "/api/catalog/entities/by-query?filter=kind=component&totalItems=exclude", "", &page)
+		if len(page.Items) != 3 || page.TotalItems != 0 {
+			t.Errorf("GET page %+v", page)
+		}
+	})
+	t.Run("facets", func(t *testing.T) {
+		var resp struct {
+			Facets map[string][]struct {
+				Value string
+				Count int
+			}
+		}
+		call(t, mux, "POST", "/api/catalog/entity-facets", `{"facets":["spec.type","kind"],"query":{"$any":[{"kind":"component"},{"spec.type":"openapi"}]}}`, &resp)
+		if got := fmt.Sprint(resp.Facets); got != "map[kind:[{API 1} {Component 3}] spec.type:[{openapi 1} {service 2} {website 1}]]" {
+			t.Errorf("facets %s", got)
+		}
+	})
+	t.Run("by-refs with query and filter", func(t *testing.T) {
+		var resp struct{ Items []*ent }
+		call(t, mux, "POST", "/api/catalog/entities/by-refs?filter=spec.lifecycle=production",
+			`{"entityRefs":["component:default/comp-2","api:default/api-x","group:default/team-a"],"query":{"kind":{"$in":["component","group"]}}}`, &resp)
+		if len(resp.Items) != 3 || resp.Items[0] == nil || resp.Items[0].Metadata.Name != "comp-2" || resp.Items[1] != nil || resp.Items[2] != nil {
+			t.Errorf("items %+v", resp.Items)
+		}
+	})
+	t.Run("errors", func(t *testing.T) {
+		for _, tt := range []struct{ target, body, msg string }{
+			{"/api/catalog/entities/by-query", `{"query":{"$all":[{"kind":"component"},{"kind":{"$eq":1}}]}}`,
+				"query.$all[1].kind: unknown operator $eq (expected $exists, $in, $contains or $hasPrefix)"},
+			{"/api/catalog/entities/by-query", `{"limit":-5}`, "limit: must be a whole number from 0 to 2147483647"},
+			{"/api/catalog/entities/by-query", `{"cursor":""}`, "Cursor cannot be empty"},
+			{"/api/catalog/entities/by-query", `[`, ""},
+			{"/api/catalog/entity-facets", `{"query":{"kind":"component"}}`, "Missing or empty facets parameter"},
+			{"/api/catalog/entity-facets", `{"facets":["kind"],"query":[]}`, "query: must be an object, got an array"},
+			{"/api/catalog/entities/by-refs", `{"entityRefs":[],"query":{"$not":{}, "kind":"x"}}`,
+				"query: $not must be the only key of its object; wrap it and the other conditions in $all"},
+		} {
+			var eb errorBody
+			rec := call(t, mux, "POST", tt.target, tt.body, &eb)
+			if rec.Code != 400 || eb.Error.Name != "InputError" || (tt.msg != "" && eb.Error.Message != tt.msg) {
+				t.Errorf("POST %s %s: %d %+v, want 400 %q", tt.target, tt.body, rec.Code, eb.Error, tt.msg)
+			}
+		}
+	})
 }

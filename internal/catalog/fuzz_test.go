@@ -20,7 +20,7 @@ func FuzzReadTree(f *testing.F) {
 			"docs/openapi.yml": {Data: []byte("openapi: 3.0.0\ninfo: {title: x}\n")},
 			"docs/schema.json": {Data: []byte(`{"type": "object"}`)},
 		}
-		ents, errs := readTree(fsys, "all.yaml")
+		ents, errs := readTree(t.Context(), fsys, "all.yaml", nil)
 		for _, err := range errs {
 			var le *LocationError
 			if !errors.As(err, &le) || le.File == "" {

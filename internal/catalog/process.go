@@ -47,6 +47,9 @@ type processed struct {
 // processor turns read documents into validated entities.
 type processor struct {
 	validator *entity.Validator
+	// rules, when set, are Backstage's catalog rules every location's
+	// entities must pass; the bundled demo is exempt.
+	rules *RulesEnforcer
 }
 
 // process validates one document of src and computes its relations. The
@@ -80,7 +83,13 @@ func (p *processor) process(src Source, raw rawEntity) (processed, []error) {
 		}
 		return processed{}, errs
 	}
-	if loc, origin := locationRefs(src, raw.File); loc != "" {
+	loc, origin := locationRefs(src, raw.File)
+	if p.rules != nil && loc != "" && src.Name != "demo" {
+		if err := p.rules.Check(e, parseLocationSpec(loc), parseLocationSpec(origin)); err != nil {
+			return processed{}, fail("kind", err.Error())
+		}
+	}
+	if loc != "" {
 		ann, _ := meta["annotations"].(map[string]any)
 		if ann == nil {
 			ann = map[string]any{}
@@ -117,6 +126,8 @@ func (p *processor) process(src Source, raw rawEntity) (processed, []error) {
 // "type:target" form: the file itself, and the root it was reached from.
 func locationRefs(src Source, file string) (loc, origin string) {
 	switch {
+	case isURL(file) && (strings.HasPrefix(src.Name, "file:") || strings.HasPrefix(src.Name, "url:")):
+		return "url:" + file, src.Name // a file read over HTTP (locations.go)
 	case strings.HasPrefix(src.Name, "file:"):
 		return "file:/" + path.Clean(file), src.Name
 	case src.Name == "demo":

@@ -37,9 +37,14 @@ func (s *Service) EntityByUID(ctx context.Context, uid string) (json.RawMessage,
 // DeleteEntityByUID removes an entity. As in Backstage, a source that still
 // supplies it brings it back at its next refresh.
 func (s *Service) DeleteEntityByUID(ctx context.Context, uid string) error {
+	rec, err := s.querier.EntityByUID(ctx, uid) // for the event
+	if err != nil {
+		return fmt.Errorf("catalog: %w", err)
+	}
 	if err := s.querier.DeleteEntityByUID(ctx, uid); err != nil {
 		return fmt.Errorf("catalog: %w", err)
 	}
+	s.publish([]Event{{Type: EventDeleted, Ref: rec.Ref, UID: uid, Source: rec.Source}})
 	return nil
 }
 

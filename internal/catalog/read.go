@@ -1,11 +1,13 @@
 package catalog
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"path"
 	"strings"
 
@@ -18,6 +20,11 @@ const (
 	maxFileBytes     = 10 << 20
 	maxLocationDepth = 16
 	maxDocuments     = 10000
+	// maxSourceFiles and maxSourceBytes bound a whole source, placeholder
+	// targets included: a tree of Location entities fans out, and over URLs
+	// every file is a request.
+	maxSourceFiles = 10000
+	maxSourceBytes = 256 << 20
 )
 
 // yamlLimits bound the parse of each file, placeholder targets included.
@@ -40,7 +47,13 @@ type LocationError struct {
 	// about a whole document.
 	Line, Column int
 	Message      string
+	// Err is the cause when the file could not be read, e.g. an error
+	// with code not_found.
+	Err error
 }
+
+// Unwrap returns the cause.
+func (e *LocationError) Unwrap() error { return e.Err }
 
 func (e *LocationError) Error() string {
 	switch {
@@ -52,28 +65,73 @@ func (e *LocationError) Error() string {
 	return e.File + ": " + e.Message
 }
 
-// reader walks a location in a file system: each file's documents, and the
-// targets of Location entities relative to the file that names them.
+// reader walks a location: each file's documents, and the targets of
+// Location entities relative to the file that names them. A file is named
+// either by a path within fsys or by an absolute http(s) URL, read through
+// urls; relative targets in a URL-read file resolve against its URL.
 type reader struct {
+	ctx      context.Context
 	fsys     fs.FS
+	urls     URLReader
 	seen     map[string]bool
+	files    int
+	bytes    int
 	entities []rawEntity
 	errs     []error
+	// incomplete is set when a URL could not be read for a reason other
+	// than its absence (an outage, a timeout, a refused host): what was read
+	// is then not what the source holds.
+	incomplete bool
 }
 
 // rawEntity is one document as read, with where it was found.
 type rawEntity struct {
-	File string // path within the source's file system
+	File string // path within the source's file system, or the file's URL
 	Line int    // line of the document's first value
 	Data map[string]any
 }
 
-// readTree reads root and every file its Location entities reach.
-func readTree(fsys fs.FS, root string) ([]rawEntity, []error) {
-	r := &reader{fsys: fsys, seen: map[string]bool{}}
-	r.readFile(path.Clean(root), 0)
+// readTree reads root and every file its Location entities reach. root is
+// a path within fsys or an http(s) URL. When a URL could not be read for a
+// reason other than a 404 it returns no entities, only the problems, so
+// that the caller keeps what the source supplied before rather than losing
+// the unread files' entities to an outage.
+func readTree(ctx context.Context, fsys fs.FS, root string, urls URLReader) ([]rawEntity, []error) {
+	r := &reader{ctx: ctx, fsys: fsys, urls: urls, seen: map[string]bool{}}
+	if isURL(root) {
+		r.readFile(root, 0)
+	} else {
+		r.readFile(path.Clean(root), 0)
+	}
+	if r.incomplete {
+		return nil, r.errs
+	}
 	return r.entities, r.errs
 }
+
+// readSource reads one source for a refresh: its tree and, for a
+// registered location, first the Location entity generated for it.
+func (s *Service) readSource(ctx context.Context, src Source) ([]rawEntity, []error) {
+	raws, problems := readTree(ctx, src.FS, src.Root, s.loc.urls)
+	if loc, ok := s.registeredAs(src.Name); ok {
+		raws = withGenerated(src, loc, raws, problems)
+	}
+	return raws, problems
+}
+
+// withGenerated puts a registered location's generated Location entity
+// before what its target supplied, unless nothing could be read at all:
+// the source then keeps what it had.
+func withGenerated(src Source, loc Location, raws []rawEntity, problems []error) []rawEntity {
+	if len(raws) == 0 && len(problems) > 0 {
+		return raws
+	}
+	return append([]rawEntity{generatedEntity(src, loc)}, raws...)
+}
+
+// isURL reports whether a reader file name is a URL rather than a path:
+// paths are cleaned, so they never hold "//".
+func isURL(name string) bool { return strings.Contains(name, "://") }
 
 func (r *reader) fail(file string, line int, format string, args ...any) {
 	r.errs = append(r.errs, &LocationError{File: file, Line: line, Message: fmt.Sprintf(format, args...)})
@@ -88,9 +146,9 @@ func (r *reader) readFile(name string, depth int) {
 		r.fail(name, 0, "locations nested deeper than %d", maxLocationDepth)
 		return
 	}
-	data, err := readBounded(r.fsys, name)
+	data, err := r.read(name)
 	if err != nil {
-		r.fail(name, 0, "%v", err)
+		r.errs = append(r.errs, &LocationError{File: name, Message: err.Error(), Err: err})
 		return
 	}
 	docs, lines, err := decodeDocuments(name, data)
@@ -116,14 +174,113 @@ func (r *reader) readFile(name string, depth int) {
 		r.entities = append(r.entities, rawEntity{File: name, Line: lines[i], Data: ent})
 		if kind, _ := ent["kind"].(string); strings.EqualFold(kind, "Location") {
 			for _, t := range locationTargets(ent) {
-				if strings.Contains(t, "://") {
-					r.fail(name, 0, "location target %q: only relative file targets are read here", t)
+				next, err := resolveTarget(name, t)
+				if err == nil && isURL(next) && r.urls == nil {
+					err = errNoURLReader
+				}
+				if err != nil {
+					r.fail(name, lines[i], "location target %q: %v", t, err)
 					continue
 				}
-				r.readFile(path.Join(path.Dir(name), t), depth+1)
+				r.readFile(next, depth+1)
 			}
 		}
 	}
+}
+
+// read returns the content of one file, counted against the source's
+// bounds.
+func (r *reader) read(name string) ([]byte, error) {
+	if r.files >= maxSourceFiles {
+		return nil, fmt.Errorf("location reads more than %d files", maxSourceFiles)
+	}
+	r.files++
+	var data []byte
+	var err error
+	if isURL(name) {
+		data, err = r.readURL(name)
+	} else if r.fsys == nil {
+		err = errors.New("a relative path needs a file tree to read from") // cannot happen: URL roots resolve to URLs
+	} else {
+		data, err = readBounded(r.fsys, name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.bytes += len(data)
+	if r.bytes > maxSourceBytes {
+		return nil, fmt.Errorf("location reads more than %d bytes in all", maxSourceBytes)
+	}
+	return data, nil
+}
+
+// errNoURLReader is the problem of a URL to read when the Service has no
+// URLReader.
+var errNoURLReader = greenroom.Errorf(greenroom.CodeInvalid, "reading URLs is not configured on this server")
+
+func (r *reader) readURL(rawURL string) ([]byte, error) {
+	if r.urls == nil {
+		return nil, errNoURLReader
+	}
+	if err := r.ctx.Err(); err != nil {
+		r.incomplete = true
+		return nil, err
+	}
+	data, err := r.urls.ReadURL(r.ctx, rawURL)
+	if err != nil {
+		switch greenroom.ErrorCode(err) {
+		case greenroom.CodeNotFound, greenroom.CodeInvalid, greenroom.CodeTooLarge:
+			// The file is missing or unreadable as it stands: a problem of
+			// the location itself, like a missing file on disk.
+		default:
+			r.incomplete = true
+		}
+		return nil, err
+	}
+	if len(data) > maxFileBytes {
+		return nil, fmt.Errorf("file is larger than %d bytes", maxFileBytes)
+	}
+	return data, nil
+}
+
+// resolveTarget names the file a target refers to from the file base: an
+// absolute http(s) URL as it is; a relative one against base's URL when
+// base was read over HTTP, else against base's directory. A target starting
+// with "/" in a file tree is taken from the tree's root, which for a
+// FileSource is the file system's root.
+func resolveTarget(base, target string) (string, error) {
+	if isURL(target) || isURL(base) {
+		ref, err := url.Parse(target)
+		if err != nil {
+			return "", fmt.Errorf("not a valid URL or path: %v", urlErrorDetail(err))
+		}
+		if isURL(base) {
+			b, err := url.Parse(base)
+			if err != nil {
+				return "", err
+			}
+			ref = b.ResolveReference(ref)
+		}
+		if s := strings.ToLower(ref.Scheme); (s != "http" && s != "https") || ref.Host == "" {
+			return "", errors.New("only relative paths and http(s) URLs can be read")
+		}
+		ref.Fragment, ref.RawFragment = "", ""
+		return ref.String(), nil
+	}
+	if strings.HasPrefix(target, "/") {
+		return path.Clean(strings.TrimPrefix(target, "/")), nil
+	}
+	return path.Join(path.Dir(base), target), nil
+}
+
+// urlErrorDetail drops the operation and URL that url.Error repeats, the
+// caller having named the target already.
+func urlErrorDetail(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 func readBounded(fsys fs.FS, name string) ([]byte, error) {
@@ -224,11 +381,17 @@ func (r *reader) placeholder(base string, m map[string]any) (any, bool, error) {
 			return nil, false, nil
 		}
 		s, ok := target.(string)
-		if !ok || s == "" || strings.Contains(s, "://") {
-			return nil, false, greenroom.Errorf(greenroom.CodeInvalid, "%s needs a relative file path", key)
+		if !ok || s == "" {
+			return nil, false, greenroom.Errorf(greenroom.CodeInvalid, "%s needs a relative path or an http(s) URL", key)
 		}
-		name := path.Join(path.Dir(base), s)
-		data, err := readBounded(r.fsys, name)
+		name, err := resolveTarget(base, s)
+		if err == nil && isURL(name) && r.urls == nil {
+			err = errNoURLReader
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("%s %s: %w", key, s, err)
+		}
+		data, err := r.read(name)
 		if err != nil {
 			return nil, false, fmt.Errorf("%s %s: %w", key, s, err)
 		}

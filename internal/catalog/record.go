@@ -20,22 +20,57 @@ type Record struct {
 	Namespace string
 	Name      string
 	// Source names the location or provider that supplied the entity; only
-	// that source replaces or deletes it.
+	// that source replaces or deletes it, unless it is an orphan.
 	Source string
 	// Hash identifies the content: a record whose hash is unchanged is not
 	// rewritten.
-	Hash      string
-	Body      []byte
+	Hash string
+	Body []byte
+	// Errors are the problems of the entity's latest processing, served as
+	// status.items; empty when it processed cleanly. An entity with errors
+	// keeps the body of its last good processing. Only ApplySource writes
+	// them, and only SourceEntities reads them back.
+	Errors    []EntityError
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
 
-// ReplaceResult counts what ReplaceSourceEntities did.
+// EntityError is one processing problem recorded on an entity, in the
+// shape of Backstage's SerializedError (@backstage/errors): the name of the
+// error class (InputError, NotAllowedError, NotFoundError…) and its
+// message.
+type EntityError struct {
+	Name    string       `json:"name"`
+	Message string       `json:"message"`
+	Cause   *EntityError `json:"cause,omitempty"`
+}
+
+// ProcessingStatusType is the type of the status.items entries that carry
+// an entity's processing errors, as in Backstage
+// (ENTITY_STATUS_CATALOG_PROCESSING_TYPE).
+const ProcessingStatusType = "backstage.io/catalog-processing"
+
+// Bounds on what one entity's errors may hold, so that a file with a
+// thousand problems in one entity cannot make its status huge.
+const (
+	maxEntityErrors       = 20
+	maxEntityErrorMessage = 2000
+)
+
+// ReplaceResult counts what ReplaceSourceEntities or ApplySource did.
 type ReplaceResult struct {
 	Inserted, Updated, Unchanged, Deleted int
-	// Conflicts lists refs that another source already owns; they were
-	// left untouched.
+	// Orphaned counts the entities the source no longer supplies that
+	// ApplySource (or RetireSource) kept as orphans.
+	Orphaned int
+	// Conflicts lists refs that another source already owns (and that are
+	// not orphans); they were left untouched.
 	Conflicts []string
+	// Changes lists every entity whose served form changed, as the events
+	// to publish once the transaction has committed (At is left zero).
+	// ApplySource, RetireSource and DeleteOrphans fill it;
+	// ReplaceSourceEntities, which does not stitch, does not.
+	Changes []Event
 }
 
 // Query selects stored entities.
@@ -50,15 +85,35 @@ type Query struct {
 // and nil.
 type Store interface {
 	// ReplaceSourceEntities makes recs the complete set of entities of
-	// source, in one transaction.
+	// source, in one transaction, deleting the source's entities missing
+	// from recs at once. It is the raw write, without orphans or
+	// stitching; processing uses ApplySource.
 	ReplaceSourceEntities(ctx context.Context, source string, recs []Record) (ReplaceResult, error)
 	ListEntities(ctx context.Context, q Query) ([]Record, error)
 	EntityByRef(ctx context.Context, ref string) (Record, error)
-	// ApplySource does, in one transaction, what ReplaceSourceEntities
-	// does, makes rels the complete set of relations emitted by source's
-	// entities, and rewrites the final form (uid, etag, relations) of every
-	// entity that may have changed.
+	// ApplySource stores one refresh of source in one transaction: recs
+	// become its entities (an orphan among them, of any source, is
+	// claimed), the source's entities missing from recs become orphans
+	// (data and emitted relations kept, backstage.io/orphan set), rels
+	// become the relations emitted by its entities, and every entity whose
+	// final form (uid, etag, relations, status, orphan annotation) may have
+	// changed is stitched. Relations whose OriginRef lost a conflict are
+	// dropped.
 	ApplySource(ctx context.Context, source string, recs []Record, rels []StoredRelation) (ReplaceResult, error)
+	// SourceEntities returns the entities source supplies now (not its
+	// orphans), with their recorded errors, in ref order.
+	SourceEntities(ctx context.Context, source string) ([]Record, error)
+	// KnownSources returns, sorted, the names of the sources that have a
+	// refresh state or supply an entity that is not an orphan.
+	KnownSources(ctx context.Context) ([]string, error)
+	// RetireSource makes every entity of a source that is gone an orphan,
+	// keeping its relations, and forgets the source's refresh state, in
+	// one transaction.
+	RetireSource(ctx context.Context, source string) (ReplaceResult, error)
+	// DeleteOrphans deletes every orphan, with its search rows and the
+	// relations it emitted, and restitches the entities those relations
+	// reached.
+	DeleteOrphans(ctx context.Context) (ReplaceResult, error)
 	// SourceState returns a source's last refresh, code not_found when
 	// there was none.
 	SourceState(ctx context.Context, name string) (SourceState, error)
@@ -69,6 +124,11 @@ type Store interface {
 // entity made source_ref relate to target_ref. Refs are lowercased.
 type StoredRelation struct {
 	SourceRef, Type, TargetRef string
+	// OriginRef is the entity whose processing emitted the relation (one
+	// of SourceRef and TargetRef): the relation lives and dies with it, so
+	// an orphan keeps the relations it emitted and loses them when it is
+	// deleted or claimed. Empty for relations not tied to an entity.
+	OriginRef string
 }
 
 // SourceState is what the catalog remembers of a source's last refresh.

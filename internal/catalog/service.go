@@ -11,8 +11,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"time"
+	"unicode/utf8"
 
 	"greenroom/internal/catalog/entity"
 	"greenroom/internal/greenroom"
@@ -52,7 +55,13 @@ type Service struct {
 	querier Querier
 
 	mu       sync.Mutex // serialises refreshes
+	push     pushState  // the push API's lock and rules (push.go)
 	problems []error
+	loc      locationState  // registered locations and the URL reader (locations.go)
+	pass     *refreshPass   // the full refresh under way (orphan.go), nil otherwise
+	orphans  OrphanStrategy // catalog.orphanStrategy; "" is DefaultOrphanStrategy
+	schedule Schedule       // catalog.processingInterval (schedule.go)
+	events   broker         // change events (events.go)
 }
 
 // StoreQuerier is a Store that also answers the read API's queries.
@@ -74,18 +83,30 @@ func NewService(st StoreQuerier, sources []Source, logger *slog.Logger, custom .
 // Refresh reads every source and stores what it holds. A broken file or
 // entity is recorded as a problem and never blocks the others; an entity
 // that stops validating keeps its last good version; a source that cannot
-// be read at all keeps what it supplied before.
+// be read at all keeps what it supplied before. What a source no longer
+// supplies, and everything of a source no longer current, becomes an
+// orphan; the pass ends with the orphan strategy's cleanup (orphan.go).
 func (s *Service) Refresh(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.pass = newRefreshPass()
+	defer func() { s.pass = nil }()
 	var problems []error
-	for _, src := range s.sources {
+	srcs, err := s.currentSources(ctx)
+	if err != nil {
+		return fmt.Errorf("catalog: refresh: %w", err)
+	}
+	for _, src := range srcs {
 		errs, err := s.refreshSource(ctx, src)
 		if err != nil {
 			return fmt.Errorf("catalog: refresh %s: %w", src.Name, err)
 		}
 		problems = append(problems, errs...)
 	}
+	if err := s.finishPass(ctx); err != nil {
+		return fmt.Errorf("catalog: refresh: %w", err)
+	}
+	problems = s.pass.allProblems() // a source refreshed twice counts once
 	for _, p := range problems {
 		s.logger.Warn("catalog problem", "err", p)
 	}
@@ -93,57 +114,231 @@ func (s *Service) Refresh(ctx context.Context) error {
 	return nil
 }
 
+// refreshSource refreshes one source and records the outcome in the full
+// refresh under way, if any.
 func (s *Service) refreshSource(ctx context.Context, src Source) ([]error, error) {
-	raw, problems := readTree(src.FS, src.Root)
+	out, err := s.applySource(ctx, src)
+	if s.pass != nil && err == nil {
+		s.pass.add(src, out)
+	}
+	return out.problems, err
+}
+
+// sourceOutcome is what one source's refresh found.
+type sourceOutcome struct {
+	problems  []error
+	conflicts int // refs another source owned
+	orphaned  int // entities that became orphans
+}
+
+// applySource reads, processes and stores one source. An entity that fails
+// processing keeps its last good version with its errors recorded; the
+// source's entities it no longer supplies become orphans, except while a
+// file of the source cannot be read or an entity cannot even be named
+// (Backstage, too, orphans nothing below a Location whose processing
+// failed): then they are kept as they were.
+func (s *Service) applySource(ctx context.Context, src Source) (sourceOutcome, error) {
+	var out sourceOutcome
+	raw, problems := s.readSource(ctx, src)
+	out.problems = problems
 	if len(raw) == 0 && len(problems) > 0 {
-		return problems, nil
+		return out, nil // nothing readable: keep what the source supplied before
+	}
+	keepMissing := false
+	locErrs := map[string][]EntityError{} // Location ref → errors reading its targets
+	namedBy := locationFiles(raw)
+	for _, p := range problems {
+		var le *LocationError
+		if errors.As(p, &le) {
+			keepMissing = true
+			if ref, ok := namedBy[le.File]; ok {
+				locErrs[ref] = append(locErrs[ref], locationEntityError(src, le))
+			}
+		}
 	}
 	var recs []Record
 	var rels []StoredRelation
 	seen := map[string]bool{}
 	for _, re := range raw {
 		p, errs := s.proc.process(src, re)
-		problems = append(problems, errs...)
+		out.problems = append(out.problems, errs...)
+		var entErrs []EntityError
 		if len(errs) > 0 {
-			if kept, ok := s.lastGood(ctx, src, errs); ok {
-				p = kept
-			} else {
+			kept, ok := s.lastGood(ctx, src, errs)
+			if !ok {
+				keepMissing = keepMissing || !named(errs)
 				continue
 			}
+			p, entErrs = kept, entityErrors(errs)
 		}
-		if seen[p.rec.Ref] {
-			problems = append(problems, &ProcessingError{Source: src.Name, File: re.File, Line: re.Line, Ref: p.rec.Ref, Rule: "entity is defined twice in this location"})
+		ref := strings.ToLower(p.rec.Ref)
+		if seen[ref] {
+			out.problems = append(out.problems, &ProcessingError{Source: src.Name, File: re.File, Line: re.Line, Ref: p.rec.Ref, Rule: "entity is defined twice in this location"})
 			continue
 		}
-		seen[p.rec.Ref] = true
+		seen[ref] = true
+		p.rec.Errors = capErrors(append(entErrs, locErrs[ref]...))
 		recs = append(recs, p.rec)
-		for _, r := range p.relations {
-			rels = append(rels, StoredRelation{SourceRef: r.Source.String(), Type: r.Type, TargetRef: r.Target.String()})
+		rels = append(rels, storedRelations(ref, p.relations)...)
+	}
+	if keepMissing {
+		old, err := s.store.SourceEntities(ctx, src.Name)
+		if err != nil {
+			return out, err
+		}
+		for _, rec := range old {
+			ref := strings.ToLower(rec.Ref)
+			if seen[ref] {
+				continue
+			}
+			if p, ok := storedProcessed(rec); ok {
+				seen[ref] = true
+				recs = append(recs, p.rec)
+				rels = append(rels, storedRelations(ref, p.relations)...)
+			}
 		}
 	}
-	hash := sourceHash(recs, rels)
+	hash, err := sourceHash(recs, rels)
+	if err != nil {
+		return out, err
+	}
 	if prev, err := s.store.SourceState(ctx, src.Name); err == nil && prev.Hash == hash {
-		return problems, nil // unchanged since the last refresh: nothing to write
+		return out, nil // unchanged since the last refresh: nothing to write
 	} else if err != nil && !greenroom.IsNotFound(err) {
-		return problems, err
+		return out, err
 	}
 	res, err := s.store.ApplySource(ctx, src.Name, recs, rels)
 	if err != nil {
-		return problems, err
+		return out, err
 	}
+	s.publish(res.Changes)
+	out.conflicts, out.orphaned = len(res.Conflicts), res.Orphaned
 	for _, ref := range res.Conflicts {
-		problems = append(problems, &ProcessingError{Source: src.Name, Ref: ref, File: src.Root, Rule: "entity is already provided by another location; the first keeps it"})
+		out.problems = append(out.problems, &ProcessingError{Source: src.Name, Ref: ref, File: src.Root, Rule: "entity is already provided by another location; the first keeps it"})
 	}
-	msgs := make([]string, len(problems))
-	for i, p := range problems {
+	if len(res.Conflicts) > 0 {
+		// Not skipped next time, so that the source claims the entity once
+		// the winner lets it go.
+		hash = ""
+	}
+	msgs := make([]string, len(out.problems))
+	for i, p := range out.problems {
 		msgs[i] = p.Error()
 	}
 	if err := s.store.SaveSourceState(ctx, SourceState{Name: src.Name, Hash: hash, EntityCount: len(recs), Problems: msgs}); err != nil {
-		return problems, err
+		return out, err
 	}
 	s.logger.Info("source refreshed", "source", src.Name, "inserted", res.Inserted, "updated", res.Updated,
-		"unchanged", res.Unchanged, "deleted", res.Deleted, "problems", len(problems))
-	return problems, nil
+		"unchanged", res.Unchanged, "orphaned", res.Orphaned, "conflicts", len(res.Conflicts), "problems", len(out.problems))
+	return out, nil
+}
+
+// publish hands committed changes to the subscribers.
+func (s *Service) publish(evs []Event) {
+	s.events.publish(evs, time.Now().UTC())
+}
+
+// storedRelations are the relations an entity (ref, lowercased) emits, as
+// stored.
+func storedRelations(ref string, rels []entity.Relation) []StoredRelation {
+	out := make([]StoredRelation, len(rels))
+	for i, r := range rels {
+		out[i] = StoredRelation{SourceRef: r.Source.String(), Type: r.Type, TargetRef: r.Target.String(), OriginRef: ref}
+	}
+	return out
+}
+
+// locationFiles maps each file that a Location entity of raw names to the
+// Location's ref (lowercased), so that a problem reading the file is
+// recorded on it, as Backstage records it on the Location whose target
+// failed.
+func locationFiles(raw []rawEntity) map[string]string {
+	out := map[string]string{}
+	for _, re := range raw {
+		if kind, _ := re.Data["kind"].(string); !strings.EqualFold(kind, "Location") {
+			continue
+		}
+		meta, _ := re.Data["metadata"].(map[string]any)
+		name, _ := meta["name"].(string)
+		if name == "" {
+			continue
+		}
+		ns, _ := meta["namespace"].(string)
+		if ns == "" {
+			ns = greenroom.DefaultNamespace
+		}
+		ref := strings.ToLower(greenroom.EntityRef{Kind: "location", Namespace: ns, Name: name}.String())
+		for _, t := range locationTargets(re.Data) {
+			if file, err := resolveTarget(re.File, t); err == nil {
+				if _, taken := out[file]; !taken {
+					out[file] = ref
+				}
+			}
+		}
+	}
+	return out
+}
+
+// locationEntityError is the error recorded on a Location entity whose
+// target could not be read: a NotFoundError for a missing file, as
+// Backstage's file reader reports, an InputError otherwise.
+func locationEntityError(src Source, le *LocationError) EntityError {
+	name := "InputError"
+	if src.FS != nil && !strings.Contains(le.File, "://") {
+		if _, err := fs.Stat(src.FS, le.File); errors.Is(err, fs.ErrNotExist) {
+			name = "NotFoundError"
+		}
+	}
+	return EntityError{Name: name, Message: truncate(le.Error(), maxEntityErrorMessage)}
+}
+
+// named reports whether every error names its entity, so that the entity
+// it is about can be told apart from those the source dropped.
+func named(errs []error) bool {
+	for _, err := range errs {
+		var pe *ProcessingError
+		if !errors.As(err, &pe) || pe.Ref == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// entityErrors turns an entity's processing problems into the errors
+// recorded on it, named as Backstage names them: NotAllowedError for a kind
+// the location's rules refuse, InputError for an entity that is not valid.
+func entityErrors(errs []error) []EntityError {
+	var out []EntityError
+	for _, err := range errs {
+		name := "InputError"
+		var pe *ProcessingError
+		if errors.As(err, &pe) && pe.Path == "kind" && (strings.Contains(pe.Rule, "not allowed") || strings.Contains(pe.Rule, "not of an allowed kind")) {
+			name = "NotAllowedError"
+		}
+		out = append(out, EntityError{Name: name, Message: truncate(err.Error(), maxEntityErrorMessage)})
+	}
+	return out
+}
+
+// capErrors bounds the errors kept on one entity.
+func capErrors(errs []EntityError) []EntityError {
+	if len(errs) <= maxEntityErrors {
+		return errs
+	}
+	n := len(errs) - maxEntityErrors + 1
+	return append(errs[:maxEntityErrors-1:maxEntityErrors-1], EntityError{Name: "InputError", Message: fmt.Sprintf("and %d more problems", n)})
+}
+
+// truncate cuts s to at most n bytes, on a rune boundary, marking the cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // lastGood returns the stored version of an entity that failed processing,
@@ -157,6 +352,12 @@ func (s *Service) lastGood(ctx context.Context, src Source, errs []error) (proce
 	if err != nil || old.Source != src.Name {
 		return processed{}, false
 	}
+	return storedProcessed(old)
+}
+
+// storedProcessed returns a stored entity as processing would have
+// produced it, with the relations it emits.
+func storedProcessed(old Record) (processed, bool) {
 	e, err := entity.Parse(old.Body)
 	if err != nil {
 		return processed{}, false
@@ -168,17 +369,21 @@ func (s *Service) lastGood(ctx context.Context, src Source, errs []error) (proce
 	return processed{rec: old, relations: rels}, true
 }
 
-// sourceHash identifies everything a source supplied, so that an unchanged
-// source is skipped whole.
-func sourceHash(recs []Record, rels []StoredRelation) string {
+// sourceHash identifies everything a source supplied, errors included, so
+// that an unchanged source is skipped whole.
+func sourceHash(recs []Record, rels []StoredRelation) (string, error) {
 	h := sha256.New()
 	for _, r := range recs {
-		fmt.Fprintf(h, "%s\x00%s\x00", r.Ref, r.Hash)
+		errs, err := json.Marshal(r.Errors)
+		if err != nil {
+			return "", fmt.Errorf("entity %s: errors: %w", r.Ref, err)
+		}
+		fmt.Fprintf(h, "%s\x00%s\x00%s\x00", r.Ref, r.Hash, errs)
 	}
 	for _, r := range rels {
-		fmt.Fprintf(h, "%s\x00%s\x00%s\x00", r.SourceRef, r.Type, r.TargetRef)
+		fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00", r.SourceRef, r.Type, r.TargetRef, r.OriginRef)
 	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	return hex.EncodeToString(h.Sum(nil)[:16]), nil
 }
 
 // Problems returns the problems found by the last refresh.
@@ -236,12 +441,17 @@ type RefreshRequest struct {
 func (s *Service) SetEnqueuer(fn EnqueueFunc) { s.enqueue = fn }
 
 // RequestRefresh durably queues a refresh; it has returned nil only once
-// the job is stored. entityRef, when given, must parse.
+// the job is stored. entityRef, when given, must parse and name an entity
+// that a current source supplies (else code not_found, as Backstage's
+// 404), and the job then refreshes only that source (RefreshEntity). An
+// entity of the push API has nothing to re-read: nothing is queued.
 func (s *Service) RequestRefresh(ctx context.Context, entityRef string) error {
 	if entityRef != "" {
-		if _, err := greenroom.ParseEntityRef(entityRef, "", ""); err != nil {
+		rec, src, err := s.refreshTarget(ctx, entityRef)
+		if err != nil || src == nil {
 			return err
 		}
+		entityRef = rec.Ref
 	}
 	if s.enqueue == nil {
 		return greenroom.Errorf(greenroom.CodeUnavailable, "background refresh is not running")
@@ -249,6 +459,61 @@ func (s *Service) RequestRefresh(ctx context.Context, entityRef string) error {
 	req := RefreshRequest{EntityRef: entityRef, RequestID: greenroom.RequestID(ctx)}
 	if err := s.enqueue(ctx, RefreshJobKind, req); err != nil {
 		return fmt.Errorf("catalog: queue refresh: %w", err)
+	}
+	return nil
+}
+
+// refreshTarget returns the stored entity entityRef names and the current
+// source that supplies it, nil for a push source. An unknown entity is code
+// not_found with Backstage's message; so is an orphan whose source is gone,
+// which Backstage cannot refresh either.
+func (s *Service) refreshTarget(ctx context.Context, entityRef string) (Record, *Source, error) {
+	ref, err := greenroom.ParseEntityRef(entityRef, "", "")
+	if err != nil {
+		return Record{}, nil, err
+	}
+	lower := strings.ToLower(ref.String())
+	rec, err := s.store.EntityByRef(ctx, lower)
+	if greenroom.IsNotFound(err) {
+		return Record{}, nil, greenroom.Errorf(greenroom.CodeNotFound, "Entity %s not found", lower)
+	}
+	if err != nil {
+		return Record{}, nil, fmt.Errorf("catalog: refresh %s: %w", lower, err)
+	}
+	if IsPushSource(rec.Source) {
+		return rec, nil, nil
+	}
+	srcs, err := s.currentSources(ctx)
+	if err != nil {
+		return Record{}, nil, fmt.Errorf("catalog: refresh %s: %w", lower, err)
+	}
+	i := slices.IndexFunc(srcs, func(src Source) bool { return src.Name == rec.Source })
+	if i < 0 {
+		return Record{}, nil, greenroom.Errorf(greenroom.CodeNotFound, "Entity %s not found: it is an orphan, no current location supplies it", lower)
+	}
+	return rec, &srcs[i], nil
+}
+
+// RefreshEntity refreshes the one source that supplies the entity, as
+// Backstage's refresh of an entity re-processes it and its location
+// rather than the whole catalog. An unknown entity, or one whose source is
+// no longer configured or registered (an orphan), is code not_found; an
+// entity of the push API has nothing to re-read. Orphans it makes are
+// deleted, with the delete strategy, by the cleanup pass of the next full
+// refresh, which runs every processing interval.
+func (s *Service) RefreshEntity(ctx context.Context, entityRef string) error {
+	_, src, err := s.refreshTarget(ctx, entityRef)
+	if err != nil || src == nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	problems, err := s.refreshSource(ctx, *src)
+	if err != nil {
+		return fmt.Errorf("catalog: refresh %s: %w", src.Name, err)
+	}
+	for _, p := range problems {
+		s.logger.Warn("catalog problem", "err", p)
 	}
 	return nil
 }

@@ -111,12 +111,19 @@ spec: {targets: [./good.yaml, ./bad.yaml, ./group.yaml]}
 	})
 }
 
-type recordingQueue struct{ kinds []string }
+type recordingQueue struct {
+	kinds    []string
+	payloads []any
+}
 
 func TestRequestRefresh(t *testing.T) {
 	s := storetest.SQLite(t)
-	svc, err := catalog.NewService(s, nil, slog.New(slog.DiscardHandler))
+	fsys := fstest.MapFS{"all.yaml": {Data: []byte(strings.ReplaceAll(component, "%s", "x"))}}
+	svc, err := catalog.NewService(s, []catalog.Source{{Name: "test", FS: fsys, Root: "all.yaml"}}, slog.New(slog.DiscardHandler))
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Refresh(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if err := svc.RequestRefresh(t.Context(), ""); greenroom.ErrorCode(err) != greenroom.CodeUnavailable {
@@ -125,15 +132,24 @@ func TestRequestRefresh(t *testing.T) {
 	q := &recordingQueue{}
 	svc.SetEnqueuer(func(ctx context.Context, kind string, payload any) error {
 		q.kinds = append(q.kinds, kind)
+		q.payloads = append(q.payloads, payload)
 		return nil
 	})
-	if err := svc.RequestRefresh(t.Context(), "component:default/x"); err != nil {
+	if err := svc.RequestRefresh(t.Context(), "Component:default/X"); err != nil {
 		t.Fatal(err)
 	}
 	if err := svc.RequestRefresh(t.Context(), "a:b/c/d"); greenroom.ErrorCode(err) != greenroom.CodeInvalid {
 		t.Errorf("bad ref: %v", err)
 	}
+	// As Backstage: 404 with "Entity <ref> not found".
+	err = svc.RequestRefresh(t.Context(), "component:default/nope")
+	if !greenroom.IsNotFound(err) || greenroom.ErrorMessage(err) != "Entity component:default/nope not found" {
+		t.Errorf("unknown entity: %v", err)
+	}
 	if len(q.kinds) != 1 || q.kinds[0] != catalog.RefreshJobKind {
-		t.Errorf("queued %v", q.kinds)
+		t.Fatalf("queued %v", q.kinds)
+	}
+	if req, ok := q.payloads[0].(catalog.RefreshRequest); !ok || req.EntityRef != "component:default/x" {
+		t.Errorf("payload %#v", q.payloads[0])
 	}
 }

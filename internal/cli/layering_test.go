@@ -16,12 +16,12 @@ func layer(pkg string) (int, bool) {
 		return 0, true
 	case p == "internal/catalog", strings.HasPrefix(p, "internal/catalog/"), p == "internal/scaffolder", p == "internal/techdocs", p == "internal/search",
 		p == "internal/access", p == "internal/deploy", p == "internal/observe", p == "internal/cost",
-		p == "internal/workflow", p == "internal/ai", p == "internal/aiops", p == "internal/analytics", p == "internal/feishu":
+		p == "internal/workflow", p == "internal/ai", p == "internal/aiops", p == "internal/analytics", p == "internal/feishu", p == "internal/apidocs":
 		return 1, true
 	case strings.HasPrefix(p, "internal/store"), p == "internal/jobs", strings.HasPrefix(p, "internal/integration"),
 		p == "internal/config":
 		return 2, true
-	case p == "internal/web", p == "internal/api", p == "internal/graphql":
+	case p == "internal/web", strings.HasPrefix(p, "internal/web/"), p == "internal/api", p == "internal/graphql":
 		return 3, true
 	case p == "internal/server":
 		return 4, true

@@ -90,6 +90,9 @@ func runServe(ctx context.Context, g *globalFlags, f *serveFlags, stderr io.Writ
 	if err := a.catalog.RequestRefresh(ctx, ""); err != nil {
 		logger.Warn("initial catalog refresh not queued", "err", err)
 	}
+	if err := a.catalog.ScheduleRefresh(ctx); err != nil {
+		logger.Warn("scheduled catalog refresh not queued", "err", err)
+	}
 	logger.Info("greenroom started", "url", "http://"+displayAddr(ln.Addr()), "database", a.store.Driver(),
 		"startup", time.Since(start).Round(time.Millisecond), "version", version)
 
@@ -129,24 +132,11 @@ func buildApp(ctx context.Context, cfg *config.Config, f *serveFlags, logger *sl
 		st.Close()
 		return nil, err
 	}
-	cat, err := catalog.NewService(st, locations, logger.With("component", "catalog"))
+	cat, err := newCatalog(cfg, st, pool, locations, logger, reg)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	cat.SetEnqueuer(func(ctx context.Context, kind string, payload any) error {
-		_, err := pool.Enqueue(ctx, kind, payload)
-		return err
-	})
-	pool.Register(catalog.RefreshJobKind, func(ctx context.Context, job store.Job) error {
-		// One full refresh answers every request queued before it.
-		if n, err := st.CoalesceQueuedJobs(ctx, catalog.RefreshJobKind, job.ID); err != nil {
-			return err
-		} else if n > 0 {
-			logger.Debug("refresh requests coalesced", "job_id", job.ID, "count", n)
-		}
-		return cat.Refresh(ctx)
-	})
 
 	pages, err := web.New(cfg.App.Title, cat, logger)
 	if err != nil {
@@ -158,6 +148,7 @@ func buildApp(ctx context.Context, cfg *config.Config, f *serveFlags, logger *sl
 
 	mux := http.NewServeMux()
 	api.New(cat, logger).Routes(mux)
+	api.NewPush(cat, cfg.Backend.Auth.ExternalAccess, logger).Routes(mux)
 	pages.Routes(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -198,20 +189,23 @@ func openStore(ctx context.Context, cfg *config.Config, dataDir string, logger *
 func catalogLocations(cfg *config.Config, noDemo bool) ([]catalog.Source, error) {
 	var out []catalog.Source
 	for i, l := range cfg.Catalog.Locations {
-		var allow []string
-		for _, r := range l.Rules {
-			allow = append(allow, r.Allow...)
-		}
+		// A location's own rules add to catalog.rules (see catalogRules),
+		// as in Backstage; they do not restrict the location.
 		switch l.Type {
 		case "file":
-			loc, err := catalog.FileSource(l.Path, allow)
+			loc, err := catalog.FileSource(l.Path, nil)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, loc)
+		case "url":
+			loc, err := catalog.URLSource(l.Target, nil)
 			if err != nil {
 				return nil, err
 			}
 			out = append(out, loc)
 		default:
-			// url locations arrive with the catalog's full location support.
-			return nil, greenroom.Errorf(greenroom.CodeInvalid, "catalog.locations[%d]: type %q is not supported yet; use file", i, l.Type)
+			return nil, greenroom.Errorf(greenroom.CodeInvalid, "catalog.locations[%d]: type %q is not supported; use file or url", i, l.Type)
 		}
 	}
 	if cfg.DemoEnabled() && !noDemo {

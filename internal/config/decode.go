@@ -30,13 +30,18 @@ func (d *decoder) decode(root *node) *Config {
 		d.str(be.get("baseUrl"), "backend.baseUrl", &c.Backend.BaseURL)
 		d.listen(be.get("listen"), &c.Backend.Listen)
 		d.database(be.get("database"), &c.Backend.Database)
+		d.auth(be.get("auth"), &c.Backend.Auth)
 	}
 	if cat := d.section(root, "catalog"); cat != nil {
 		d.locations(cat.get("locations"), &c.Catalog)
+		d.catalogRules(cat.get("rules"), &c.Catalog)
+		d.enum(cat.get("orphanStrategy"), "catalog.orphanStrategy", orphanStrategies, &c.Catalog.OrphanStrategy)
+		d.processingInterval(cat.get("processingInterval"), &c.Catalog.ProcessingInterval)
 	}
 	if gr := d.section(root, "greenroom"); gr != nil {
 		d.greenroom(gr, &c.Greenroom)
 	}
+	d.integrations(root, c)
 	if c.App.BaseURL == "" {
 		c.App.BaseURL = c.Backend.BaseURL
 	}
@@ -402,4 +407,5 @@ func (d *decoder) greenroom(n *node, dst *Greenroom) {
 	if db := d.mapping(n.get("database"), "greenroom.database"); db != nil {
 		d.duration(db.get("connectTimeout"), "greenroom.database.connectTimeout", &dst.Database.ConnectTimeout)
 	}
+	d.greenroomCatalog(n.get("catalog"), &dst.Catalog)
 }

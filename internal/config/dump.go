@@ -103,6 +103,10 @@ func (c *Config) typedTree() *node {
 		}
 		t.set("catalog.locations", locs)
 	}
+	t.str("catalog.orphanStrategy", c.Catalog.OrphanStrategy)
+	if c.Catalog.ProcessingInterval > 0 {
+		t.str("catalog.processingInterval", c.Catalog.ProcessingInterval.String())
+	}
 	g := c.Greenroom
 	t.str("greenroom.dataDir", g.DataDir)
 	if g.Demo != nil {

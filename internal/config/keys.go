@@ -16,7 +16,9 @@ const (
 
 // ownedSections are the top-level sections whose keys Greenroom checks.
 // Every other top-level section is kept as it is for later features.
-func ownedSections() []string { return []string{"app", "backend", "catalog", "greenroom"} }
+func ownedSections() []string {
+	return []string{"app", "backend", "catalog", "greenroom", "integrations"}
+}
 
 // knownKeys is the one table of every key known under the owned sections.
 // Paths use "[]" for list items. Keys marked keyIgnored are Backstage keys
@@ -38,15 +40,29 @@ func knownKeys() map[string]keyUse {
 		"greenroom.server", "greenroom.server.requestTimeout", "greenroom.server.shutdownTimeout",
 		"greenroom.server.maxBodyBytes",
 		"greenroom.database", "greenroom.database.connectTimeout",
+		// auth.go
+		"backend.auth", "backend.auth.externalAccess", "backend.auth.externalAccess[].type",
+		"backend.auth.externalAccess[].options", "backend.auth.externalAccess[].options.token",
+		"backend.auth.externalAccess[].options.subject", "backend.auth.externalAccess[].accessRestrictions",
+		"backend.auth.externalAccess[].accessRestrictions[].plugin",
+		"backend.auth.externalAccess[].accessRestrictions[].permission",
+		"backend.auth.externalAccess[].accessRestrictions[].permissionAttribute",
+		"backend.auth.externalAccess[].accessRestrictions[].permissionAttribute.action",
+		"catalog.rules", "catalog.rules[].allow", "catalog.rules[].allow[].kind", "catalog.rules[].allow[].spec.type",
+		"catalog.rules[].locations", "catalog.rules[].locations[].type", "catalog.rules[].locations[].exact",
+		"catalog.rules[].locations[].pattern",
+		"catalog.orphanStrategy", "catalog.processingInterval",
+		"greenroom.catalog", "greenroom.catalog.customKinds", "greenroom.catalog.customKinds[].apiVersion",
+		"greenroom.catalog.customKinds[].kind", "greenroom.catalog.customKinds[].schema",
 	}
 	ignored := []string{
 		"app.support", "app.routes", "app.signOutUrl", "app.listen", "app.https", "app.packages",
 		"app.extensions", "app.experimental", "app.analytics", "app.datadogRum", "app.googleAnalyticsTrackingId",
 
 		"backend.lifecycle", "backend.trustProxy", "backend.https", "backend.server", "backend.auditor",
-		"backend.actions", "backend.auth", "backend.cache", "backend.cors", "backend.csp", "backend.referrer",
+		"backend.actions", "backend.cache", "backend.cors", "backend.csp", "backend.referrer",
 		"backend.health", "backend.metrics", "backend.tracing", "backend.logger", "backend.rateLimit",
-		"backend.reading", "backend.workingDirectory", "backend.packages", "backend.startup",
+		"backend.workingDirectory", "backend.packages", "backend.startup",
 
 		"backend.database.prefix", "backend.database.ensureExists", "backend.database.ensureSchemaExists",
 		"backend.database.pluginDivisionMode", "backend.database.role", "backend.database.knexConfig",
@@ -63,10 +79,18 @@ func knownKeys() map[string]keyUse {
 		"backend.database.connection.ssl.cert", "backend.database.connection.ssl.key",
 		"backend.database.connection.ssl.servername",
 
-		"catalog.rules", "catalog.readonly", "catalog.processingInterval", "catalog.orphanStrategy",
+		"backend.auth.keys", "backend.auth.pluginKeyStore", "backend.auth.dangerouslyDisableDefaultAuthPolicy",
+		"backend.auth.omitIdentityTokenOwnershipClaim", "backend.auth.externalAccess[].options.secret",
+		"backend.auth.externalAccess[].options.url", "backend.auth.externalAccess[].options.issuer",
+		"backend.auth.externalAccess[].options.algorithm", "backend.auth.externalAccess[].options.audience",
+		"backend.auth.externalAccess[].options.subjectPrefix",
+
+		"catalog.readonly",
 		"catalog.orphanProviderStrategy", "catalog.stitchingStrategy", "catalog.providers", "catalog.processors",
 		"catalog.import", "catalog.useUrlReadersSearch", "catalog.disableRelationsCompatibility",
 	}
+	iu, ii := integrationKeys()
+	used, ignored = append(used, iu...), append(ignored, ii...)
 	m := make(map[string]keyUse, len(used)+len(ignored))
 	for _, k := range used {
 		m[k] = keyUsed
@@ -80,7 +104,7 @@ func knownKeys() map[string]keyUse {
 // otherSections are Backstage's other well-known top-level sections; a
 // top-level key close to an owned section name but listed here is no typo.
 func otherSections() []string {
-	return []string{"integrations", "techdocs", "auth", "scaffolder", "organization", "proxy", "search",
+	return []string{"techdocs", "auth", "scaffolder", "organization", "proxy", "search",
 		"permission", "kubernetes", "lighthouse", "homepage", "discovery", "events", "signals", "notifications",
 		"enableExperimentalRedirectFlow", "costInsights", "sentry", "rollbar", "jenkins", "sonarqube", "argocd",
 		"pagerDuty", "gitops", "aws", "azureDevOps", "github", "gitlab"}

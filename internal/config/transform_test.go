@@ -131,7 +131,7 @@ func TestLoadIncludes(t *testing.T) {
 	}
 	wantInfos := []string{
 		"info testdata/include/app-config.yaml:4:3: app.support: environment variable UNSET_SUPPORT is not set, so the value is left out",
-		"info testdata/include/app-config.yaml:13:3: backend.auth: ignored by Greenroom (yet)",
+		"info testdata/include/app-config.yaml:14:5: backend.auth.keys: ignored by Greenroom (yet)",
 	}
 	if diff := cmp.Diff(wantInfos, lines(r, SeverityInfo)); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)

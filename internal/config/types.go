@@ -14,10 +14,11 @@ import (
 // uses, with defaults applied, plus the merged raw tree for the sections it
 // does not type (see Raw, Decode and Origin).
 type Config struct {
-	App       App
-	Backend   Backend
-	Catalog   Catalog
-	Greenroom Greenroom
+	App          App
+	Backend      Backend
+	Catalog      Catalog
+	Greenroom    Greenroom
+	Integrations Integrations // see integrations.go
 
 	raw   *node    // merged tree; nil for configs built in code
 	files []string // the files Load read, in order
@@ -35,6 +36,8 @@ type Backend struct {
 	BaseURL  string // backend.baseUrl, default http://localhost:7007
 	Listen   Listen
 	Database Database
+	Reading  Reading // backend.reading
+	Auth     Auth    // backend.auth, see auth.go
 }
 
 // Listen is backend.listen: where the HTTP server binds.
@@ -179,6 +182,17 @@ func (d Database) SQLitePath(dataDir string) string {
 // Catalog is the catalog section.
 type Catalog struct {
 	Locations []Location // catalog.locations
+	// Rules is catalog.rules; RulesSet says it was configured (even as an
+	// empty list), which replaces Backstage's default rules. See auth.go.
+	Rules    []CatalogRule
+	RulesSet bool
+	// OrphanStrategy is catalog.orphanStrategy: "keep" or "delete"
+	// (DefaultOrphanStrategy). See catalog_processing.go.
+	OrphanStrategy string
+	// ProcessingInterval is catalog.processingInterval, how often the whole
+	// catalog is refreshed (DefaultProcessingInterval); zero when set to
+	// false, which disables scheduled refreshes.
+	ProcessingInterval time.Duration
 }
 
 // Location is one entry of catalog.locations.
@@ -211,6 +225,7 @@ type Greenroom struct {
 	Log      Log
 	Server   Server
 	Database DatabaseOptions
+	Catalog  GreenroomCatalog // greenroom.catalog, see auth.go
 }
 
 // Log is greenroom.log.
@@ -269,6 +284,7 @@ func Default() *Config {
 			Listen:   Listen{Port: DefaultPort},
 			Database: Database{Client: ClientBetterSQLite3},
 		},
+		Catalog: Catalog{OrphanStrategy: DefaultOrphanStrategy, ProcessingInterval: DefaultProcessingInterval},
 		Greenroom: Greenroom{
 			DataDir: DefaultDataDir,
 			Demo:    &demo,

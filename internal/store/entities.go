@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -31,9 +32,11 @@ const entityColumns = "ref, uid, kind, namespace, name, source, hash, body, crea
 // rows missing from recs deleted. The search index (entity_search) follows
 // in the same transaction, for the inserted, updated and deleted entities
 // only. A ref owned by a different source is not taken over but reported in
-// Conflicts. Duplicate refs in recs, or an empty source or ref, are
-// greenroom.CodeInvalid; a uid already used by another entity is
-// greenroom.CodeConflict.
+// Conflicts, unless it is an orphan, which is claimed. Duplicate refs in
+// recs, or an empty source or ref, are greenroom.CodeInvalid; a uid already
+// used by another entity is greenroom.CodeConflict. It does not stitch;
+// catalog processing uses ApplySource, which keeps orphans instead of
+// deleting.
 func (s *Store) ReplaceSourceEntities(ctx context.Context, source string, recs []EntityRecord) (ReplaceResult, error) {
 	var res ReplaceResult
 	seen, err := checkRecords(source, recs)
@@ -47,8 +50,8 @@ func (s *Store) ReplaceSourceEntities(ctx context.Context, source string, recs [
 		defer s.d.finishBulkWrite(ctx, s.write)
 	}
 	err = s.withTx(ctx, func(ctx context.Context, tx *Tx) error {
-		var err error
-		res, err = s.replaceEntities(ctx, tx, source, recs, seen)
+		out, err := s.replaceEntities(ctx, tx, source, recs, seen, missingDelete)
+		res = out.res
 		return err
 	})
 	if err != nil {
@@ -77,9 +80,32 @@ func checkRecords(source string, recs []EntityRecord) (map[string]bool, error) {
 	return seen, nil
 }
 
-// replaceEntities is ReplaceSourceEntities inside the caller's transaction.
-func (s *Store) replaceEntities(ctx context.Context, tx *Tx, source string, recs []EntityRecord, seen map[string]bool) (ReplaceResult, error) {
-	var res ReplaceResult
+// missingPolicy says what becomes of a source's entities missing from a
+// replacement.
+type missingPolicy uint8
+
+const (
+	missingDelete missingPolicy = iota // ReplaceSourceEntities: deleted at once
+	missingOrphan                      // ApplySource: kept as orphans
+)
+
+// replaced is what replaceEntities did, beyond the counts: what ApplySource
+// needs to name the changes and to restitch.
+type replaced struct {
+	res      ReplaceResult
+	inserted map[string]bool // refs inserted
+	orphaned map[string]bool // refs made orphans
+	// deleted are the events of the rows deleted (missingDelete).
+	deleted []catalog.Event
+	// affected are refs whose stitched relations may have changed because
+	// a claimed orphan's relations went with its old source.
+	affected []string
+}
+
+// replaceEntities is ReplaceSourceEntities, or the entity part of
+// ApplySource, inside the caller's transaction.
+func (s *Store) replaceEntities(ctx context.Context, tx *Tx, source string, recs []EntityRecord, seen map[string]bool, missing missingPolicy) (replaced, error) {
+	out := replaced{inserted: map[string]bool{}, orphaned: map[string]bool{}}
 	err := func() error {
 		// Two replacements of one source (two replicas syncing it) must not
 		// interleave, or each would see the other's new rows as another
@@ -92,12 +118,16 @@ func (s *Store) replaceEntities(ctx context.Context, tx *Tx, source string, recs
 			return err
 		}
 		ix := newSearchIndexer(tx, s.d)
-		w := &entityWriter{tx: tx, d: s.d, source: source, res: &res, stmts: ix.stmts, ix: ix}
+		w := &entityWriter{tx: tx, d: s.d, source: source, out: &out, stmts: ix.stmts, ix: ix}
 		if err := w.ix.begin(ctx, toIndex(recs, existing)); err != nil {
 			return err
 		}
 		for _, r := range recs {
 			ref := strings.ToLower(r.Ref)
+			errs, err := errorsColumn(r.Errors)
+			if err != nil {
+				return fmt.Errorf("entity %s: errors: %w", ref, err)
+			}
 			cur, ours := existing[ref]
 			switch {
 			case ours && cur.hash == r.Hash:
@@ -106,11 +136,15 @@ func (s *Store) replaceEntities(ctx context.Context, tx *Tx, source string, recs
 						return err
 					}
 				}
-				res.Unchanged++
+				if cur.orphan || cur.errors != errs {
+					err = w.touch(ctx, ref, errs)
+				} else {
+					out.res.Unchanged++
+				}
 			case ours:
-				err = w.update(ctx, ref, cur, r)
+				err = w.update(ctx, ref, cur, r, errs)
 			default:
-				err = w.insert(ctx, ref, r)
+				err = w.insert(ctx, ref, r, errs)
 			}
 			if err != nil {
 				return err
@@ -120,10 +154,15 @@ func (s *Store) replaceEntities(ctx context.Context, tx *Tx, source string, recs
 			return err
 		}
 		for ref, cur := range existing {
-			if !seen[ref] {
-				if err := w.remove(ctx, ref, cur); err != nil {
-					return err
-				}
+			switch {
+			case seen[ref]:
+			case missing == missingDelete:
+				err = w.remove(ctx, ref, cur)
+			case !cur.orphan:
+				err = w.orphan(ctx, ref)
+			}
+			if err != nil {
+				return err
 			}
 		}
 		if err := w.flush(ctx); err != nil {
@@ -131,44 +170,65 @@ func (s *Store) replaceEntities(ctx context.Context, tx *Tx, source string, recs
 		}
 		return w.ix.finish(ctx)
 	}()
-	return res, err
+	return out, err
+}
+
+// errorsColumn encodes an entity's processing errors for the errors
+// column: empty for none.
+func errorsColumn(errs []catalog.EntityError) (string, error) {
+	if len(errs) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(errs)
+	return string(b), err
 }
 
 // entityBatch is how many entities one insert, update or delete statement
-// writes: eight parameters a row stays well under SQLite's limit, and one
+// writes: nine parameters a row stays well under SQLite's limit, and one
 // round trip for hundreds of rows is what makes a large sync fast on
 // PostgreSQL.
 const entityBatch = 500
 
-// entityWriter batches the entity writes of one ReplaceSourceEntities and
-// hands what it writes to the search indexer.
+// entityWriter batches the entity writes of one replacement and hands what
+// it writes to the search indexer.
 type entityWriter struct {
 	tx     *Tx
 	d      dialect
 	source string
-	res    *ReplaceResult
+	out    *replaced
 	stmts  *stmtCache
 	ix     *searchIndexer
 
 	inserts []pendingInsert
 	updates []pendingUpdate
-	deletes []string
+	touches []pendingTouch
+	deletes []pendingDelete
+	orphans []string
 	delIDs  []int64
 	uids    map[string]string // explicit uid → ref, over the whole replace
 }
 
 type pendingInsert struct {
-	ref, uid string
-	r        EntityRecord
+	ref, uid, errs string
+	r              EntityRecord
 }
 
 type pendingUpdate struct {
-	ref string
-	cur storedEntity
-	r   EntityRecord
+	ref, errs string
+	cur       storedEntity
+	r         EntityRecord
 }
 
-func (w *entityWriter) insert(ctx context.Context, ref string, r EntityRecord) error {
+// pendingTouch is an unchanged entity whose errors changed or that stops
+// being an orphan: only those columns are written.
+type pendingTouch struct{ ref, errs string }
+
+type pendingDelete struct {
+	ref string
+	cur storedEntity
+}
+
+func (w *entityWriter) insert(ctx context.Context, ref string, r EntityRecord, errs string) error {
 	uid := r.UID
 	if uid == "" {
 		uid = uuid.NewString()
@@ -181,23 +241,31 @@ func (w *entityWriter) insert(ctx context.Context, ref string, r EntityRecord) e
 		}
 		w.uids[uid] = ref
 	}
-	w.inserts = append(w.inserts, pendingInsert{ref, uid, r})
+	w.inserts = append(w.inserts, pendingInsert{ref, uid, errs, r})
 	if len(w.inserts) >= entityBatch {
 		return w.flushInserts(ctx)
 	}
 	return nil
 }
 
-func (w *entityWriter) update(ctx context.Context, ref string, cur storedEntity, r EntityRecord) error {
-	w.updates = append(w.updates, pendingUpdate{ref, cur, r})
+func (w *entityWriter) update(ctx context.Context, ref string, cur storedEntity, r EntityRecord, errs string) error {
+	w.updates = append(w.updates, pendingUpdate{ref, errs, cur, r})
 	if len(w.updates) >= entityBatch {
 		return w.flushUpdates(ctx)
 	}
 	return nil
 }
 
+func (w *entityWriter) touch(ctx context.Context, ref, errs string) error {
+	w.touches = append(w.touches, pendingTouch{ref, errs})
+	if len(w.touches) >= entityBatch {
+		return w.flushTouches(ctx)
+	}
+	return nil
+}
+
 func (w *entityWriter) remove(ctx context.Context, ref string, cur storedEntity) error {
-	w.deletes = append(w.deletes, ref)
+	w.deletes = append(w.deletes, pendingDelete{ref, cur})
 	if cur.searchID != 0 {
 		w.delIDs = append(w.delIDs, cur.searchID)
 	}
@@ -207,22 +275,29 @@ func (w *entityWriter) remove(ctx context.Context, ref string, cur storedEntity)
 	return nil
 }
 
+func (w *entityWriter) orphan(ctx context.Context, ref string) error {
+	w.orphans = append(w.orphans, ref)
+	if len(w.orphans) >= entityBatch {
+		return w.flushOrphans(ctx)
+	}
+	return nil
+}
+
 func (w *entityWriter) flush(ctx context.Context) error {
-	if err := w.flushInserts(ctx); err != nil {
-		return err
+	for _, f := range []func(context.Context) error{w.flushInserts, w.flushUpdates, w.flushTouches, w.flushDeletes, w.flushOrphans} {
+		if err := f(ctx); err != nil {
+			return err
+		}
 	}
-	if err := w.flushUpdates(ctx); err != nil {
-		return err
-	}
-	return w.flushDeletes(ctx)
+	return nil
 }
 
 func uidConflict(ref, uid string, err error) error {
 	return &greenroom.Error{Code: greenroom.CodeConflict, Message: fmt.Sprintf("entity %s: uid %s is already used by another entity", ref, uid), Err: err}
 }
 
-// flushInserts inserts the batch; refs another source owns come back as
-// conflicts, in order.
+// flushInserts inserts the batch; refs another source owns are claimed
+// when they are orphans and come back as conflicts otherwise, in order.
 func (w *entityWriter) flushInserts(ctx context.Context) error {
 	batch := w.inserts
 	if len(batch) == 0 {
@@ -248,14 +323,14 @@ func (w *entityWriter) flushInserts(ctx context.Context) error {
 			}
 		}
 	}
-	args := make([]any, 0, 8*len(batch))
+	args := make([]any, 0, 9*len(batch))
 	for _, p := range batch {
-		args = append(args, p.ref, p.uid, p.r.Kind, p.r.Namespace, p.r.Name, w.source, p.r.Hash, string(p.r.Body))
+		args = append(args, p.ref, p.uid, p.r.Kind, p.r.Namespace, p.r.Name, w.source, p.r.Hash, string(p.r.Body), p.errs)
 	}
 	inserted := make(map[string]bool, len(batch))
 	st, err := w.stmts.stmt(ctx, stmtKey{"entity insert", len(batch)}, func() string {
-		return "INSERT INTO entities (" + entityColumns + ") VALUES " + valuesList(len(batch), 8, ", "+w.d.now+", "+w.d.now) +
-			" ON CONFLICT (ref) DO NOTHING RETURNING ref"
+		return "INSERT INTO entities (ref, uid, kind, namespace, name, source, hash, body, errors, created_at, updated_at) VALUES " +
+			valuesList(len(batch), 9, ", "+w.d.now+", "+w.d.now) + " ON CONFLICT (ref) DO NOTHING RETURNING ref"
 	})
 	var rows *sql.Rows
 	if err == nil {
@@ -277,17 +352,130 @@ func (w *entityWriter) flushInserts(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("store: insert entities: %w", err)
 	}
+	var taken []pendingInsert
 	for _, p := range batch {
-		if !inserted[p.ref] { // the ref exists and is not ours
-			w.res.Conflicts = append(w.res.Conflicts, p.ref)
-			continue
+		if !inserted[p.ref] {
+			taken = append(taken, p)
 		}
-		if err := w.ix.index(ctx, p.ref, 0, p.uid, p.r.Body); err != nil {
-			return err
+	}
+	claimed, err := w.claim(ctx, taken)
+	if err != nil {
+		return err
+	}
+	for _, p := range batch {
+		switch {
+		case claimed[p.ref]:
+		case !inserted[p.ref]: // the ref exists, is not ours and not an orphan
+			w.out.res.Conflicts = append(w.out.res.Conflicts, p.ref)
+		default:
+			if err := w.ix.index(ctx, p.ref, 0, p.uid, p.r.Body); err != nil {
+				return err
+			}
+			w.out.inserted[p.ref] = true
+			w.out.res.Inserted++
 		}
-		w.res.Inserted++
 	}
 	return nil
+}
+
+// claim takes over those of batch that are orphans of another source: the
+// row gets this source and the new content and keeps its uid, and the
+// relations the orphan emitted under its old source go. It returns the
+// refs claimed.
+func (w *entityWriter) claim(ctx context.Context, batch []pendingInsert) (map[string]bool, error) {
+	if len(batch) == 0 {
+		return nil, nil
+	}
+	refs := make([]any, len(batch))
+	for i, p := range batch {
+		refs[i] = p.ref
+	}
+	type orphanRow struct {
+		uid, source string
+		searchID    int64
+	}
+	orphans := map[string]orphanRow{}
+	rows, err := w.tx.QueryContext(ctx, `SELECT e.ref, e.uid, e.source, i.id FROM entities e
+		LEFT JOIN entity_search_refs i ON i.ref = e.ref
+		WHERE e.orphaned_at IS NOT NULL AND e.ref IN (`+placeholders(len(refs))+")", refs...)
+	if err != nil {
+		return nil, fmt.Errorf("store: find orphans to claim: %w", err)
+	}
+	for rows.Next() {
+		var ref string
+		var o orphanRow
+		var id sql.NullInt64
+		if err := rows.Scan(&ref, &o.uid, &o.source, &id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("store: find orphans to claim: %w", err)
+		}
+		o.searchID = id.Int64
+		orphans[ref] = o
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: find orphans to claim: %w", err)
+	}
+	claimed := map[string]bool{}
+	for _, p := range batch {
+		o, ok := orphans[p.ref]
+		if !ok {
+			continue
+		}
+		res, err := w.tx.ExecContext(ctx, "UPDATE entities SET source = ?, kind = ?, namespace = ?, name = ?, hash = ?, body = ?, errors = ?, "+
+			"orphaned_at = NULL, updated_at = "+w.d.now+" WHERE ref = ? AND orphaned_at IS NOT NULL",
+			w.source, p.r.Kind, p.r.Namespace, p.r.Name, p.r.Hash, string(p.r.Body), p.errs, p.ref)
+		if err != nil {
+			return nil, fmt.Errorf("store: claim orphan %s: %w", p.ref, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			continue // claimed or deleted meanwhile: a conflict this time
+		}
+		affected, err := dropOriginRelations(ctx, w.tx, o.source, []any{p.ref})
+		if err != nil {
+			return nil, err
+		}
+		w.out.affected = append(w.out.affected, affected...)
+		if err := w.ix.index(ctx, p.ref, o.searchID, o.uid, p.r.Body); err != nil {
+			return nil, err
+		}
+		claimed[p.ref] = true
+		w.out.res.Updated++
+	}
+	return claimed, nil
+}
+
+// dropOriginRelations deletes the relations that the entities origins
+// emitted, under source ("" for any source), and returns the source refs of
+// the rows deleted.
+func dropOriginRelations(ctx context.Context, tx *Tx, source string, origins []any) ([]string, error) {
+	where := "origin_ref IN (" + placeholders(len(origins)) + ")"
+	args := origins
+	if source != "" {
+		where += " AND source_name = ?"
+		args = append(append([]any{}, origins...), source)
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT DISTINCT source_ref FROM relations WHERE "+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: relations of %d entities: %w", len(origins), err)
+	}
+	var refs []string
+	for rows.Next() {
+		var ref string
+		if err := rows.Scan(&ref); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("store: relations of %d entities: %w", len(origins), err)
+		}
+		refs = append(refs, ref)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: relations of %d entities: %w", len(origins), err)
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM relations WHERE "+where, args...); err != nil {
+		return nil, fmt.Errorf("store: delete relations of %d entities: %w", len(origins), err)
+	}
+	return refs, nil
 }
 
 // takenUIDs returns uid → ref for those of uids already stored.
@@ -317,14 +505,15 @@ func (w *entityWriter) flushUpdates(ctx context.Context) error {
 		return nil
 	}
 	w.updates = w.updates[:0]
-	args := make([]any, 0, 6*len(batch)+1)
+	args := make([]any, 0, 7*len(batch)+1)
 	for _, p := range batch {
-		args = append(args, p.ref, p.r.Kind, p.r.Namespace, p.r.Name, p.r.Hash, string(p.r.Body))
+		args = append(args, p.ref, p.r.Kind, p.r.Namespace, p.r.Name, p.r.Hash, string(p.r.Body), p.errs)
 	}
 	args = append(args, w.source)
 	st, err := w.stmts.stmt(ctx, stmtKey{"entity update", len(batch)}, func() string {
-		return "UPDATE entities SET kind = v.column2, namespace = v.column3, name = v.column4, hash = v.column5, body = v.column6, updated_at = " +
-			w.d.now + " FROM (VALUES " + valuesList(len(batch), 6, "") + ") AS v WHERE entities.ref = v.column1 AND entities.source = ?"
+		return "UPDATE entities SET kind = v.column2, namespace = v.column3, name = v.column4, hash = v.column5, body = v.column6, " +
+			"errors = v.column7, orphaned_at = NULL, updated_at = " + w.d.now +
+			" FROM (VALUES " + valuesList(len(batch), 7, "") + ") AS v WHERE entities.ref = v.column1 AND entities.source = ?"
 	})
 	if err == nil {
 		_, err = st.ExecContext(ctx, args...)
@@ -336,8 +525,33 @@ func (w *entityWriter) flushUpdates(ctx context.Context) error {
 		if err := w.ix.index(ctx, p.ref, p.cur.searchID, p.cur.uid, p.r.Body); err != nil {
 			return err
 		}
-		w.res.Updated++
+		w.out.res.Updated++
 	}
+	return nil
+}
+
+func (w *entityWriter) flushTouches(ctx context.Context) error {
+	batch := w.touches
+	if len(batch) == 0 {
+		return nil
+	}
+	w.touches = w.touches[:0]
+	args := make([]any, 0, 2*len(batch)+1)
+	for _, p := range batch {
+		args = append(args, p.ref, p.errs)
+	}
+	args = append(args, w.source)
+	st, err := w.stmts.stmt(ctx, stmtKey{"entity touch", len(batch)}, func() string {
+		return "UPDATE entities SET errors = v.column2, orphaned_at = NULL, updated_at = " + w.d.now +
+			" FROM (VALUES " + valuesList(len(batch), 2, "") + ") AS v WHERE entities.ref = v.column1 AND entities.source = ?"
+	})
+	if err == nil {
+		_, err = st.ExecContext(ctx, args...)
+	}
+	if err != nil {
+		return fmt.Errorf("store: update entity errors: %w", err)
+	}
+	w.out.res.Updated += len(batch)
 	return nil
 }
 
@@ -345,11 +559,15 @@ func (w *entityWriter) flushDeletes(ctx context.Context) error {
 	if len(w.deletes) == 0 {
 		return nil
 	}
-	st, err := w.stmts.stmt(ctx, stmtKey{"entity delete", len(w.deletes)}, func() string {
-		return "DELETE FROM entities WHERE source = ? AND ref IN (" + placeholders(len(w.deletes)) + ")"
+	refs := make([]any, len(w.deletes))
+	for i, p := range w.deletes {
+		refs[i] = p.ref
+	}
+	st, err := w.stmts.stmt(ctx, stmtKey{"entity delete", len(refs)}, func() string {
+		return "DELETE FROM entities WHERE source = ? AND ref IN (" + placeholders(len(refs)) + ")"
 	})
 	if err == nil {
-		_, err = st.ExecContext(ctx, append([]any{w.source}, anys(w.deletes)...)...)
+		_, err = st.ExecContext(ctx, append([]any{w.source}, refs...)...)
 	}
 	if err != nil {
 		return fmt.Errorf("store: delete entities: %w", err)
@@ -359,13 +577,41 @@ func (w *entityWriter) flushDeletes(ctx context.Context) error {
 			return err
 		}
 	}
-	w.res.Deleted += len(w.deletes)
+	for _, p := range w.deletes {
+		w.out.deleted = append(w.out.deleted, catalog.Event{Type: catalog.EventDeleted, Ref: p.ref, UID: p.cur.uid, Source: w.source})
+	}
+	w.out.res.Deleted += len(w.deletes)
 	w.deletes, w.delIDs = w.deletes[:0], w.delIDs[:0]
 	return nil
 }
 
-// toIndex counts the records ReplaceSourceEntities will (re)index: all but
-// the unchanged, already indexed ones.
+// flushOrphans marks the batch orphans; their data, search rows and
+// relations stay.
+func (w *entityWriter) flushOrphans(ctx context.Context) error {
+	batch := w.orphans
+	if len(batch) == 0 {
+		return nil
+	}
+	w.orphans = w.orphans[:0]
+	st, err := w.stmts.stmt(ctx, stmtKey{"entity orphan", len(batch)}, func() string {
+		return "UPDATE entities SET orphaned_at = " + w.d.now + ", updated_at = " + w.d.now +
+			" WHERE source = ? AND orphaned_at IS NULL AND ref IN (" + placeholders(len(batch)) + ")"
+	})
+	if err == nil {
+		_, err = st.ExecContext(ctx, append([]any{w.source}, anys(batch)...)...)
+	}
+	if err != nil {
+		return fmt.Errorf("store: mark orphans: %w", err)
+	}
+	for _, ref := range batch {
+		w.out.orphaned[ref] = true
+	}
+	w.out.res.Orphaned += len(batch)
+	return nil
+}
+
+// toIndex counts the records a replacement will (re)index: all but the
+// unchanged, already indexed ones.
 func toIndex(recs []EntityRecord, existing map[string]storedEntity) int {
 	n := 0
 	for _, r := range recs {
@@ -377,18 +623,21 @@ func toIndex(recs []EntityRecord, existing map[string]storedEntity) int {
 	return n
 }
 
-// storedEntity is what ReplaceSourceEntities needs of an entity already
-// stored: whether it changed, the uid it keeps, and its search id (0 when
-// it was stored before the search index existed and is not indexed yet).
+// storedEntity is what a replacement needs of an entity already stored:
+// whether it changed, the uid it keeps, its search id (0 when it was
+// stored before the search index existed and is not indexed yet), its
+// errors column and whether it is an orphan.
 type storedEntity struct {
-	hash, uid string
-	searchID  int64
+	hash, uid, errors string
+	searchID          int64
+	orphan            bool
 }
 
-// sourceEntities returns ref → stored entity for every entity of source.
+// sourceEntities returns ref → stored entity for every entity of source,
+// orphans included.
 func sourceEntities(ctx context.Context, tx *Tx, source string) (map[string]storedEntity, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT e.ref, e.hash, e.uid, i.id FROM entities e
-		LEFT JOIN entity_search_refs i ON i.ref = e.ref WHERE e.source = ?`, source)
+	rows, err := tx.QueryContext(ctx, `SELECT e.ref, e.hash, e.uid, e.errors, CASE WHEN e.orphaned_at IS NULL THEN 0 ELSE 1 END, i.id
+		FROM entities e LEFT JOIN entity_search_refs i ON i.ref = e.ref WHERE e.source = ?`, source)
 	if err != nil {
 		return nil, fmt.Errorf("store: read entities of %s: %w", source, err)
 	}
@@ -397,17 +646,70 @@ func sourceEntities(ctx context.Context, tx *Tx, source string) (map[string]stor
 	for rows.Next() {
 		var ref string
 		var e storedEntity
+		var orphan int
 		var id sql.NullInt64
-		if err := rows.Scan(&ref, &e.hash, &e.uid, &id); err != nil {
+		if err := rows.Scan(&ref, &e.hash, &e.uid, &e.errors, &orphan, &id); err != nil {
 			return nil, fmt.Errorf("store: read entities of %s: %w", source, err)
 		}
-		e.searchID = id.Int64
+		e.searchID, e.orphan = id.Int64, orphan != 0
 		m[ref] = e
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: read entities of %s: %w", source, err)
 	}
 	return m, nil
+}
+
+// SourceEntities returns the entities source supplies now, orphans left
+// out, with their recorded errors, in ref order.
+func (s *Store) SourceEntities(ctx context.Context, source string) ([]EntityRecord, error) {
+	rows, err := s.queryContext(ctx, "SELECT "+entityColumns+", errors FROM entities WHERE source = ? AND orphaned_at IS NULL ORDER BY ref", source)
+	if err != nil {
+		return nil, fmt.Errorf("store: entities of %s: %w", source, err)
+	}
+	defer rows.Close()
+	var recs []EntityRecord
+	for rows.Next() {
+		var r EntityRecord
+		var errs string
+		if err := rows.Scan(&r.Ref, &r.UID, &r.Kind, &r.Namespace, &r.Name, &r.Source, &r.Hash, &r.Body,
+			timeCol{&r.CreatedAt}, timeCol{&r.UpdatedAt}, &errs); err != nil {
+			return nil, fmt.Errorf("store: entities of %s: %w", source, err)
+		}
+		if errs != "" {
+			if err := json.Unmarshal([]byte(errs), &r.Errors); err != nil {
+				return nil, fmt.Errorf("store: entity %s: errors: %w", r.Ref, err)
+			}
+		}
+		recs = append(recs, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: entities of %s: %w", source, err)
+	}
+	return recs, nil
+}
+
+// KnownSources returns, sorted, the sources that have a refresh state or
+// supply an entity that is not an orphan.
+func (s *Store) KnownSources(ctx context.Context) ([]string, error) {
+	rows, err := s.queryContext(ctx, `SELECT DISTINCT source FROM entities WHERE orphaned_at IS NULL
+		UNION SELECT name FROM catalog_sources ORDER BY 1`)
+	if err != nil {
+		return nil, fmt.Errorf("store: list sources: %w", err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, fmt.Errorf("store: list sources: %w", err)
+		}
+		names = append(names, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list sources: %w", err)
+	}
+	return names, nil
 }
 
 // ListEntities returns the entities matching q in ref order. A negative

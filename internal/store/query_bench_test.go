@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/url"
@@ -11,11 +12,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"greenroom/internal/catalog"
 	"greenroom/internal/catalog/query"
 	"greenroom/internal/store"
 	"greenroom/internal/store/storetest"
@@ -39,16 +42,24 @@ func benchSize() int {
 	return 100000
 }
 
-// benchKey names a cached database: size, generator and schema.
+// benchKey names a cached database: size, generator and the search
+// schema (every migration of the search tables, on both engines).
 func benchKey(b *testing.B, n int) string {
 	b.Helper()
 	h := sha256.New()
-	for _, f := range []string{"migrations/sqlite/0003_entity_search.sql", "migrations/postgres/0003_entity_search.sql"} {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			b.Fatal(err)
+	search, err := filepath.Glob("migrations/sqlite/*search*.sql")
+	if err != nil || len(search) == 0 {
+		b.Fatalf("no search migrations: %v", err)
+	}
+	slices.Sort(search)
+	for _, f := range search {
+		for _, f := range []string{f, strings.Replace(f, "/sqlite/", "/postgres/", 1)} {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				b.Fatal(err)
+			}
+			h.Write(data)
 		}
-		h.Write(data)
 	}
 	return fmt.Sprintf("%s_%d_%s", catalogVersion, n, hex.EncodeToString(h.Sum(nil))[:8])
 }
@@ -189,21 +200,28 @@ var benchQueries = []struct{ name, style, params string }{
 	{"List/kind=api/orderName/limit20", "l", "filter=kind=api&order=asc:metadata.name&limit=20"},
 	{"List/kind=user/offset5000/limit100", "l", "filter=kind=user&limit=100&offset=5000"},
 	{"List/lifecycle=production/orderLifecycleDesc/limit20", "l", "filter=spec.lifecycle=production&order=desc:spec.lifecycle&limit=20"},
+	// Predicate queries (POST /entities/by-query bodies).
+	{"Predicate/component,not_deprecated/orderName/limit20/totalItems", "p",
+		`{"query":{"$all":[{"kind":"component"},{"$not":{"spec.lifecycle":"deprecated"}}]},"orderBy":[{"field":"metadata.name","order":"asc"}],"limit":20}`},
+	{"Predicate/name_hasPrefix=pay/limit20", "p", `{"query":{"metadata.name":{"$hasPrefix":"pay"}},"limit":20,"totalItems":"exclude"}`},
 }
 
 func BenchmarkQueryEntities(b *testing.B) {
 	stores := benchStores(b)
 	for _, bq := range benchQueries {
 		v, err := url.ParseQuery(bq.params)
-		if err != nil {
+		if err != nil && bq.style != "p" {
 			b.Fatal(err)
 		}
 		for name, s := range stores {
 			b.Run(bq.name+"/"+name, func(b *testing.B) {
 				var q query.EntitiesQuery
-				if bq.style == "l" {
+				switch bq.style {
+				case "l":
 					q, err = query.ParseEntitiesParams(v)
-				} else {
+				case "p":
+					q, _, err = query.ParseQueryBody([]byte(bq.params))
+				default:
 					q, err = query.ParseQueryParams(v)
 					q.TotalItems = bq.style == "qt"
 				}
@@ -308,6 +326,64 @@ func BenchmarkReplaceSourceEntities(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkApplySource measures what a catalog refresh of the generated
+// catalog into an empty database stores (-benchtime 1x is enough):
+// ApplySource with the entities, their relations, and the stitch, which
+// indexes every entity a second time with its relations.
+func BenchmarkApplySource(b *testing.B) {
+	n := benchSize()
+	recs, rels := applyInput(b, genCatalog(n))
+	opts := map[string]func(testing.TB) store.Options{store.DriverSQLite: storetest.SQLiteOptions}
+	if os.Getenv(storetest.EnvPostgres) != "" {
+		opts[store.DriverPostgres] = storetest.PostgresOptions
+	}
+	for name, o := range opts {
+		b.Run(fmt.Sprintf("%s/new/n=%d", name, n), func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				s := storetest.Open(b, o(b))
+				b.StartTimer()
+				if _, err := s.ApplySource(b.Context(), "bench", recs, rels); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				p, err := s.QueryEntities(b.Context(), query.EntitiesQuery{Style: query.StyleQuery, Limit: 1, Filter: mustFilterB(b, "kind=user", "relations.memberof")})
+				if err != nil || len(p.Items) != 1 {
+					b.Fatalf("not queryable by relation: %v", err)
+				}
+				b.StartTimer()
+			}
+		})
+	}
+}
+
+// applyInput turns generated records into ApplySource's input: bodies
+// without relations (the stitch adds them) and the relations apart.
+func applyInput(b *testing.B, recs []store.EntityRecord) ([]store.EntityRecord, []catalog.StoredRelation) {
+	b.Helper()
+	var rels []catalog.StoredRelation
+	out := make([]store.EntityRecord, len(recs))
+	for i, r := range recs {
+		var ent map[string]any
+		if err := json.Unmarshal(r.Body, &ent); err != nil {
+			b.Fatal(err)
+		}
+		list, _ := ent["relations"].([]any)
+		for _, item := range list {
+			rel := item.(map[string]any)
+			rels = append(rels, catalog.StoredRelation{SourceRef: r.Ref, Type: rel["type"].(string), TargetRef: strings.ToLower(rel["targetRef"].(string))})
+		}
+		delete(ent, "relations")
+		body, err := json.Marshal(ent)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r.Body = body
+		out[i] = r
+	}
+	return out, rels
 }
 
 func mustFilterB(b *testing.B, filters ...string) *query.Filter {

@@ -96,6 +96,12 @@ type pageQuery struct {
 	// ranged is the filter's driver when it is one predicate with one value:
 	// its rows come in id order, so an unordered page can stream from them.
 	ranged *candidates
+	// kinds, when set, are the kinds every match has (kindScope): the
+	// ordered scans, counts and text conditions read only their rows, and
+	// rest is what of the filter still needs testing there (nil when
+	// nothing does).
+	kinds []string
+	rest  *query.Filter
 }
 
 // order returns the sort fields the query applies.
@@ -137,8 +143,11 @@ func (pq *pageQuery) plan(ctx context.Context) error {
 	if err == nil && d != nil && d.est < p.cap {
 		pq.small = d
 	}
-	if d != nil && len(d.leaves) == 1 && len(d.leaves[0].Values) == 1 {
+	if d != nil && len(d.leaves) == 1 && rowsUnique(d.leaves[0]) {
 		pq.ranged = d
+	}
+	if err == nil {
+		pq.kinds, pq.rest, err = scopeKinds(ctx, pq.rd, *pq.r.Filter)
 	}
 	switch planOverride {
 	case planProbe:
@@ -239,49 +248,80 @@ func (pq *pageQuery) count(ctx context.Context) (int, error) {
 			pq.andText(&q, "i.id")
 		}
 	} else {
-		var parts []func()
-		if f := pq.r.Filter; f != nil {
-			parts = append(parts, func() { q.member(*f) })
+		// The match set, as the intersection of parts each yielding ids;
+		// unique says whether a lone part yields each entity once. With a
+		// kind scope every part reads only those kinds' rows, which is all
+		// that the filter's kind conditions then still ask.
+		type part struct {
+			write  func()
+			unique bool
+		}
+		var parts []part
+		f := pq.r.Filter
+		if pq.kinds != nil {
+			q.kinds, f = pq.kinds, pq.rest
+		}
+		if f != nil {
+			f := *f
+			parts = append(parts, part{func() { q.member(f) }, true}) // rowsOf and set operations yield each id once
 		}
 		switch {
 		case key != "" && pq.textOn(key):
-			parts = append(parts, func() {
-				q.add("SELECT s.entity_id AS id FROM entity_search s WHERE s.key = ? AND s.value LIKE ? ESCAPE '\\'"+
-					" AND NOT EXISTS (SELECT 1 FROM entity_search m WHERE m.entity_id = s.entity_id AND m.key = s.key AND m.value < s.value)",
-					key, likePattern(term))
-			})
+			parts = append(parts, part{func() {
+				q.add("SELECT s.entity_id AS id FROM entity_search s WHERE s.key = ?", key)
+				q.scope("s")
+				q.add(" AND s.value LIKE ? ESCAPE '\\'", likePattern(term))
+				if !singleRowKeys[key] {
+					q.add(" AND NOT EXISTS (SELECT 1 FROM entity_search m WHERE m.entity_id = s.entity_id AND m.key = s.key AND m.value < s.value)")
+				}
+			}, true})
 		case key != "":
 			everyone, err := pq.everyEntityHas(ctx, key)
 			if err != nil {
 				return 0, err
 			}
 			if !everyone {
-				parts = append(parts, func() {
-					q.add("SELECT entity_id AS id FROM entity_search WHERE key = ? AND value IS NOT NULL", key)
-				})
+				parts = append(parts, part{func() {
+					q.add("SELECT entity_id AS id FROM entity_search WHERE key = ?", key)
+					q.scope("")
+					q.add(" AND value IS NOT NULL")
+				}, singleRowKeys[key]})
 			}
 		}
 		if term != "" && !pq.textOn(key) {
-			parts = append(parts, func() {
+			fields := lowerAll(pq.r.FullText.Fields)
+			parts = append(parts, part{func() {
 				q.add("SELECT DISTINCT entity_id AS id FROM entity_search WHERE key ")
-				q.in(lowerAll(pq.r.FullText.Fields))
+				q.in(fields)
+				q.scope("")
 				q.add(` AND value LIKE ? ESCAPE '\'`, likePattern(term))
-			})
+			}, false})
+		}
+		if len(parts) == 0 && pq.kinds != nil {
+			// Every entity in scope has one kind row.
+			parts = append(parts, part{func() {
+				q.add("SELECT entity_id AS id FROM entity_search WHERE key = 'kind'")
+				q.scope("")
+			}, true})
 		}
 		switch {
 		case len(parts) == 0:
 			q.add("SELECT COUNT(*) FROM entity_search_refs")
-		case len(parts) == 1 && pq.r.Filter == nil:
-			q.add("SELECT COUNT(DISTINCT id) FROM (") // an entity may have several rows for the key
-			parts[0]()
+		case len(parts) == 1 && parts[0].unique:
+			q.add("SELECT COUNT(*) FROM (")
+			parts[0].write()
+			q.add(") c")
+		case len(parts) == 1:
+			q.add("SELECT COUNT(DISTINCT id) FROM (")
+			parts[0].write()
 			q.add(") c")
 		default:
 			q.add("SELECT COUNT(*) FROM (")
-			for i, part := range parts {
+			for i, p := range parts {
 				if i > 0 {
 					q.add(" INTERSECT ")
 				}
-				part()
+				p.write()
 			}
 			q.add(") c")
 		}

@@ -219,6 +219,9 @@ func (pq *pageQuery) byRef(d *candidates, budget int, lacking string, limit, off
 // it, by that value (the smallest, when several), ties by id, limit from
 // offset.
 func (pq *pageQuery) byValue(o query.Order, d *candidates, budget, limit, offset int) ([]position, error) {
+	if d == nil && pq.kinds != nil {
+		return pq.byValueScoped(o, budget, limit, offset)
+	}
 	key := o.Key()
 	dir, cmp := direction(o.Desc != pq.r.Backward())
 	var q sqlText
@@ -255,6 +258,90 @@ func (pq *pageQuery) byValue(o query.Order, d *candidates, budget, limit, offset
 	}
 	clause, args := pq.d.limitOffset(limit, offset)
 	q.add(" ORDER BY "+v+" "+dir+", "+id+" "+dir+clause, args...)
+	return pq.scan(&q)
+}
+
+// byValueScoped is byValue's scan for a kind-scoped filter: the order
+// key's rows of each kind in scope, read off the key/kind index in order,
+// and merged. With nothing of the filter left to test (kind=user) or in set
+// mode (budget 0), each kind's scan tests its rows and stops at the page's
+// end, and the page is the first of their union; otherwise the merged scan
+// stops after budget rows, which are then probed.
+func (pq *pageQuery) byValueScoped(o query.Order, budget, limit, offset int) ([]position, error) {
+	key := o.Key()
+	dir, cmp := direction(o.Desc != pq.r.Backward())
+	q := sqlText{kinds: pq.kinds}
+	order := func(alias string) string {
+		return " ORDER BY " + alias + ".value " + dir + ", " + alias + ".entity_id " + dir
+	}
+	// conds writes the tests of a row of alias: its entity's smallest value
+	// for the key (when an entity may have several), the rest of the
+	// filter, and the full-text filter.
+	conds := func(alias string, probe bool) {
+		id := alias + ".entity_id"
+		if !singleRowKeys[key] {
+			q.add(" AND NOT EXISTS (SELECT 1 FROM entity_search m WHERE m.entity_id = "+id+" AND m.key = ? AND m.value < "+alias+".value)", key)
+		}
+		if f := pq.rest; f != nil {
+			if probe {
+				q.add(" AND ")
+				q.filter(*f, id)
+			} else {
+				q.add(" AND " + id + " IN (")
+				q.set(*f)
+				q.add(")")
+			}
+		}
+		if ft := pq.r.FullText; ft.Term != "" {
+			if pq.textOn(key) {
+				q.add(" AND "+alias+`.value LIKE ? ESCAPE '\'`, likePattern(ft.Term))
+			} else {
+				q.add(" AND ")
+				q.text(ft, id)
+			}
+		}
+	}
+	// merged writes the first n rows (all for n <= 0) of the scoped order,
+	// each kind's scan testing its rows with conds when withConds.
+	merged := func(n int, withConds bool) {
+		arm := func(kind string) {
+			q.add("SELECT * FROM (SELECT s.entity_id, s.value FROM entity_search s WHERE s.key = ? AND s.kind = ? AND s.value IS NOT NULL", key, kind)
+			if p, after, ok := pq.after(); ok {
+				q.add(" AND s.value "+cmp+"= ? AND (s.value "+cmp+" ? OR s.entity_id "+cmp+" ?)", p.Value, p.Value, after)
+			}
+			if withConds {
+				conds("s", false)
+			}
+			q.add(order("s") + limitOnly(pq.d, n) + ") k")
+		}
+		if len(pq.kinds) == 1 {
+			arm(pq.kinds[0])
+			return
+		}
+		q.add("SELECT * FROM (")
+		for i, k := range pq.kinds {
+			if i > 0 {
+				q.add(" UNION ALL ")
+			}
+			arm(k)
+		}
+		q.add(") u" + order("u") + limitOnly(pq.d, n))
+	}
+	q.add("SELECT x.entity_id, '', x.value FROM (")
+	if budget <= 0 || pq.rest == nil {
+		need := -1
+		if limit >= 0 {
+			need = offset + limit
+		}
+		merged(need, true)
+		q.add(") x")
+	} else {
+		merged(budget, false)
+		q.add(") x WHERE 1 = 1")
+		conds("x", true)
+	}
+	clause, args := pq.d.limitOffset(limit, offset)
+	q.add(order("x")+clause, args...)
 	return pq.scan(&q)
 }
 

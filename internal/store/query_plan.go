@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"greenroom/internal/catalog/query"
 )
@@ -36,6 +37,9 @@ import (
 type sqlText struct {
 	b    strings.Builder
 	args []any
+	// kinds, when set, restricts the rows rowsOf reads (and so set and
+	// member) to entities of those kinds: see kindScope.
+	kinds []string
 }
 
 func (q *sqlText) add(s string, args ...any) *sqlText {
@@ -110,6 +114,11 @@ func (q *sqlText) filter(f query.Filter, id string) {
 			return
 		}
 		q.add("EXISTS (SELECT 1 FROM entity_search f WHERE f.entity_id = "+id+" AND f.key = ?", key)
+		if f.Op == query.OpPrefix {
+			q.prefix("f.value", values[0])
+			q.add(")")
+			return
+		}
 		switch len(values) {
 		case 0:
 		case 1:
@@ -123,16 +132,19 @@ func (q *sqlText) filter(f query.Filter, id string) {
 }
 
 // rowsOf writes a SELECT of the entity ids with a search row matching
-// the predicate f (an OpMatch): "SELECT entity_id FROM entity_search …".
+// the predicate f (an OpMatch or OpPrefix): "SELECT entity_id FROM
+// entity_search …".
 func (q *sqlText) rowsOf(f query.Filter) {
 	key, values := lowered(f)
-	distinct := len(values) != 1 // existence, or several values, may repeat an entity
-	if distinct {
-		q.add("SELECT DISTINCT entity_id AS id FROM entity_search WHERE key = ?", key)
-	} else {
+	if rowsUnique(f) {
 		q.add("SELECT entity_id AS id FROM entity_search WHERE key = ?", key)
+	} else { // existence, several values or a prefix may repeat an entity
+		q.add("SELECT DISTINCT entity_id AS id FROM entity_search WHERE key = ?", key)
 	}
+	q.scope("")
 	switch {
+	case f.Op == query.OpPrefix:
+		q.prefix("value", values[0])
 	case values == nil:
 	case len(values) == 0:
 		q.add(" AND 1 = 0")
@@ -140,6 +152,55 @@ func (q *sqlText) rowsOf(f query.Filter) {
 		q.add(" AND value ")
 		q.in(values)
 	}
+}
+
+// rowsUnique reports whether rowsOf(f) yields each entity once: an
+// entity has at most one row per key and value.
+func rowsUnique(f query.Filter) bool { return f.Op == query.OpMatch && len(f.Values) == 1 }
+
+// scope writes the kind restriction of q, if any, on the kind column of
+// alias ("" for none).
+func (q *sqlText) scope(alias string) {
+	if q.kinds == nil {
+		return
+	}
+	col := "kind"
+	if alias != "" {
+		col = alias + ".kind"
+	}
+	q.add(" AND " + col + " ")
+	q.in(q.kinds)
+}
+
+// prefix writes " AND col starts with p" as a range of the index (text
+// compares in byte order on both engines, where UTF-8 orders as code
+// points), exact where LIKE would not use the index on SQLite.
+func (q *sqlText) prefix(col, p string) {
+	q.add(" AND "+col+" >= ?", p)
+	if hi, ok := prefixEnd(p); ok {
+		q.add(" AND "+col+" < ?", hi)
+	}
+}
+
+// prefixEnd returns the least string greater than every string starting
+// with p: p with its last character incremented, dropping trailing
+// U+10FFFF; none when p is all U+10FFFF (or empty).
+func prefixEnd(p string) (string, bool) {
+	r := []rune(p)
+	for len(r) > 0 {
+		last := r[len(r)-1]
+		switch {
+		case last == utf8.MaxRune:
+			r = r[:len(r)-1]
+			continue
+		case last == 0xD7FF: // the surrogates are no characters
+			r[len(r)-1] = 0xE000
+		default:
+			r[len(r)-1] = last + 1
+		}
+		return string(r), true
+	}
+	return "", false
 }
 
 // set writes a SELECT of column id yielding exactly the ids of the entities
@@ -150,7 +211,7 @@ func (q *sqlText) rowsOf(f query.Filter) {
 // single predicate.
 func (q *sqlText) set(f query.Filter) {
 	switch f.Op {
-	case query.OpMatch:
+	case query.OpMatch, query.OpPrefix:
 		q.rowsOf(f)
 	case query.OpAny:
 		if len(f.Sub) == 0 {
@@ -198,7 +259,7 @@ func (q *sqlText) set(f query.Filter) {
 // member writes f as one operand of a compound SELECT: a predicate's rows
 // directly, anything compound as a subquery.
 func (q *sqlText) member(f query.Filter) {
-	if f.Op == query.OpMatch {
+	if f.IsMatch() {
 		q.rowsOf(f)
 		return
 	}
@@ -239,7 +300,7 @@ func (d *candidates) residual(f query.Filter) query.Filter {
 		return f
 	}
 	leaf := d.leaves[0]
-	if f.Op == query.OpMatch && reflect.DeepEqual(f, leaf) {
+	if f.IsMatch() && reflect.DeepEqual(f, leaf) {
 		return query.All()
 	}
 	if f.Op != query.OpAll {
@@ -252,6 +313,131 @@ func (d *candidates) residual(f query.Filter) query.Filter {
 		}
 	}
 	return rest
+}
+
+// maxScopeKinds bounds the kinds a query is scoped to: each is a range of
+// the key/kind index, and an ordered page merges one scan per kind.
+const maxScopeKinds = 8
+
+// kindScope returns the kinds (lowercased, sorted) that every entity f
+// matches has, from its kind conditions (kind=user, kind in (user,
+// group), one of several alternatives each naming kinds…), or nil when f
+// does not bound them.
+func kindScope(f query.Filter) []string {
+	var out []string
+	switch f.Op {
+	case query.OpMatch:
+		if query.Lower(f.Key) != "kind" || len(f.Values) == 0 {
+			return nil
+		}
+		_, out = lowered(f)
+	case query.OpAll:
+		found := false
+		for _, s := range f.Sub {
+			k := kindScope(s)
+			switch {
+			case k == nil:
+			case !found:
+				out, found = k, true
+			default:
+				out = slices.DeleteFunc(out, func(v string) bool { return !slices.Contains(k, v) })
+			}
+		}
+	case query.OpAny:
+		for _, s := range f.Sub {
+			k := kindScope(s)
+			if k == nil {
+				return nil
+			}
+			out = append(out, k...)
+		}
+	}
+	slices.Sort(out)
+	out = slices.Compact(out)
+	if len(out) == 0 || len(out) > maxScopeKinds {
+		return nil
+	}
+	return out
+}
+
+// scopeRest returns what of f remains to test on entities whose kind is
+// one of kinds: each kind condition that every such entity passes holds,
+// each that none passes fails.
+func scopeRest(f query.Filter, kinds []string) query.Filter {
+	switch f.Op {
+	case query.OpAll, query.OpAny:
+		var subs []query.Filter
+		for _, s := range f.Sub {
+			r := scopeRest(s, kinds)
+			switch {
+			case isTrue(r) && f.Op == query.OpAny, isFalse(r) && f.Op == query.OpAll:
+				return r
+			case isTrue(r), isFalse(r):
+				continue
+			}
+			subs = append(subs, r)
+		}
+		if len(subs) == 1 {
+			return subs[0]
+		}
+		return query.Filter{Op: f.Op, Sub: append([]query.Filter{}, subs...)}
+	case query.OpNot:
+		if len(f.Sub) != 1 {
+			return f
+		}
+		switch r := scopeRest(f.Sub[0], kinds); {
+		case isTrue(r):
+			return query.Any()
+		case isFalse(r):
+			return query.All()
+		default:
+			return query.Not(r)
+		}
+	case query.OpMatch:
+		if query.Lower(f.Key) != "kind" || f.Values == nil {
+			return f
+		}
+		_, values := lowered(f)
+		in := 0
+		for _, k := range kinds {
+			if slices.Contains(values, k) {
+				in++
+			}
+		}
+		switch in {
+		case len(kinds):
+			return query.All()
+		case 0:
+			return query.Any()
+		}
+	}
+	return f
+}
+
+// isFalse reports whether f is the empty disjunction, which never holds.
+func isFalse(f query.Filter) bool { return f.Op == query.OpAny && len(f.Sub) == 0 }
+
+// scopeKinds returns the kind scope of f and what of f is left to test in
+// it (nil when nothing is), or no scope when the index cannot give one: an
+// entity whose kind is not one string has the kind column null on its
+// rows, and one is enough to make scoping miss it.
+func scopeKinds(ctx context.Context, rd reader, f query.Filter) ([]string, *query.Filter, error) {
+	kinds := kindScope(f)
+	if kinds == nil {
+		return nil, nil, nil
+	}
+	var irregular int
+	if err := rd.queryRow(ctx, "SELECT COUNT(*) FROM (SELECT 1 FROM entity_search WHERE key = 'kind' AND kind IS NULL AND value IS NOT NULL LIMIT 1) x").Scan(&irregular); err != nil {
+		return nil, nil, fmt.Errorf("store: kind scope: %w", err)
+	}
+	if irregular > 0 {
+		return nil, nil, nil
+	}
+	rest := scopeRest(f, kinds)
+	if isTrue(rest) {
+		return kinds, nil, nil
+	}
+	return kinds, &rest, nil
 }
 
 // maxEstimates bounds the count queries planning one query may run.
@@ -297,7 +483,7 @@ func (p *planner) driverFor(ctx context.Context, f query.Filter) (*candidates, e
 		}
 		return all, nil
 	}
-	if f.Values != nil && len(f.Values) == 0 {
+	if f.Op == query.OpMatch && f.Values != nil && len(f.Values) == 0 {
 		return &candidates{}, nil // matches nothing
 	}
 	if p.count >= maxEstimates {

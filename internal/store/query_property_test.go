@@ -27,9 +27,14 @@ var (
 	propValues = []string{"component", "API", "service", "website", "library", "team-a", "java", "GO", "default", "prod", "pay", "true"}
 	propOrders = []string{"metadata.name", "metadata.title", "spec.type", "spec.owner", "metadata.tags", "kind"}
 	propTerms  = []string{"a", "pay", "TE", "_", "o"}
+	// propPrefixes include the empty prefix (any value) and ones that end
+	// where the index's byte order is tricky.
+	propPrefixes = []string{"", "comp", "Te", "x-", "j", "pay a", "\U0010FFFF", "a_"}
 )
 
-func genEntityBody(rt *rapid.T, i int) string {
+// genEntityBody returns entity i of a random catalog; an odd one has a
+// kind that is not one string.
+func genEntityBody(rt *rapid.T, i int, odd bool) string {
 	meta := map[string]any{"name": fmt.Sprintf("%s-%d", rapid.SampledFrom([]string{"x", "y", "Z"}).Draw(rt, "name"), i)}
 	if rapid.Bool().Draw(rt, "prod") {
 		meta["namespace"] = "prod"
@@ -47,7 +52,11 @@ func genEntityBody(rt *rapid.T, i int) string {
 	if rapid.Bool().Draw(rt, "hasOwner") {
 		spec["owner"] = rapid.SampledFrom(propOwners).Draw(rt, "owner")
 	}
-	b, _ := json.Marshal(map[string]any{"apiVersion": "v1", "kind": rapid.SampledFrom(propKinds).Draw(rt, "kind"), "metadata": meta, "spec": spec})
+	var kind any = rapid.SampledFrom(propKinds).Draw(rt, "kind")
+	if odd { // the store cannot scope queries by this kind
+		kind = rapid.SampledFrom([]any{[]any{"Component", "API"}, nil, 7}).Draw(rt, "oddKind")
+	}
+	b, _ := json.Marshal(map[string]any{"apiVersion": "v1", "kind": kind, "metadata": meta, "spec": spec})
 	return string(b)
 }
 
@@ -55,8 +64,13 @@ func genFilter(depth int) *rapid.Generator[query.Filter] {
 	return rapid.Custom(func(rt *rapid.T) query.Filter {
 		leaf := func() query.Filter {
 			key := rapid.SampledFrom(propKeys).Draw(rt, "key")
-			if rapid.IntRange(0, 4).Draw(rt, "exists") == 0 {
+			switch rapid.IntRange(0, 9).Draw(rt, "leaf") {
+			case 0, 1:
 				return query.Exists(key)
+			case 2: // a predicate query's $hasPrefix
+				return query.Prefix(key, rapid.SampledFrom(propPrefixes).Draw(rt, "prefix"))
+			case 3, 4: // the kind conditions the store scopes by
+				return query.In("kind", rapid.SliceOfN(rapid.SampledFrom(propKinds), 1, 2).Draw(rt, "kinds")...)
 			}
 			return query.In(key, rapid.SliceOfN(rapid.SampledFrom(propValues), 0, 3).Draw(rt, "values")...)
 		}
@@ -187,7 +201,9 @@ func TestPropertyCursorWalk(t *testing.T) {
 	})
 }
 
-func checkCursorWalk(t *testing.T, rt *rapid.T, s *store.Store) {
+// loadPropCatalog replaces everything in s with a random catalog and
+// returns its records as stored, in the order stored.
+func loadPropCatalog(t *testing.T, rt *rapid.T, s *store.Store) []store.EntityRecord {
 	ctx := t.Context()
 	if err := s.WithTx(ctx, func(tx *store.Tx) error {
 		for _, table := range []string{"entity_search", "entity_search_refs", "entities"} {
@@ -200,8 +216,12 @@ func checkCursorWalk(t *testing.T, rt *rapid.T, s *store.Store) {
 		rt.Fatal(err)
 	}
 	var recs []store.EntityRecord
+	odd := -1 // a quarter of the catalogs have one entity with an odd kind
+	if rapid.IntRange(0, 3).Draw(rt, "oddCatalog") == 0 {
+		odd = 0
+	}
 	for i := range rapid.IntRange(0, 25).Draw(rt, "entities") {
-		recs = append(recs, entity(t, genEntityBody(rt, i)))
+		recs = append(recs, entity(t, genEntityBody(rt, i, i == odd)))
 	}
 	if _, err := s.ReplaceSourceEntities(ctx, "prop", recs); err != nil {
 		rt.Fatal(err)
@@ -214,6 +234,12 @@ func checkCursorWalk(t *testing.T, rt *rapid.T, s *store.Store) {
 	for i, r := range got {
 		stored[i] = *r
 	}
+	return stored
+}
+
+func checkCursorWalk(t *testing.T, rt *rapid.T, s *store.Store) {
+	ctx := t.Context()
+	stored := loadPropCatalog(t, rt, s)
 	q := query.EntitiesQuery{Style: query.StyleQuery, TotalItems: true, Limit: rapid.IntRange(1, 5).Draw(rt, "limit")}
 	if rapid.IntRange(0, 3).Draw(rt, "filtered") > 0 {
 		f := genFilter(2).Draw(rt, "filter")
@@ -289,5 +315,58 @@ func checkCursorWalk(t *testing.T, rt *rapid.T, s *store.Store) {
 	// Going back stops at the walk's first entity, past the offset.
 	if diff := cmp.Diff(want, back); len(want) > 0 && diff != "" {
 		rt.Fatalf("backward walk (-want +got):\n%s", diff)
+	}
+}
+
+// Property: facets count, per facet key, the rows of the matching entities
+// by value as written, with each of the store's plans (kind-scoped or not,
+// from a few candidates or from the match set).
+func TestPropertyFacets(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		for _, plan := range store.QueryPlans {
+			t.Run("plan="+plan, func(t *testing.T) {
+				store.SetQueryPlan(t, plan)
+				rapid.Check(t, func(rt *rapid.T) { checkFacets(t, rt, s) })
+			})
+		}
+	})
+}
+
+func checkFacets(t *testing.T, rt *rapid.T, s *store.Store) {
+	stored := loadPropCatalog(t, rt, s)
+	var filter *query.Filter
+	if rapid.IntRange(0, 3).Draw(rt, "filtered") > 0 {
+		f := genFilter(2).Draw(rt, "filter")
+		filter = &f
+	}
+	facets := rapid.SliceOfNDistinct(rapid.SampledFrom([]string{"kind", "Kind", "spec.type", "metadata.tags", "metadata.namespace", "spec.none"}), 1, 3, rapid.ID[string]).Draw(rt, "facets")
+	want := map[string][]query.FacetCount{}
+	for _, f := range facets {
+		counts := map[string]int{}
+		for _, rec := range stored {
+			rows, _ := query.BuildSearchJSON(rec.Body, rec.UID)
+			rows = query.UniqueRows(rows)
+			if filter != nil && !filter.Match(rows) {
+				continue
+			}
+			for _, r := range rows {
+				if r.Key == query.Lower(f) && !r.Null {
+					counts[r.Original]++
+				}
+			}
+		}
+		list := []query.FacetCount{}
+		for v, n := range counts {
+			list = append(list, query.FacetCount{Value: v, Count: n})
+		}
+		slices.SortFunc(list, func(a, b query.FacetCount) int { return strings.Compare(a.Value, b.Value) })
+		want[f] = list
+	}
+	got, err := s.EntityFacets(t.Context(), facets, filter)
+	if err != nil {
+		rt.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		rt.Fatalf("facets %v (-want +got):\n%s", facets, diff)
 	}
 }

@@ -86,59 +86,97 @@ func (s *Store) EntityFacets(ctx context.Context, facets []string, filter *query
 		if len(keys) == 0 {
 			return nil
 		}
-		var d *candidates
+		src := facetSource{filter: filter, keys: keys}
 		if filter != nil {
 			// Reading the candidates' facet rows costs a seek each; past a
-			// few thousand candidates scanning all the facet keys' rows and
-			// testing them against the match set costs less.
+			// few thousand candidates scanning the facet keys' rows (of the
+			// filter's kinds only, when it names them) and testing them
+			// against the match set costs less.
 			p := &planner{r: rd, cap: facetEstimateCap}
 			var err error
-			if d, err = p.driverFor(ctx, *filter); err != nil {
+			if src.d, err = p.driverFor(ctx, *filter); err != nil {
 				return err
 			}
-			if d != nil && (d.est >= p.cap || planOverride != "") {
-				d = nil // many candidates: test the facet rows against the match set
+			if src.d != nil && (src.d.est >= p.cap || planOverride != "") {
+				src.d = nil // many candidates: test the facet rows against the match set
+			}
+			if src.d == nil {
+				if src.kinds, src.filter, err = scopeKinds(ctx, rd, *filter); err != nil {
+					return err
+				}
+				if src.kinds == nil {
+					src.filter = filter
+				}
 			}
 		}
-		// One group per key and value: the index yields them in order, so
-		// the unfiltered count streams. The original text is NULL where it
-		// equals the value; a value written in two other ways (Component
-		// and COMPONENT) is counted apart below.
-		var q sqlText
+		// One group per key, kind and value: the indexes yield them in
+		// order, so the count streams; the kinds of a value are added up
+		// here. The original text is NULL where it equals the value; a value
+		// written in two other ways (Component and COMPONENT) is counted
+		// apart below.
+		type group struct {
+			n, withOriginal int
+			lo, hi          *string
+		}
+		groups := map[[2]string]*group{}
+		var order [][2]string
+		q := sqlText{kinds: src.kinds}
 		q.add("SELECT s.key, s.value, COUNT(*), COUNT(s.original_value), MIN(s.original_value), MAX(s.original_value) ")
-		writeFacetSource(&q, d, filter, keys)
-		q.add(" GROUP BY s.key, s.value")
-		var split [][2]string
+		src.write(&q, keys)
+		q.add(" GROUP BY s.key, ")
+		if src.kinds != nil {
+			q.add("s.kind, ")
+		}
+		q.add("s.value")
 		err := scanRows(ctx, rd, &q, func(sc scanner) error {
 			var key, value string
-			var n, withOriginal int
-			var lo, hi *string
-			if err := sc.Scan(&key, &value, &n, &withOriginal, &lo, &hi); err != nil {
+			var g group
+			if err := sc.Scan(&key, &value, &g.n, &g.withOriginal, &g.lo, &g.hi); err != nil {
 				return err
 			}
-			if counts[key] == nil {
-				counts[key] = map[string]int{}
+			k := [2]string{key, value}
+			have := groups[k]
+			if have == nil {
+				groups[k] = &g
+				order = append(order, k)
+				return nil
 			}
-			switch {
-			case withOriginal == 0:
-				counts[key][value] += n
-			case *lo == *hi:
-				counts[key][*lo] += withOriginal
-				if n > withOriginal {
-					counts[key][value] += n - withOriginal
-				}
-			default:
-				split = append(split, [2]string{key, value})
+			have.n += g.n
+			have.withOriginal += g.withOriginal
+			if g.lo != nil && (have.lo == nil || *g.lo < *have.lo) {
+				have.lo = g.lo
+			}
+			if g.hi != nil && (have.hi == nil || *g.hi > *have.hi) {
+				have.hi = g.hi
 			}
 			return nil
 		})
 		if err != nil {
 			return err
 		}
+		var split [][2]string
+		for _, k := range order {
+			g := groups[k]
+			key, value := k[0], k[1]
+			if counts[key] == nil {
+				counts[key] = map[string]int{}
+			}
+			switch {
+			case g.withOriginal == 0:
+				counts[key][value] += g.n
+			case *g.lo == *g.hi:
+				counts[key][*g.lo] += g.withOriginal
+				if g.n > g.withOriginal {
+					counts[key][value] += g.n - g.withOriginal
+				}
+			default:
+				split = append(split, k)
+			}
+		}
 		for _, kv := range split {
-			var q sqlText
+			q := sqlText{kinds: src.kinds}
 			q.add("SELECT s.key, COALESCE(s.original_value, s.value), COUNT(*) ")
-			writeFacetSource(&q, d, filter, []string{kv[0]})
+			src.write(&q, []string{kv[0]})
 			q.add(" AND s.value = ? GROUP BY s.key, COALESCE(s.original_value, s.value)", kv[1])
 			err := scanRows(ctx, rd, &q, func(sc scanner) error {
 				var key, value string
@@ -171,28 +209,39 @@ func (s *Store) EntityFacets(ctx context.Context, facets []string, filter *query
 	return out, nil
 }
 
-// writeFacetSource writes the FROM and WHERE clauses of a facet query over
-// the rows of keys: read from a few candidates, one seek each, or all the
-// keys' rows, tested for membership in the filter's match set.
-func writeFacetSource(q *sqlText, d *candidates, filter *query.Filter, keys []string) {
+// facetSource is where a facet query reads the facet keys' rows from: d,
+// a few candidates, one seek each; or all the keys' rows, of kinds only
+// when set, tested for membership in filter's match set (the rest of the
+// filter, with kinds) when there is one.
+type facetSource struct {
+	d      *candidates
+	kinds  []string
+	filter *query.Filter
+	keys   []string
+}
+
+// write writes the FROM and WHERE clauses of a facet query over the rows
+// of keys.
+func (src facetSource) write(q *sqlText, keys []string) {
 	switch {
-	case d != nil:
+	case src.d != nil:
 		q.add("FROM (")
-		d.sql(q)
+		src.d.sql(q)
 		q.add(") d CROSS JOIN entity_search s WHERE s.entity_id = d.id AND ")
-		if rest := d.residual(*filter); !isTrue(rest) {
+		if rest := src.d.residual(*src.filter); !isTrue(rest) {
 			q.filter(rest, "d.id")
 			q.add(" AND ")
 		}
-	case filter != nil:
+	case src.filter != nil:
 		q.add("FROM entity_search s WHERE s.entity_id IN (")
-		q.set(*filter)
+		q.set(*src.filter)
 		q.add(") AND ")
 	default:
 		q.add("FROM entity_search s WHERE ")
 	}
 	q.add("s.key ")
 	q.in(keys)
+	q.scope("s")
 	q.add(" AND s.value IS NOT NULL")
 }
 

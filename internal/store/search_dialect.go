@@ -51,8 +51,8 @@ func valuesList(rows, cols int, suffix string) string {
 const searchEntityBatch = 500
 
 // searchBatchRows is how many index rows one insert statement carries:
-// SQLite binds four parameters per row and allows 32766; PostgreSQL takes
-// four arrays of any length.
+// SQLite binds five parameters per row and allows 32766; PostgreSQL takes
+// five arrays of any length.
 func (d dialect) searchBatchRows() int {
 	if d.name == DriverPostgres {
 		return 5000
@@ -61,27 +61,22 @@ func (d dialect) searchBatchRows() int {
 }
 
 // insertSearchRows inserts one batch of index rows: a multi-row VALUES
-// list on SQLite, four arrays unnested on PostgreSQL, which is one small
+// list on SQLite, five arrays unnested on PostgreSQL, which is one small
 // statement instead of thousands of parameters.
 func (d dialect) insertSearchRows(ctx context.Context, stmts *stmtCache, rows []searchRow) error {
 	if d.name == DriverPostgres {
 		ids, keys := make([]int64, len(rows)), make([]string, len(rows))
-		values, originals := make([]*string, len(rows)), make([]*string, len(rows))
+		values, originals, kinds := make([]*string, len(rows)), make([]*string, len(rows)), make([]*string, len(rows))
 		for i, r := range rows {
 			ids[i], keys[i] = r.id, r.key
-			if v, ok := r.value.(string); ok {
-				values[i] = &v
-			}
-			if o, ok := r.original.(string); ok {
-				originals[i] = &o
-			}
+			values[i], originals[i], kinds[i] = textOrNil(r.value), textOrNil(r.original), textOrNil(r.kind)
 		}
 		st, err := stmts.stmt(ctx, stmtKey{name: "search insert"}, func() string {
-			return `INSERT INTO entity_search (entity_id, key, value, original_value)
-				SELECT * FROM unnest(CAST(? AS BIGINT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]))`
+			return `INSERT INTO entity_search (entity_id, key, value, original_value, kind)
+				SELECT * FROM unnest(CAST(? AS BIGINT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]))`
 		})
 		if err == nil {
-			_, err = st.ExecContext(ctx, ids, keys, values, originals)
+			_, err = st.ExecContext(ctx, ids, keys, values, originals, kinds)
 		}
 		if err != nil {
 			return fmt.Errorf("insert %d rows: %w", len(rows), err)
@@ -89,17 +84,91 @@ func (d dialect) insertSearchRows(ctx context.Context, stmts *stmtCache, rows []
 		return nil
 	}
 	st, err := stmts.stmt(ctx, stmtKey{"search insert", len(rows)}, func() string {
-		return "INSERT INTO entity_search (entity_id, key, value, original_value) VALUES " + valuesList(len(rows), 4, "")
+		return "INSERT INTO entity_search (entity_id, key, value, original_value, kind) VALUES " + valuesList(len(rows), 5, "")
 	})
 	if err != nil {
 		return fmt.Errorf("insert %d rows: %w", len(rows), err)
 	}
-	args := make([]any, 0, 4*len(rows))
+	args := make([]any, 0, 5*len(rows))
 	for _, r := range rows {
-		args = append(args, r.id, r.key, r.value, r.original)
+		args = append(args, r.id, r.key, r.value, r.original, r.kind)
 	}
 	if _, err := st.ExecContext(ctx, args...); err != nil {
 		return fmt.Errorf("insert %d rows: %w", len(rows), err)
+	}
+	return nil
+}
+
+// textOrNil is a nullable text column's value for pgx's arrays.
+func textOrNil(v any) *string {
+	if s, ok := v.(string); ok {
+		return &s
+	}
+	return nil
+}
+
+// readSearchRows calls fn with each stored row of the entities ids (their
+// kind column left out: entityKind of the rows is what it holds). The
+// per-entity index covers the statement.
+func (d dialect) readSearchRows(ctx context.Context, tx *Tx, ids []int64, fn func(searchRow)) error {
+	q, args := "SELECT entity_id, key, value, original_value FROM entity_search WHERE entity_id IN ("+placeholders(len(ids))+")", anys(ids)
+	if d.name == DriverPostgres {
+		q, args = "SELECT entity_id, key, value, original_value FROM entity_search WHERE entity_id = ANY(CAST(? AS BIGINT[]))", []any{ids}
+	}
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r searchRow
+		var value, original *string
+		if err := rows.Scan(&r.id, &r.key, &value, &original); err != nil {
+			return err
+		}
+		if value != nil {
+			r.value = *value
+		}
+		if original != nil {
+			r.original = *original
+		}
+		fn(r)
+	}
+	return rows.Err()
+}
+
+// deleteSearchRows deletes single rows, each named by its entity, key and
+// value (which are unique per entity): one prepared statement per row on
+// SQLite, where a statement costs microseconds; three arrays unnested on
+// PostgreSQL, one round trip.
+func (d dialect) deleteSearchRows(ctx context.Context, stmts *stmtCache, rows []searchRow) error {
+	if d.name == DriverPostgres {
+		ids, keys, values := make([]int64, len(rows)), make([]string, len(rows)), make([]*string, len(rows))
+		for i, r := range rows {
+			ids[i], keys[i], values[i] = r.id, r.key, textOrNil(r.value)
+		}
+		st, err := stmts.stmt(ctx, stmtKey{name: "search delete rows"}, func() string {
+			return `DELETE FROM entity_search s USING unnest(CAST(? AS BIGINT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[])) AS d(id, key, value)
+				WHERE s.entity_id = d.id AND s.key = d.key COLLATE "C" AND (s.value = d.value COLLATE "C" OR (s.value IS NULL AND d.value IS NULL))`
+		})
+		if err == nil {
+			_, err = st.ExecContext(ctx, ids, keys, values)
+		}
+		if err != nil {
+			return fmt.Errorf("delete %d rows: %w", len(rows), err)
+		}
+		return nil
+	}
+	st, err := stmts.stmt(ctx, stmtKey{name: "search delete row"}, func() string {
+		return "DELETE FROM entity_search WHERE entity_id = ? AND key = ? AND value IS ?"
+	})
+	if err != nil {
+		return fmt.Errorf("delete rows: %w", err)
+	}
+	for _, r := range rows {
+		if _, err := st.ExecContext(ctx, r.id, r.key, r.value); err != nil {
+			return fmt.Errorf("delete row: %w", err)
+		}
 	}
 	return nil
 }
@@ -175,15 +244,16 @@ func (d dialect) finishBulkWrite(ctx context.Context, db *sql.DB) {
 	}
 }
 
-// searchKeyValueIndex is the index the migration creates; a bulk load
-// drops it and builds it again (as CREATE INDEX sorts once instead of
-// inserting rows at random places one by one).
-const (
-	searchKeyValueIndex     = "entity_search_key_value"
-	createSearchKeyValueIdx = "CREATE INDEX " + searchKeyValueIndex + " ON entity_search (key, value, entity_id, original_value)"
-)
+// searchKeyIndexes are the indexes over all of a key's rows that the
+// migrations create (0003, 0006); a bulk load drops them and builds them
+// again (as CREATE INDEX sorts once instead of inserting rows at random
+// places one by one).
+var searchKeyIndexes = []struct{ name, create string }{
+	{"entity_search_key_value", "CREATE INDEX entity_search_key_value ON entity_search (key, value, entity_id, original_value)"},
+	{"entity_search_key_kind", "CREATE INDEX entity_search_key_kind ON entity_search (key, kind, value, entity_id, original_value)"},
+}
 
-// Bulk loading: rebuilding the key/value index costs about a third of
+// Bulk loading: rebuilding the key indexes costs about a third of
 // inserting the same rows into it one by one, so a load of more than
 // bulkFraction of what is indexed rebuilds it, once it is worth a DDL
 // statement at all.
@@ -210,15 +280,19 @@ func (d dialect) bulkLoad(n, indexed int) bool {
 
 // dropSearchIndex and createSearchIndex bracket a bulk load.
 func (d dialect) dropSearchIndex(ctx context.Context, tx *Tx) error {
-	if _, err := tx.ExecContext(ctx, "DROP INDEX "+searchKeyValueIndex); err != nil {
-		return fmt.Errorf("store: bulk load: %w", err)
+	for _, ix := range searchKeyIndexes {
+		if _, err := tx.ExecContext(ctx, "DROP INDEX "+ix.name); err != nil {
+			return fmt.Errorf("store: bulk load: %w", err)
+		}
 	}
 	return nil
 }
 
 func (d dialect) createSearchIndex(ctx context.Context, tx *Tx) error {
-	if _, err := tx.ExecContext(ctx, createSearchKeyValueIdx); err != nil {
-		return fmt.Errorf("store: bulk load: %w", err)
+	for _, ix := range searchKeyIndexes {
+		if _, err := tx.ExecContext(ctx, ix.create); err != nil {
+			return fmt.Errorf("store: bulk load: %w", err)
+		}
 	}
 	return nil
 }

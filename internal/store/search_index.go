@@ -12,21 +12,27 @@ import (
 )
 
 // searchIndexer keeps entity_search in step with the entities written by
-// one ReplaceSourceEntities transaction. It batches everything: ids for
-// many new entities come from one statement, the old rows of many entities
-// go in one statement, and the new rows of many entities come in one
-// multi-row statement, after the deletes.
+// one transaction (ReplaceSourceEntities, or a stitch). It batches
+// everything: ids for many new entities come from one statement, the old
+// rows of many entities go in one statement, and the new rows of many
+// entities come in one multi-row statement, after the deletes.
+//
+// An entity that already has rows is reindexed by difference: its current
+// rows are read (a covering index range, far cheaper than writing) and
+// only the rows that changed are deleted and inserted. ApplySource indexes
+// each entity twice, as replaced and then as stitched, and the stitch
+// mostly adds the relations rows; an update usually changes a few rows.
 type searchIndexer struct {
 	tx    *Tx
 	d     dialect
 	stmts *stmtCache
 	// queued entities, indexed at the next flush.
 	queued []queuedEntity
-	// clear holds entity ids whose existing rows go before new rows are
+	// clear holds entity ids all of whose rows go before new rows are
 	// inserted; drop those of deleted entities, whose id rows go too.
 	clear, drop []int64
 	rows        []searchRow
-	// bulk is set while the key/value index is dropped for a bulk load.
+	// bulk is set while the key/value indexes are dropped for a bulk load.
 	bulk bool
 }
 
@@ -34,14 +40,17 @@ type queuedEntity struct {
 	ref, uid string
 	id       int64 // 0 until allocated
 	body     []byte
+	// indexed is set when the entity has rows to reindex by difference.
+	indexed bool
 }
 
 // searchRow is one entity_search row; value is nil for a null value and
-// original nil when it equals value.
+// original nil when it equals value. kind is the entity's (see
+// entityKind), the same on all its rows.
 type searchRow struct {
-	id              int64
-	key             string
-	value, original any
+	id                    int64
+	key                   string
+	value, original, kind any
 }
 
 // newSearchIndexer returns an indexer writing in tx; call flush (or
@@ -82,10 +91,7 @@ func (ix *searchIndexer) finish(ctx context.Context) error {
 // index replaces the rows of the entity ref, whose search id is id (0 when
 // it has none yet), with those of its body, at the next flush.
 func (ix *searchIndexer) index(ctx context.Context, ref string, id int64, uid string, body []byte) error {
-	ix.queued = append(ix.queued, queuedEntity{ref: ref, uid: uid, id: id, body: body})
-	if id != 0 {
-		ix.clear = append(ix.clear, id)
-	}
+	ix.queued = append(ix.queued, queuedEntity{ref: ref, uid: uid, id: id, body: body, indexed: id != 0})
 	if len(ix.queued) >= searchEntityBatch {
 		return ix.flush(ctx)
 	}
@@ -107,6 +113,16 @@ func (ix *searchIndexer) flush(ctx context.Context) error {
 	if err := ix.allocate(ctx); err != nil {
 		return err
 	}
+	fresh := flatten(ix.queued)
+	removed, err := ix.diff(ctx, fresh)
+	if err != nil {
+		return err
+	}
+	if len(removed) > 0 {
+		if err := ix.d.deleteSearchRows(ctx, ix.stmts, removed); err != nil {
+			return fmt.Errorf("store: search index: %w", err)
+		}
+	}
 	if len(ix.clear) > 0 {
 		if err := ix.d.deleteIn(ctx, ix.stmts, "entity_search", "entity_id", ix.clear); err != nil {
 			return fmt.Errorf("store: search index: %w", err)
@@ -119,7 +135,7 @@ func (ix *searchIndexer) flush(ctx context.Context) error {
 		}
 		ix.drop = ix.drop[:0]
 	}
-	for _, rows := range flatten(ix.queued) {
+	for _, rows := range fresh {
 		ix.rows = append(ix.rows, rows...)
 		if len(ix.rows) >= ix.d.searchBatchRows() {
 			if err := ix.insert(ctx); err != nil {
@@ -211,6 +227,91 @@ func (ix *searchIndexer) allocate(ctx context.Context) error {
 	return nil
 }
 
+// diff reads the current rows of the queued entities that have some and
+// turns fresh, the rows each queued entity must have, into the rows to
+// insert; it returns the rows to delete. An entity whose kind changed has
+// all its rows rewritten, as every row carries the kind.
+func (ix *searchIndexer) diff(ctx context.Context, fresh [][]searchRow) ([]searchRow, error) {
+	var ids []int64
+	at := map[int64]int{}
+	for i, e := range ix.queued {
+		if e.indexed {
+			if _, dup := at[e.id]; dup { // queued twice: the last body counts
+				fresh[at[e.id]] = nil
+			}
+			at[e.id] = i
+			ids = append(ids, e.id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	current := make(map[int64][]searchRow, len(ids))
+	for chunk := range chunks(ids, searchEntityBatch) {
+		if err := ix.d.readSearchRows(ctx, ix.tx, chunk, func(r searchRow) { current[r.id] = append(current[r.id], r) }); err != nil {
+			return nil, fmt.Errorf("store: search index: read rows: %w", err)
+		}
+	}
+	var removed []searchRow
+	for id, i := range at {
+		old, want := current[id], fresh[i]
+		// The stored rows' kind column holds entityKind of them.
+		if len(old) > 0 && entityKind(old) != entityKind(want) {
+			ix.clear = append(ix.clear, id)
+			continue
+		}
+		have := make(map[rowIdentity]bool, len(old))
+		for _, r := range old {
+			have[identity(r)] = true
+		}
+		keep := make(map[rowIdentity]bool, len(want))
+		var add []searchRow
+		for _, r := range want {
+			k := identity(r)
+			keep[k] = true
+			if !have[k] {
+				add = append(add, r)
+			}
+		}
+		for _, r := range old {
+			if !keep[identity(r)] {
+				removed = append(removed, r)
+			}
+		}
+		fresh[i] = add
+	}
+	return removed, nil
+}
+
+// rowIdentity is what tells two rows of one entity apart.
+type rowIdentity struct {
+	key, value, original string
+	null, same           bool
+}
+
+func identity(r searchRow) rowIdentity {
+	v, vok := r.value.(string)
+	o, ook := r.original.(string)
+	return rowIdentity{key: r.key, value: v, original: o, null: !vok, same: !ook}
+}
+
+// entityKind is the value of the kind column of an entity's rows: its one
+// non-null kind, lowercased; nil when it has none or several (a kind that
+// is not a string), which the planner then cannot scope by (see
+// kindScope).
+func entityKind(rows []searchRow) any {
+	var kind any
+	for _, r := range rows {
+		if r.key == "kind" && r.value != nil {
+			if kind != nil {
+				return nil
+			}
+			kind = r.value
+		}
+	}
+	return kind
+}
+
 // entityRows returns the rows of e. A body that does not decode (which the
 // catalog never stores) still gets the rows every entity has, so that the
 // entity stays listable. A DuplicateKeysError leaves rows for every
@@ -245,6 +346,10 @@ func entityRows(e queuedEntity) []searchRow {
 			}
 		}
 		out = append(out, row)
+	}
+	kind := entityKind(out)
+	for i := range out {
+		out[i].kind = kind
 	}
 	return out
 }

@@ -3,11 +3,13 @@ package store_test
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"greenroom/internal/catalog"
 	"greenroom/internal/catalog/query"
 	"greenroom/internal/store"
 	"greenroom/internal/store/storetest"
@@ -41,20 +43,73 @@ func exec(t *testing.T, s *store.Store, q string, args ...any) {
 }
 
 // checkIndexRows asserts that the index holds exactly the rows of the
-// stored entities: none left behind, none missing.
+// stored entities (none left behind, none missing, each as BuildSearch
+// makes it), and that each row's kind column holds its entity's one kind.
 func checkIndexRows(t *testing.T, s *store.Store) {
 	t.Helper()
 	all, err := s.ListEntities(t.Context(), store.EntityQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := 0
+	type row struct{ Ref, Key, Value, Original, Kind string }
+	text := func(p *string) string {
+		if p == nil {
+			return "<null>"
+		}
+		return *p
+	}
+	var want []row
 	for _, e := range all {
 		rows, _ := query.BuildSearchJSON(e.Body, e.UID)
-		want += len(query.UniqueRows(rows))
+		rows = query.UniqueRows(rows)
+		kind, kinds := "<null>", 0
+		for _, r := range rows {
+			if r.Key == "kind" && !r.Null {
+				kind, kinds = r.Value, kinds+1
+			}
+		}
+		if kinds != 1 {
+			kind = "<null>"
+		}
+		for _, r := range rows {
+			w := row{Ref: e.Ref, Key: r.Key, Value: r.Value, Original: r.Original, Kind: kind}
+			if r.Null {
+				w.Value, w.Original = "<null>", "<null>"
+			} else if r.Original == r.Value {
+				w.Original = "<null>"
+			}
+			want = append(want, w)
+		}
 	}
-	if got := scalar(t, s, "SELECT COUNT(*) FROM entity_search"); got != want {
-		t.Errorf("entity_search has %d rows, want %d for %d entities", got, want, len(all))
+	var got []row
+	err = s.WithTx(t.Context(), func(tx *store.Tx) error {
+		rows, err := tx.QueryContext(t.Context(), `SELECT r.ref, s.key, s.value, s.original_value, s.kind
+			FROM entity_search s JOIN entity_search_refs r ON r.id = s.entity_id`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r row
+			var value, original, kind *string
+			if err := rows.Scan(&r.Ref, &r.Key, &value, &original, &kind); err != nil {
+				return err
+			}
+			r.Value, r.Original, r.Kind = text(value), text(original), text(kind)
+			got = append(got, r)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	less := func(a, b row) int {
+		return strings.Compare(a.Ref+"\x00"+a.Key+"\x00"+a.Value, b.Ref+"\x00"+b.Key+"\x00"+b.Value)
+	}
+	slices.SortFunc(want, less)
+	slices.SortFunc(got, less)
+	if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("entity_search rows of %d entities (-want +got):\n%s", len(all), diff)
 	}
 	if got := scalar(t, s, "SELECT COUNT(*) FROM entity_search_refs"); got != len(all) {
 		t.Errorf("entity_search_refs has %d rows, want %d", got, len(all))
@@ -220,6 +275,54 @@ func TestSearchIndexBulkLoad(t *testing.T) {
 		want := []query.FacetCount{fc("library", 1), fc("service", 20), fc("website", 19)}
 		if diff := cmp.Diff(want, p["spec.type"], cmpopts.EquateEmpty()); diff != "" {
 			t.Errorf("facets (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// ApplySource indexes each entity as replaced and again as stitched; the
+// second pass changes only the rows that differ (the relations), and
+// entities whose relations or kind change keep exactly the rows of their
+// final body.
+func TestSearchIndexFollowsStitch(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		apply := func(bodies []string, rels ...catalog.StoredRelation) {
+			t.Helper()
+			var recs []store.EntityRecord
+			for _, b := range bodies {
+				recs = append(recs, entity(t, b))
+			}
+			if _, err := s.ApplySource(ctx, "src", recs, rels); err != nil {
+				t.Fatal(err)
+			}
+			checkIndexRows(t, s)
+		}
+		svc, team := comp("svc", "service"), `{"apiVersion":"v1","kind":"Group","metadata":{"name":"team"},"spec":{"type":"team"}}`
+		owned := []catalog.StoredRelation{
+			{SourceRef: "component:default/svc", Type: "ownedBy", TargetRef: "group:default/team"},
+			{SourceRef: "group:default/team", Type: "ownerOf", TargetRef: "component:default/svc"},
+		}
+		apply([]string{svc, team}, owned...)
+		if got := find(t, s, "relations.ownedby=group:default/team"); !slices.Equal(got, []string{"component:default/svc"}) {
+			t.Errorf("by relation: %v", got)
+		}
+		// The relation goes: its rows go with it.
+		apply([]string{svc, team})
+		if got := find(t, s, "relations.ownedby"); len(got) != 0 {
+			t.Errorf("stale relation rows: %v", got)
+		}
+		apply([]string{svc, strings.Replace(team, `"type":"team"`, `"type":"department"`, 1)}, owned[:1]...)
+
+		// A changed kind (here to none that is one string, and back; a ref
+		// names its kind, so only the store sees this) rewrites every row's
+		// kind column.
+		for _, kind := range []string{`["Component","API"]`, `"Component"`, `null`, `"Resource"`} {
+			rec := entity(t, strings.Replace(svc, `"Component"`, kind, 1))
+			rec.Ref = "component:default/svc"
+			if _, err := s.ApplySource(ctx, "src", []store.EntityRecord{rec}, owned[:1]); err != nil {
+				t.Fatal(err)
+			}
+			checkIndexRows(t, s)
 		}
 	})
 }

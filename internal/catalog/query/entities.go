@@ -1,6 +1,7 @@
 package query
 
 import (
+	"encoding/json"
 	"net/url"
 	"strings"
 )
@@ -44,8 +45,11 @@ type FullTextFilter struct {
 
 // EntitiesQuery asks the store for one page of entities.
 type EntitiesQuery struct {
-	Style    Style
-	Filter   *Filter // nil selects every entity
+	Style  Style
+	Filter *Filter // nil selects every entity
+	// Query is the predicate Filter was parsed from, for a walk begun with
+	// POST /entities/by-query; its cursors carry it.
+	Query    json.RawMessage
 	Order    []Order
 	FullText FullTextFilter
 	// Offset skips that many matches; with StyleQuery only on the first
@@ -68,7 +72,7 @@ type EntitiesQuery struct {
 // default fields filled in.
 func (q EntitiesQuery) Resolved() EntitiesQuery {
 	if q.Style == StyleQuery && q.Cursor != nil {
-		q.Filter, q.Order, q.FullText = q.Cursor.Filter, q.Cursor.OrderFields, q.Cursor.FullText
+		q.Filter, q.Query, q.Order, q.FullText = q.Cursor.Filter, q.Cursor.Query, q.Cursor.OrderFields, q.Cursor.FullText
 		q.Offset = 0
 	}
 	if q.Style == StyleQuery && len(q.Order) > 1 {
@@ -147,10 +151,16 @@ func ParseEntitiesParams(v url.Values) (EntitiesQuery, error) {
 // ParseQueryParams reads GET /entities/by-query: either cursor (then
 // filter, orderField and the full-text parameters are ignored, as Backstage
 // documents) or filter, orderField, fullTextFilterTerm, fullTextFilterFields
-// and offset; and limit. Fields are read by ParseFields. A first page counts
-// TotalItems, as Backstage does by default.
+// and offset; and limit and totalItems. Fields are read by ParseFields. A
+// first page counts TotalItems, as Backstage does by default, unless
+// totalItems is "exclude" (catalog-client ≥ 1.16), when the count is 0.
 func ParseQueryParams(v url.Values) (EntitiesQuery, error) {
 	q := EntitiesQuery{Style: StyleQuery, Limit: DefaultQueryLimit, TotalItems: true}
+	total, _, err := stringParam(v, "totalItems")
+	if err != nil {
+		return q, err
+	}
+	q.TotalItems = total != "exclude"
 	limit, hasLimit, err := intParam(v, "limit")
 	if err != nil {
 		return q, err

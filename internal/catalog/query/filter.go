@@ -26,10 +26,15 @@ const (
 	OpAny
 	// OpNot holds when its one Sub does not.
 	OpNot
+	// OpPrefix holds when the entity has a non-null search row for Key
+	// whose value starts with Values[0], case-insensitively: the
+	// $hasPrefix of a predicate query.
+	OpPrefix
 )
 
-// Limits on a filter decoded from a client's cursor, so that a crafted
-// cursor cannot make the store build an enormous query.
+// Limits on a filter decoded from a client's cursor or predicate query,
+// so that a crafted one cannot make the store build an enormous query:
+// nesting depth, and nodes and values in all.
 const (
 	maxFilterDepth = 32
 	maxFilterNodes = 2000
@@ -41,7 +46,8 @@ const (
 type Filter struct {
 	Op Op
 	// Key and Values are the predicate of OpMatch. Values nil means the
-	// key only has to exist; an empty non-nil Values matches nothing.
+	// key only has to exist; an empty non-nil Values matches nothing. For
+	// OpPrefix, Values holds the one prefix.
 	Key    string
 	Values []string
 	// Sub holds the operands of OpAll, OpAny and OpNot.
@@ -65,6 +71,16 @@ func Any(fs ...Filter) Filter { return Filter{Op: OpAny, Sub: append([]Filter{},
 // Not returns the negation of f.
 func Not(f Filter) Filter { return Filter{Op: OpNot, Sub: []Filter{f}} }
 
+// Prefix returns the predicate "key has a value starting with prefix"
+// (case-insensitive); an empty prefix matches any non-null value.
+func Prefix(key, prefix string) Filter {
+	return Filter{Op: OpPrefix, Key: key, Values: []string{prefix}}
+}
+
+// IsMatch reports whether f is a key/value predicate (OpMatch or
+// OpPrefix) rather than a combination of others.
+func (f Filter) IsMatch() bool { return f.Op == OpMatch || f.Op == OpPrefix }
+
 // Match reports whether an entity with the given search rows (from
 // BuildSearch) passes f. It is the reference semantics the store's SQL
 // translation must agree with.
@@ -86,6 +102,17 @@ func (f Filter) Match(rows []SearchRow) bool {
 		return false
 	case OpNot:
 		return len(f.Sub) == 1 && !f.Sub[0].Match(rows)
+	case OpPrefix:
+		key, prefix := Lower(f.Key), ""
+		if len(f.Values) > 0 {
+			prefix = Lower(f.Values[0])
+		}
+		for _, r := range rows {
+			if r.Key == key && !r.Null && strings.HasPrefix(r.Value, prefix) {
+				return true
+			}
+		}
+		return false
 	}
 	key := Lower(f.Key)
 	var values []string
@@ -182,9 +209,18 @@ func jsTrim(s string) string {
 }
 
 // MarshalJSON encodes f in Backstage's EntityFilter form: {"key","values"},
-// {"allOf":[…]}, {"anyOf":[…]} or {"not":{…}}.
+// {"allOf":[…]}, {"anyOf":[…]} or {"not":{…}}; OpPrefix, which
+// EntityFilter lacks, as {"key","hasPrefix"}.
 func (f Filter) MarshalJSON() ([]byte, error) {
 	switch f.Op {
+	case OpPrefix:
+		if len(f.Values) != 1 {
+			return nil, errors.New("query: a prefix filter needs exactly one prefix")
+		}
+		return json.Marshal(struct {
+			Key       string `json:"key"`
+			HasPrefix string `json:"hasPrefix"`
+		}{f.Key, f.Values[0]})
 	case OpMatch:
 		if f.Values == nil {
 			return json.Marshal(struct {
@@ -219,8 +255,9 @@ func (f Filter) MarshalJSON() ([]byte, error) {
 	return nil, fmt.Errorf("query: unknown filter op %d", f.Op)
 }
 
-// UnmarshalJSON decodes Backstage's EntityFilter form. Exactly one of key,
-// allOf, anyOf and not must be present.
+// UnmarshalJSON decodes Backstage's EntityFilter form (and MarshalJSON's
+// {"key","hasPrefix"}). Exactly one of key, allOf, anyOf and not must be
+// present.
 func (f *Filter) UnmarshalJSON(b []byte) error {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(b, &raw); err != nil || raw == nil {
@@ -245,7 +282,13 @@ func (f *Filter) UnmarshalJSON(b []byte) error {
 		if err := json.Unmarshal(field, &f.Key); err != nil {
 			return fmt.Errorf("filter key: %w", err)
 		}
-		if values, ok := raw["values"]; ok {
+		if prefix, ok := raw["hasPrefix"]; ok {
+			var p *string
+			if _, both := raw["values"]; both || json.Unmarshal(prefix, &p) != nil || p == nil {
+				return errors.New("filter hasPrefix must be a string, without values")
+			}
+			f.Op, f.Values = OpPrefix, []string{*p}
+		} else if values, ok := raw["values"]; ok {
 			f.Values = []string{}
 			if err := json.Unmarshal(values, &f.Values); err != nil || f.Values == nil {
 				return errors.New("filter values must be an array of strings")
@@ -275,11 +318,14 @@ func (f Filter) check() error {
 	nodes := 0
 	var walk func(f Filter, depth int) error
 	walk = func(f Filter, depth int) error {
-		nodes++
+		nodes += 1 + len(f.Values)
 		if depth > maxFilterDepth || nodes > maxFilterNodes {
 			return errors.New("filter too large")
 		}
-		if f.Op == OpMatch {
+		if f.Op == OpPrefix && len(f.Values) != 1 {
+			return errors.New("a prefix filter needs exactly one prefix")
+		}
+		if f.IsMatch() {
 			if !utf8.ValidString(f.Key) || strings.IndexByte(f.Key, 0) >= 0 {
 				return errors.New("filter key is not valid text")
 			}

@@ -8,13 +8,17 @@ import (
 	"slices"
 )
 
-// Cursor is the state of a GET /entities/by-query walk, carried opaquely
+// Cursor is the state of a by-query walk (GET or POST), carried opaquely
 // by the client as base64 JSON between pages (Backstage's Cursor, with the
 // store's tie-breaker where Backstage has its internal entity id).
 type Cursor struct {
-	Filter      *Filter        `json:"filter,omitempty"`
-	OrderFields []Order        `json:"orderFields"`
-	FullText    FullTextFilter `json:"fullTextFilter"`
+	Filter *Filter `json:"filter,omitempty"`
+	// Query is the predicate of a walk begun with POST /entities/by-query,
+	// carried instead of Filter (which DecodeCursor parses from it): the
+	// client continues a walk whose cursor has a query with POST.
+	Query       json.RawMessage `json:"query,omitempty"`
+	OrderFields []Order         `json:"orderFields"`
+	FullText    FullTextFilter  `json:"fullTextFilter"`
 	// OrderFieldValues is the position to continue from: the order value
 	// and tie-breaker of the last (first, when IsPrevious) entity of the
 	// page the cursor came with, or just the tie-breaker when unordered.
@@ -57,7 +61,11 @@ func (c *Cursor) After() (Position, bool) {
 
 // Encode returns the cursor in the opaque form clients pass back.
 func (c *Cursor) Encode() string {
-	b, err := json.Marshal(c)
+	enc := *c
+	if enc.Query != nil {
+		enc.Filter = nil // parsed again from the query
+	}
+	b, err := json.Marshal(enc)
 	if err != nil {
 		// Only a malformed filter tree could fail, and Decode rejects those.
 		panic("query: encode cursor: " + err.Error())
@@ -79,7 +87,13 @@ func DecodeCursor(s string) (*Cursor, error) {
 	if err := dec.Decode(&c); err != nil || dec.More() {
 		return nil, malformed
 	}
-	if c.Filter != nil {
+	if c.Query != nil {
+		f, err := ParsePredicate(c.Query)
+		if err != nil || c.Filter != nil {
+			return nil, malformed
+		}
+		c.Filter = &f
+	} else if c.Filter != nil {
 		if err := c.Filter.check(); err != nil {
 			return nil, malformed
 		}
@@ -244,7 +258,7 @@ func NewPage[T any](q EntitiesQuery, rows []T, positions []Position, total int) 
 		slices.Reverse(rows)
 		slices.Reverse(positions)
 	}
-	base := Cursor{Filter: q.Filter, OrderFields: q.Order, FullText: q.FullText, TotalItems: total}
+	base := Cursor{Filter: q.Filter, Query: q.Query, OrderFields: q.Order, FullText: q.FullText, TotalItems: total}
 	if q.Cursor != nil {
 		base = *q.Cursor
 	}

@@ -1,0 +1,4 @@
+package catalog
+
+// NextRun exposes nextRun to the external tests.
+var NextRun = nextRun

@@ -1,0 +1,67 @@
+package cli
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"greenroom/internal/catalog"
+	"greenroom/internal/config"
+	"greenroom/internal/integration/urlread"
+	"greenroom/internal/jobs"
+	"greenroom/internal/store"
+)
+
+// newCatalog builds the catalog service with everything serve gives it:
+// rules, URL reading, registered locations, the orphan policy, and the
+// refresh jobs (on demand, per entity, and on the schedule).
+func newCatalog(cfg *config.Config, st *store.Store, pool *jobs.Pool, sources []catalog.Source, logger *slog.Logger, reg prometheus.Registerer) (*catalog.Service, error) {
+	cat, err := catalog.NewService(st, sources, logger.With("component", "catalog"), cfg.Greenroom.Catalog.EntityKinds()...)
+	if err != nil {
+		return nil, err
+	}
+	rules, err := catalogRules(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cat.SetRules(rules)
+	cat.SetPushRules(rules)
+	urls, err := urlread.New(cfg.Integrations, cfg.Backend.Reading, urlread.Options{
+		Logger: logger.With("component", "urlread"), Registerer: reg,
+	})
+	if err != nil {
+		return nil, err
+	}
+	cat.SetURLReader(urls)
+	cat.SetLocationStore(st)
+	if err := cat.SetOrphanStrategy(catalog.OrphanStrategy(cfg.Catalog.OrphanStrategy)); err != nil {
+		return nil, err
+	}
+	cat.SetEnqueuer(func(ctx context.Context, kind string, payload any) error {
+		_, err := pool.Enqueue(ctx, kind, payload)
+		return err
+	})
+	cat.SetSchedule(catalog.Schedule{
+		Interval: cfg.Catalog.ProcessingInterval,
+		Enqueue: func(ctx context.Context, kind string, payload any, at time.Time, key string) error {
+			_, err := pool.Enqueue(ctx, kind, payload, jobs.RunAt(at), jobs.DedupeKey(key))
+			return err
+		},
+	})
+	pool.Register(catalog.RefreshJobKind, func(ctx context.Context, job store.Job) error {
+		// One full refresh answers every request queued before it.
+		return cat.RunRefreshJob(ctx, job.Payload, func(ctx context.Context) (int, error) {
+			return st.CoalesceQueuedJobs(ctx, catalog.RefreshJobKind, job.ID)
+		})
+	})
+	pool.Register(catalog.ScheduledRefreshJobKind, func(ctx context.Context, job store.Job) error {
+		return cat.RunScheduledRefresh(ctx, job.Payload)
+	})
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "greenroom_catalog_events_dropped_total",
+		Help: "Catalog change events dropped because a subscriber's buffer was full.",
+	}, func() float64 { return float64(cat.DroppedEvents()) }))
+	return cat, nil
+}
