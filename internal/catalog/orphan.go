@@ -95,8 +95,8 @@ func (s *Service) finishPass(ctx context.Context) error {
 		return fmt.Errorf("list sources: %w", err)
 	}
 	for _, name := range known {
-		if _, current := p.problems[name]; current || IsPushSource(name) {
-			continue // push sources are not locations: only a replace push retires their entities
+		if _, current := p.problems[name]; current || IsPushSource(name) || IsProviderSource(name) {
+			continue // push and provider sources are not locations: only a replace push or their provider retires them
 		}
 		res, err := s.store.RetireSource(ctx, name)
 		if err != nil {

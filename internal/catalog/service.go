@@ -54,14 +54,15 @@ type Service struct {
 	proc    *processor
 	querier Querier
 
-	mu       sync.Mutex // serialises refreshes
-	push     pushState  // the push API's lock and rules (push.go)
-	problems []error
-	loc      locationState  // registered locations and the URL reader (locations.go)
-	pass     *refreshPass   // the full refresh under way (orphan.go), nil otherwise
-	orphans  OrphanStrategy // catalog.orphanStrategy; "" is DefaultOrphanStrategy
-	schedule Schedule       // catalog.processingInterval (schedule.go)
-	events   broker         // change events (events.go)
+	mu        sync.Mutex    // serialises refreshes
+	push      pushState     // the push API's lock and rules (push.go)
+	providers providerState // entity providers' refreshers (provider.go)
+	problems  []error
+	loc       locationState  // registered locations and the URL reader (locations.go)
+	pass      *refreshPass   // the full refresh under way (orphan.go), nil otherwise
+	orphans   OrphanStrategy // catalog.orphanStrategy; "" is DefaultOrphanStrategy
+	schedule  Schedule       // catalog.processingInterval (schedule.go)
+	events    broker         // change events (events.go)
 }
 
 // StoreQuerier is a Store that also answers the read API's queries.
@@ -483,6 +484,12 @@ func (s *Service) refreshTarget(ctx context.Context, entityRef string) (Record, 
 	if IsPushSource(rec.Source) {
 		return rec, nil, nil
 	}
+	if IsProviderSource(rec.Source) {
+		if s.providerRefresher(rec.Source) == nil {
+			return rec, nil, nil // the provider re-reads it at its next run
+		}
+		return rec, &Source{Name: rec.Source}, nil
+	}
 	srcs, err := s.currentSources(ctx)
 	if err != nil {
 		return Record{}, nil, fmt.Errorf("catalog: refresh %s: %w", lower, err)
@@ -505,6 +512,14 @@ func (s *Service) RefreshEntity(ctx context.Context, entityRef string) error {
 	_, src, err := s.refreshTarget(ctx, entityRef)
 	if err != nil || src == nil {
 		return err
+	}
+	if IsProviderSource(src.Name) {
+		// The provider reads its sources itself (and applies them through
+		// ApplyProviderDelta, which takes the refresh lock).
+		if err := s.providerRefresher(src.Name)(ctx, src.Name); err != nil {
+			return fmt.Errorf("catalog: refresh %s: %w", src.Name, err)
+		}
+		return nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -143,6 +143,9 @@ func buildApp(ctx context.Context, cfg *config.Config, f *serveFlags, logger *sl
 		st.Close()
 		return nil, err
 	}
+	if err := pages.Watch(ctx); err != nil { // recent changes on the home page, fresh facet counts
+		logger.Warn("portal does not follow catalog changes", "err", err)
+	}
 	a := &app{logger: logger, store: st, pool: pool, catalog: cat}
 	a.ready = func(ctx context.Context) error { return readiness(ctx, st) }
 
