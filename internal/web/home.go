@@ -1,89 +1,180 @@
 package web
 
 import (
-	"encoding/json"
-	"fmt"
+	"context"
+	"errors"
 	"net/http"
-	"sort"
+	"slices"
+	"time"
 
 	"greenroom/internal/catalog"
+	"greenroom/internal/catalog/query"
 )
 
-type entityItem struct {
-	Kind, Namespace, Name, Title, Description, Type, Owner string
-}
-
-type kindGroup struct {
-	Kind     string
-	Entities []entityItem
-}
+// Bounds of the home page's lists.
+const (
+	homeMine     = 10
+	homeChanges  = 10
+	homeProblems = 20
+)
 
 type homeView struct {
-	Title string
-	Total int
-	Kinds []kindGroup
+	Kinds     []facetOption
+	Total     int
+	SignedIn  bool
+	Mine      []entityRow
+	MineTotal int
+	MineURL   string
+	Starred   []entityRow
+	Changes   []changeRow
+	Watching  bool
+	Since     time.Time
+	Health    bool // the catalog reports its problems
+	Problems  []problemRow
+	ProblemsN int
 }
 
-type entityJSON struct {
-	Kind     string `json:"kind"`
-	Metadata struct {
-		Name        string `json:"name"`
-		Namespace   string `json:"namespace"`
-		Title       string `json:"title"`
-		Description string `json:"description"`
-	} `json:"metadata"`
-	Spec struct {
-		Type  any `json:"type"`
-		Owner any `json:"owner"`
-	} `json:"spec"`
+type changeRow struct {
+	Row  entityRow
+	Type string
+	At   time.Time
+}
+
+// problemRow is one processing problem, located in its file.
+type problemRow struct {
+	File       string
+	Line       int
+	Ref        string
+	EntityPath string // "" when the entity is not in the catalog
+	Path       string
+	Rule       string
 }
 
 func (h *Handler) home(w http.ResponseWriter, r *http.Request) error {
-	ents, err := h.catalog.Entities(r.Context(), catalog.Query{})
+	ctx := r.Context()
+	vw := h.viewer(r)
+	v := homeView{SignedIn: vw.SignedIn(), MineURL: "/catalog?filters%5Bkind%5D=component&filters%5Buser%5D=owned"}
+	kinds, err := h.facets(ctx, query.FacetsQuery{Facets: []string{"kind"}}, "")
 	if err != nil {
 		return err
 	}
-	return h.render(w, "home.html", buildHome(h.title, ents))
+	v.Kinds = kindOptions(kinds.Facets["kind"], "")
+	for _, k := range v.Kinds {
+		v.Total += k.Count
+	}
+	if vw.SignedIn() {
+		if err := h.homeMine(ctx, vw, &v); err != nil {
+			return err
+		}
+	}
+	changes, since := h.changes.recent(homeChanges)
+	v.Watching, v.Since = !since.IsZero(), since
+	problems := h.homeHealth(&v)
+	// One read resolves every entity the page names.
+	refs := slices.Clone(vw.Starred)
+	for _, c := range changes {
+		refs = append(refs, c.Ref)
+	}
+	for _, p := range problems {
+		if p.Ref != "" {
+			refs = append(refs, p.Ref)
+		}
+	}
+	rows, err := h.rowsByRef(ctx, refs, vw)
+	if err != nil {
+		return err
+	}
+	for _, ref := range vw.Starred {
+		v.Starred = append(v.Starred, rows[ref])
+	}
+	for _, c := range changes {
+		v.Changes = append(v.Changes, changeRow{Row: rows[c.Ref], Type: string(c.Type), At: c.At})
+	}
+	for _, p := range problems {
+		pr := problemRow{File: p.File, Line: p.Line, Ref: p.Ref, Path: p.Path, Rule: p.Rule}
+		if row, ok := rows[p.Ref]; ok && !row.Missing {
+			pr.EntityPath = row.Path
+		}
+		v.Problems = append(v.Problems, pr)
+	}
+	return h.render(w, r, http.StatusOK, "home", &page{Title: h.title, Nav: "home", Data: v})
 }
 
-func buildHome(title string, ents []json.RawMessage) homeView {
-	byKind := map[string][]entityItem{}
-	for _, raw := range ents {
-		var e entityJSON
-		if json.Unmarshal(raw, &e) != nil {
-			continue // stored bodies are valid JSON; skip rather than fail the page
-		}
-		byKind[e.Kind] = append(byKind[e.Kind], entityItem{
-			Kind: e.Kind, Namespace: e.Metadata.Namespace, Name: e.Metadata.Name,
-			Title: e.Metadata.Title, Description: e.Metadata.Description,
-			Type: str(e.Spec.Type), Owner: str(e.Spec.Owner),
-		})
+// homeHealth counts the last refresh's problems and returns the first
+// located ones.
+func (h *Handler) homeHealth(v *homeView) []*catalog.ProcessingError {
+	if h.health == nil {
+		return nil
 	}
-	v := homeView{Title: title, Total: len(ents)}
-	for k, list := range byKind {
-		v.Kinds = append(v.Kinds, kindGroup{Kind: k, Entities: list})
+	v.Health = true
+	var out []*catalog.ProcessingError
+	for _, p := range h.health.Problems() {
+		v.ProblemsN++
+		var pe *catalog.ProcessingError
+		if len(out) < homeProblems && errors.As(p, &pe) {
+			out = append(out, pe)
+		}
 	}
-	order := map[string]int{"Domain": 0, "System": 1, "Component": 2, "API": 3, "Resource": 4, "Group": 5, "User": 6}
-	sort.Slice(v.Kinds, func(i, j int) bool {
-		oi, iok := order[v.Kinds[i].Kind]
-		oj, jok := order[v.Kinds[j].Kind]
-		if iok != jok {
-			return iok
-		}
-		if oi != oj {
-			return oi < oj
-		}
-		return v.Kinds[i].Kind < v.Kinds[j].Kind
-	})
-	return v
+	return out
 }
 
-func str(v any) string {
-	if v == nil {
-		return ""
+// homeMine lists the components the viewer owns, directly or through
+// their groups.
+func (h *Handler) homeMine(ctx context.Context, vw viewer, v *homeView) error {
+	owned, err := h.ownershipRefs(ctx, vw)
+	if err != nil {
+		return err
 	}
-	if s, ok := v.(string); ok {
-		return s
+	f := query.All(query.In("kind", "component"), query.In("relations.ownedBy", owned...))
+	page, err := h.catalog.QueryEntities(ctx, query.EntitiesQuery{
+		Style: query.StyleQuery, Filter: &f, Order: []query.Order{{Field: "metadata.name"}}, Limit: homeMine, TotalItems: true,
+	}, listFields)
+	if err != nil {
+		return err
 	}
-	return fmt.Sprint(v)
+	v.MineTotal = page.TotalItems
+	for _, raw := range page.Items {
+		e, err := parseEntity(raw)
+		if err != nil {
+			return err
+		}
+		v.Mine = append(v.Mine, newRow(e, vw))
+	}
+	return nil
+}
+
+// rowsByRef resolves refs to rows in one catalog read; a ref the catalog
+// lacks gets a row marked Missing that still names it.
+func (h *Handler) rowsByRef(ctx context.Context, refs []string, vw viewer) (map[string]entityRow, error) {
+	out := map[string]entityRow{}
+	var uniq []string
+	for _, ref := range refs {
+		if _, seen := out[ref]; !seen {
+			out[ref] = missingRow(ref)
+			uniq = append(uniq, ref)
+		}
+	}
+	if len(uniq) == 0 {
+		return out, nil
+	}
+	raws, err := h.catalog.EntitiesByRefs(ctx, uniq, nil, listFields)
+	if err != nil {
+		return nil, err
+	}
+	for i, raw := range raws {
+		if string(raw) == "null" || len(raw) == 0 {
+			continue
+		}
+		e, err := parseEntity(raw)
+		if err != nil {
+			return nil, err
+		}
+		out[uniq[i]] = newRow(e, vw)
+	}
+	return out, nil
+}
+
+// missingRow stands for a referenced entity the catalog does not have.
+func missingRow(ref string) entityRow {
+	return entityRow{Ref: ref, Display: clip(humanRef(ref, ""), maxRowTitle), FullName: ref, Missing: true}
 }

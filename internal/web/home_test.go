@@ -1,59 +1,58 @@
 package web
 
 import (
-	"context"
-	"encoding/json"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"greenroom/internal/catalog"
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+
+	"greenroom/internal/store/storetest"
 )
 
-type fakeCatalog []string
-
-func (f fakeCatalog) Entities(context.Context, catalog.Query) ([]json.RawMessage, error) {
-	var out []json.RawMessage
-	for _, s := range f {
-		out = append(out, json.RawMessage(s))
+func TestHome(t *testing.T) {
+	f := newFixture(t, storetest.SQLite(t))
+	res := f.get(t, "/")
+	if res.Code != 200 {
+		t.Fatalf("status %d", res.Code)
 	}
-	return out, nil
-}
-
-func TestHomeRendersEveryKind(t *testing.T) {
-	cat := fakeCatalog{
-		`{"kind":"Component","metadata":{"name":"billing","namespace":"default","description":"Bills <people>"},"spec":{"type":"service","owner":"team-a"}}`,
-		`{"kind":"User","metadata":{"name":"jdoe","namespace":"default"},"spec":{}}`,
-		`{"kind":"Domain","metadata":{"name":"payments","namespace":"default","title":"Payments"},"spec":{"owner":"team-a"}}`,
+	section := func(id string) string {
+		for _, s := range byTag(res.doc, atom.Section) {
+			if l, _ := attr(s, "aria-labelledby"); l == id {
+				var b strings.Builder
+				html.Render(&b, s)
+				return b.String()
+			}
+		}
+		t.Fatalf("no section %s", id)
+		return ""
 	}
-	h, err := New("Acme Portal", cat, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
+	// The search goes to the catalog over every kind.
+	form := find(res.doc, func(n *html.Node) bool { r, _ := attr(n, "role"); return n.DataAtom == atom.Form && r == "search" })
+	if len(form) != 1 || !strings.Contains(res.body, `<input type="hidden" name="filters[kind]" value="">`) ||
+		!strings.Contains(res.body, `name="filters[text]"`) {
+		t.Error("no catalog search form")
 	}
-	mux := http.NewServeMux()
-	h.Routes(mux)
-	rec := httptest.NewRecorder()
-	mux.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
-	body, _ := io.ReadAll(rec.Body)
-	page := string(body)
-	if rec.Code != 200 {
-		t.Fatalf("status %d", rec.Code)
+	// flaky changed in the second refresh, so it is the most recent change.
+	changes := section("changes-h")
+	if i := strings.Index(changes, `<a href="/catalog/default/component/flaky">flaky</a>`); i < 0 || !strings.Contains(changes[i:], "updated") {
+		t.Errorf("recent changes do not start with flaky's update:\n%s", changes)
 	}
-	for _, want := range []string{"<title>Acme Portal</title>", "3 entities", "Bills &lt;people&gt;", "Payments", "jdoe",
-		`href="/api/catalog/entities/by-name/Component/default/billing"`} {
-		if !strings.Contains(page, want) {
-			t.Errorf("page lacks %q", want)
+	if n := strings.Count(changes, "<li>"); n != homeChanges {
+		t.Errorf("%d recent changes listed, want %d", n, homeChanges)
+	}
+	// Health: the flaky problem, located and linked.
+	health := section("health-h")
+	for _, want := range []string{"found 1 problem", "<strong>hostile.yaml, line 26</strong>",
+		`<a href="/catalog/default/component/flaky">component:default/flaky</a>`, "<code>spec.owner</code>"} {
+		if !strings.Contains(health, want) {
+			t.Errorf("health lacks %q:\n%s", want, health)
 		}
 	}
-	if d, c := strings.Index(page, `id="kind-Domain"`), strings.Index(page, `id="kind-Component"`); d < 0 || c < 0 || d > c {
-		t.Error("Domain must be listed before Component")
-	}
-	rec = httptest.NewRecorder()
-	mux.ServeHTTP(rec, httptest.NewRequest("GET", "/nope", nil))
-	if rec.Code != 404 {
-		t.Errorf("unknown page: status %d", rec.Code)
+	kinds := section("kinds-h")
+	for _, want := range []string{`href="/catalog?filters%5Bkind%5D=component"`, `User <span class="count">`} {
+		if !strings.Contains(kinds, want) {
+			t.Errorf("kinds lack %q", want)
+		}
 	}
 }
