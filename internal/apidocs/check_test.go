@@ -31,7 +31,7 @@ func checkFragment(t *testing.T, frag string, level int) *html.Node {
 	allowed := map[string]bool{
 		"section": true, "h1": true, "h2": true, "h3": true, "h4": true, "h5": true, "h6": true, "p": true, "ul": true, "ol": true,
 		"li": true, "code": true, "pre": true, "span": true, "strong": true, "em": true, "a": true, "nav": true, "div": true,
-		"table": true, "thead": true, "tbody": true, "tr": true, "th": true, "td": true, "details": true, "summary": true,
+		"table": true, "caption": true, "thead": true, "tbody": true, "tr": true, "th": true, "td": true, "details": true, "summary": true,
 		"main": true, "blockquote": true, "hr": true, "br": true, "del": true, "input": true, // GFM task lists render disabled checkboxes
 	}
 	var walk func(n *html.Node)

@@ -82,7 +82,7 @@ func (h *Handler) entityPage(w http.ResponseWriter, r *http.Request) error {
 		return h.sectionNotFound(w, r, v, id)
 	}
 	v.Section = current.Title()
-	if v.Body, err = current.Render(r.Context(), e); err != nil {
+	if v.Body, err = current.Render(withQuery(r.Context(), r.URL.Query()), e); err != nil {
 		return err
 	}
 	title := e.DisplayName()

@@ -80,6 +80,7 @@ func New(title string, c Catalog, logger *slog.Logger) (*Handler, error) {
 	h.health, _ = c.(Health)
 	h.feed, _ = c.(ChangeFeed)
 	h.registerBuiltinSections()
+	h.registerRichSections()
 	return h, nil
 }
 
