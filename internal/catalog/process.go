@@ -132,6 +132,11 @@ func locationRefs(src Source, file string) (loc, origin string) {
 		return "file:/" + path.Clean(file), src.Name
 	case src.Name == "demo":
 		return "demo:" + path.Clean(file), "demo:" + src.Root
+	case IsProviderSource(src.Name) && !isURL(file):
+		// A provider's tree that knows its files' URLs (the GitHub provider's).
+		if u, ok := src.FS.(interface{ FileURL(name string) string }); ok {
+			return "url:" + u.FileURL(path.Clean(file)), "url:" + u.FileURL(src.Root)
+		}
 	}
 	return "", ""
 }

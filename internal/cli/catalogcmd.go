@@ -42,7 +42,7 @@ func newCatalogCmd(g *globalFlags) *cobra.Command {
 		Use:   "catalog",
 		Short: "Validate catalog files, and read entities from a server or the local data dir",
 	}
-	cmd.AddCommand(newCatalogValidateCmd(g), newCatalogGetCmd(g), newCatalogListCmd(g))
+	cmd.AddCommand(newCatalogValidateCmd(g), newCatalogGetCmd(g), newCatalogListCmd(g), newCatalogProvidersCmd(g))
 	for _, c := range cmd.Commands() {
 		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return exitf(2, "%v", err) })
 	}

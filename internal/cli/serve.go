@@ -57,8 +57,10 @@ type app struct {
 	store   *store.Store
 	pool    *jobs.Pool
 	catalog *catalog.Service
-	server  *server.Server
-	ready   func(context.Context) error
+	// discovery runs the entity providers of catalog.providers.
+	discovery *discovery
+	server    *server.Server
+	ready     func(context.Context) error
 }
 
 func runServe(ctx context.Context, g *globalFlags, f *serveFlags, stderr io.Writer) error {
@@ -93,6 +95,7 @@ func runServe(ctx context.Context, g *globalFlags, f *serveFlags, stderr io.Writ
 	if err := a.catalog.ScheduleRefresh(ctx); err != nil {
 		logger.Warn("scheduled catalog refresh not queued", "err", err)
 	}
+	a.discovery.Start(ctx)
 	logger.Info("greenroom started", "url", "http://"+displayAddr(ln.Addr()), "database", a.store.Driver(),
 		"startup", time.Since(start).Round(time.Millisecond), "version", version)
 
@@ -137,6 +140,11 @@ func buildApp(ctx context.Context, cfg *config.Config, f *serveFlags, logger *sl
 		st.Close()
 		return nil, err
 	}
+	disc, err := newDiscovery(cfg, st, pool, cat, dataDir, logger)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 
 	pages, err := web.New(cfg.App.Title, cat, logger)
 	if err != nil {
@@ -146,12 +154,13 @@ func buildApp(ctx context.Context, cfg *config.Config, f *serveFlags, logger *sl
 	if err := pages.Watch(ctx); err != nil { // recent changes on the home page, fresh facet counts
 		logger.Warn("portal does not follow catalog changes", "err", err)
 	}
-	a := &app{logger: logger, store: st, pool: pool, catalog: cat}
+	a := &app{logger: logger, store: st, pool: pool, catalog: cat, discovery: disc}
 	a.ready = func(ctx context.Context) error { return readiness(ctx, st) }
 
 	mux := http.NewServeMux()
 	api.New(cat, logger).Routes(mux)
 	api.NewPush(cat, cfg.Backend.Auth.ExternalAccess, logger).Routes(mux)
+	disc.Routes(mux)
 	pages.Routes(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

@@ -42,6 +42,9 @@ func (d *decoder) decode(root *node) *Config {
 		d.greenroom(gr, &c.Greenroom)
 	}
 	d.integrations(root, c)
+	d.githubProviders(root, c)
+	d.githubOrgProviders(root, c) // providers_githuborg.go
+	d.gitProviders(root, c)       // providers_git.go
 	if c.App.BaseURL == "" {
 		c.App.BaseURL = c.Backend.BaseURL
 	}

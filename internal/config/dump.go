@@ -163,7 +163,7 @@ func (t *treeBuilder) int(path string, i int64) {
 // isSecretKey reports whether a key's name says its value is a secret.
 func isSecretKey(k string) bool {
 	k = strings.ToLower(k)
-	for _, s := range []string{"password", "secret", "token", "privatekey", "clientsecret", "apikey", "credentials", "authorization"} {
+	for _, s := range []string{"password", "secret", "token", "privatekey", "clientsecret", "apikey", "credentials", "authorization", "passphrase"} {
 		if strings.Contains(k, s) {
 			return true
 		}

@@ -30,6 +30,18 @@ type GitHubIntegration struct {
 	// used without a token.
 	RawBaseURL string
 	Token      Secret
+	Apps       []GitHubApp // integrations.github[].apps
+}
+
+// GitHubApp is one entry of integrations.github[].apps, a GitHub App
+// Greenroom authenticates as (Backstage's GithubAppConfig).
+type GitHubApp struct {
+	AppID                     int64
+	PrivateKey                Secret
+	WebhookSecret             Secret
+	ClientID                  string
+	ClientSecret              Secret
+	AllowedInstallationOwners []string
 }
 
 // GitLabIntegration is one entry of integrations.gitlab with Backstage's
@@ -295,6 +307,8 @@ func (d *decoder) github(n *node) []GitHubIntegration {
 		ok = d.baseURL(it.get("apiBaseUrl"), p+".apiBaseUrl", &g.APIBaseURL) && ok
 		ok = d.baseURL(it.get("rawBaseUrl"), p+".rawBaseUrl", &g.RawBaseURL) && ok
 		d.token(it.get("token"), p+".token", &g.Token)
+		apps, appsOK := d.githubApps(it.get("apps"), p+".apps")
+		g.Apps, ok = apps, ok && appsOK
 		if !ok {
 			continue
 		}
@@ -314,6 +328,35 @@ func (d *decoder) github(n *node) []GitHubIntegration {
 		out = append(out, g)
 	}
 	return out
+}
+
+// githubApps reads integrations.github[].apps: appId and privateKey are
+// required, as in Backstage.
+func (d *decoder) githubApps(n *node, path string) ([]GitHubApp, bool) {
+	items := d.entries(n, path)
+	var out []GitHubApp
+	ok := true
+	for i, it := range items {
+		if it == nil {
+			ok = false
+			continue
+		}
+		p := indexPath(path, i)
+		var a GitHubApp
+		good := d.required(it, p, "appId") && d.integer(it.get("appId"), p+".appId", "a positive integer", 1, 1<<53, &a.AppID)
+		good = d.required(it, p, "privateKey") && good
+		d.token(it.get("privateKey"), p+".privateKey", &a.PrivateKey)
+		d.token(it.get("webhookSecret"), p+".webhookSecret", &a.WebhookSecret)
+		d.str(it.get("clientId"), p+".clientId", &a.ClientID)
+		d.token(it.get("clientSecret"), p+".clientSecret", &a.ClientSecret)
+		a.AllowedInstallationOwners = d.stringList(it.get("allowedInstallationOwners"), p+".allowedInstallationOwners")
+		if !good {
+			ok = false
+			continue
+		}
+		out = append(out, a)
+	}
+	return out, ok
 }
 
 // gitlab reads integrations.gitlab as Backstage's
@@ -417,12 +460,15 @@ func integrationKeys() (used, ignored []string) {
 	used = []string{
 		"integrations.github", "integrations.github[].host", "integrations.github[].apiBaseUrl",
 		"integrations.github[].rawBaseUrl", "integrations.github[].token",
+		"integrations.github[].apps", "integrations.github[].apps[].appId", "integrations.github[].apps[].privateKey",
+		"integrations.github[].apps[].webhookSecret", "integrations.github[].apps[].clientId",
+		"integrations.github[].apps[].clientSecret", "integrations.github[].apps[].allowedInstallationOwners",
 		"integrations.gitlab", "integrations.gitlab[].host", "integrations.gitlab[].apiBaseUrl",
 		"integrations.gitlab[].baseUrl", "integrations.gitlab[].token",
 		"backend.reading", "backend.reading.allow", "backend.reading.allow[].host", "backend.reading.allow[].paths",
 	}
 	ignored = []string{
-		"integrations.github[].apps", "integrations.gitlab[].commitSigningKey",
+		"integrations.gitlab[].commitSigningKey",
 		"integrations.azure", "integrations.azureBlobStorage", "integrations.awsCodeCommit", "integrations.awsS3",
 		"integrations.bitbucket", "integrations.bitbucketCloud", "integrations.bitbucketServer",
 		"integrations.gerrit", "integrations.gitea", "integrations.googleGcs", "integrations.harness",

@@ -15,7 +15,9 @@ func TestLoadIntegrations(t *testing.T) {
 	want := Integrations{
 		GitHub: []GitHubIntegration{
 			{Host: "github.com", APIBaseURL: GitHubAPIBaseURL, RawBaseURL: GitHubRawBaseURL, Token: "ghp_env_value"},
-			{Host: "ghe.acme.dev", APIBaseURL: "https://ghe.acme.dev/api/v3", Token: "ghe-token-value"},
+			{Host: "ghe.acme.dev", APIBaseURL: "https://ghe.acme.dev/api/v3", Token: "ghe-token-value", Apps: []GitHubApp{{
+				AppID: 1, ClientID: "Iv1.abc", ClientSecret: "gh-client-secret-value", PrivateKey: "gh-private-key-value",
+				WebhookSecret: "gh-webhook-secret-value"}}},
 		},
 		GitLab: []GitLabIntegration{
 			{Host: "git.acme.dev", APIBaseURL: "https://git.acme.dev/gitlab/api/v4", BaseURL: "https://git.acme.dev/gitlab", Token: "gitlab-token-value"},
@@ -33,7 +35,6 @@ func TestLoadIntegrations(t *testing.T) {
 		t.Errorf("backend.reading.allow (-want +got):\n%s", diff)
 	}
 	wantProblems := []string{
-		"info " + file + ":16:7: integrations.github[1].apps: ignored by Greenroom (yet)",
 		"info " + file + ":28:3: integrations.bitbucketCloud: ignored by Greenroom (yet)",
 	}
 	if diff := cmp.Diff(wantProblems, lines(r, SeverityInfo)); diff != "" {
@@ -44,7 +45,7 @@ func TestLoadIntegrations(t *testing.T) {
 	if err := c.Dump(&buf); err != nil {
 		t.Fatal(err)
 	}
-	for _, secret := range []string{"ghp_env_value", "ghe-token-value", "gitlab-token-value", "gh-client-secret-value", "bb-app-password-value"} {
+	for _, secret := range []string{"ghp_env_value", "ghe-token-value", "gitlab-token-value", "gh-client-secret-value", "gh-private-key-value", "gh-webhook-secret-value", "bb-app-password-value"} {
 		if strings.Contains(buf.String(), secret) {
 			t.Errorf("dump shows secret %q:\n%s", secret, buf.String())
 		}

@@ -86,17 +86,24 @@ func knownKeys() map[string]keyUse {
 		"backend.auth.externalAccess[].options.subjectPrefix",
 
 		"catalog.readonly",
-		"catalog.orphanProviderStrategy", "catalog.stitchingStrategy", "catalog.providers", "catalog.processors",
+		"catalog.orphanProviderStrategy", "catalog.stitchingStrategy", "catalog.processors",
 		"catalog.import", "catalog.useUrlReadersSearch", "catalog.disableRelationsCompatibility",
 	}
 	iu, ii := integrationKeys()
 	used, ignored = append(used, iu...), append(ignored, ii...)
+	pu, pi := githubProviderKeys()
+	used, ignored = append(used, pu...), append(ignored, pi...)
+	gu, gi := gitProviderKeys()
+	used, ignored = append(used, gu...), append(ignored, gi...)
 	m := make(map[string]keyUse, len(used)+len(ignored))
 	for _, k := range used {
 		m[k] = keyUsed
 	}
 	for _, k := range ignored {
 		m[k] = keyIgnored
+	}
+	for _, k := range githubOrgProviderKeys() { // providers_githuborg.go
+		m[k] = keyUsed
 	}
 	return m
 }

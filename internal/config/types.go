@@ -19,6 +19,7 @@ type Config struct {
 	Catalog      Catalog
 	Greenroom    Greenroom
 	Integrations Integrations // see integrations.go
+	GitHubEvents GitHubEvents // events.modules.github, see providers_github.go
 
 	raw   *node    // merged tree; nil for configs built in code
 	files []string // the files Load read, in order
@@ -193,6 +194,14 @@ type Catalog struct {
 	// catalog is refreshed (DefaultProcessingInterval); zero when set to
 	// false, which disables scheduled refreshes.
 	ProcessingInterval time.Duration
+	// GitHubProviders is catalog.providers.github, see providers_github.go.
+	GitHubProviders []GitHubProvider
+	// GitProviders and DirectoryProviders are catalog.providers.git and
+	// catalog.providers.directory, see providers_git.go.
+	GitProviders       []GitProvider
+	DirectoryProviders []DirectoryProvider
+	// GitHubOrgProviders is catalog.providers.githubOrg, see providers_githuborg.go.
+	GitHubOrgProviders []GitHubOrgProvider
 }
 
 // Location is one entry of catalog.locations.

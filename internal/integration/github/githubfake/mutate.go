@@ -172,6 +172,25 @@ func (s *Server) DeleteTeam(orgLogin, slug string) Delivery {
 	return s.deliver("team", payload, o)
 }
 
+// SetTeamParent moves a team under parent ("" makes it top-level) (team
+// edited).
+func (s *Server) SetTeamParent(orgLogin, slug, parent string) Delivery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.mustOrg(orgLogin)
+	t := s.mustTeam(o, slug)
+	var from any
+	if t.parent != nil {
+		from = s.teamObject(o, t.parent, false)
+	}
+	t.parent = nil
+	if parent != "" {
+		t.parent = s.mustTeam(o, parent)
+	}
+	return s.deliver("team", map[string]any{"action": "edited", "team": s.teamObject(o, t, true),
+		"changes": map[string]any{"parent": map[string]any{"from": from}}}, o)
+}
+
 // AddTeamMember adds login to a team (membership added).
 func (s *Server) AddTeamMember(orgLogin, slug, login string) Delivery {
 	s.mu.Lock()
