@@ -298,13 +298,17 @@ func (pq *pageQuery) count(ctx context.Context) (int, error) {
 			}, false})
 		}
 		if len(parts) == 0 && pq.kinds != nil {
-			// Every entity in scope has one kind row.
-			parts = append(parts, part{func() {
-				q.add("SELECT entity_id AS id FROM entity_search WHERE key = 'kind'")
-				q.scope("")
-			}, true})
+			parts = append(parts, part{q.universe, true})
 		}
 		switch {
+		case len(parts) == 1 && pq.kinds != nil && f != nil && f.Op == query.OpNot && len(f.Sub) == 1 && f.Sub[0].IsMatch():
+			// Entities of the kinds but for those matching one predicate:
+			// two counts of index ranges instead of a set difference.
+			q.add("SELECT (SELECT COUNT(*) FROM (")
+			q.universe()
+			q.add(") u) - (SELECT COUNT(*) FROM (")
+			q.rowsOf(f.Sub[0])
+			q.add(") m)")
 		case len(parts) == 0:
 			q.add("SELECT COUNT(*) FROM entity_search_refs")
 		case len(parts) == 1 && parts[0].unique:

@@ -48,9 +48,7 @@ func (pq *pageQuery) cond(q *sqlText, id string) {
 	}
 	q.add(" AND ")
 	if pq.inSet {
-		q.add(id + " IN (")
-		q.set(*f)
-		q.add(")")
+		q.inSet(id, *f)
 		return
 	}
 	q.filter(*f, id)
@@ -287,9 +285,8 @@ func (pq *pageQuery) byValueScoped(o query.Order, budget, limit, offset int) ([]
 				q.add(" AND ")
 				q.filter(*f, id)
 			} else {
-				q.add(" AND " + id + " IN (")
-				q.set(*f)
-				q.add(")")
+				q.add(" AND ")
+				q.inSet(id, *f)
 			}
 		}
 		if ft := pq.r.FullText; ft.Term != "" {

@@ -225,11 +225,12 @@ func (q *sqlText) set(f query.Filter) {
 			q.member(s)
 		}
 	case query.OpNot:
-		q.add("SELECT id FROM entity_search_refs EXCEPT ")
+		q.universe()
+		q.add(" EXCEPT ")
 		if len(f.Sub) == 1 {
 			q.member(f.Sub[0])
 		} else {
-			q.add("SELECT id FROM entity_search_refs")
+			q.universe()
 		}
 	default:
 		var pos, neg []query.Filter
@@ -241,7 +242,7 @@ func (q *sqlText) set(f query.Filter) {
 			}
 		}
 		if len(pos) == 0 {
-			q.add("SELECT id FROM entity_search_refs")
+			q.universe()
 		}
 		for i, s := range pos {
 			if i > 0 {
@@ -254,6 +255,33 @@ func (q *sqlText) set(f query.Filter) {
 			q.member(s)
 		}
 	}
+}
+
+// inSet writes "id is in the match set of f": IN its set, or for a
+// negation NOT IN the set of what it negates, which spares computing the
+// complement. (A set never holds a null id; the guard keeps NOT IN from
+// failing every row if one did.)
+func (q *sqlText) inSet(id string, f query.Filter) {
+	if f.Op == query.OpNot && len(f.Sub) == 1 {
+		q.add(id + " NOT IN (SELECT id FROM (")
+		q.set(f.Sub[0])
+		q.add(") n WHERE id IS NOT NULL)")
+		return
+	}
+	q.add(id + " IN (")
+	q.set(f)
+	q.add(")")
+}
+
+// universe writes a SELECT of every entity's id, column id: all indexed
+// entities, or with kinds set those of the kinds (each has one kind row).
+func (q *sqlText) universe() {
+	if q.kinds == nil {
+		q.add("SELECT id FROM entity_search_refs")
+		return
+	}
+	q.add("SELECT entity_id AS id FROM entity_search WHERE key = 'kind'")
+	q.scope("")
 }
 
 // member writes f as one operand of a compound SELECT: a predicate's rows
@@ -362,8 +390,22 @@ func kindScope(f query.Filter) []string {
 
 // scopeRest returns what of f remains to test on entities whose kind is
 // one of kinds: each kind condition that every such entity passes holds,
-// each that none passes fails.
+// each that none passes fails; so does any part of f that does so for
+// each of the kinds alone (kind=user or kind=group, for users and groups).
 func scopeRest(f query.Filter, kinds []string) query.Filter {
+	if len(kinds) > 1 {
+		holds, fails := true, true
+		for _, k := range kinds {
+			r := scopeRest(f, []string{k})
+			holds, fails = holds && isTrue(r), fails && isFalse(r)
+		}
+		switch {
+		case holds:
+			return query.All()
+		case fails:
+			return query.Any()
+		}
+	}
 	switch f.Op {
 	case query.OpAll, query.OpAny:
 		var subs []query.Filter

@@ -60,6 +60,20 @@ func genEntityBody(rt *rapid.T, i int, odd bool) string {
 	return string(b)
 }
 
+// genTopFilter draws the filter of a query: none a quarter of the time,
+// else a random one, often under a kind condition (which the store scopes
+// by).
+func genTopFilter(rt *rapid.T) *query.Filter {
+	if rapid.IntRange(0, 3).Draw(rt, "filtered") == 0 {
+		return nil
+	}
+	f := genFilter(2).Draw(rt, "filter")
+	if rapid.Bool().Draw(rt, "underKind") {
+		f = query.All(query.In("kind", rapid.SliceOfN(rapid.SampledFrom(propKinds), 1, 2).Draw(rt, "topKinds")...), f)
+	}
+	return &f
+}
+
 func genFilter(depth int) *rapid.Generator[query.Filter] {
 	return rapid.Custom(func(rt *rapid.T) query.Filter {
 		leaf := func() query.Filter {
@@ -241,10 +255,7 @@ func checkCursorWalk(t *testing.T, rt *rapid.T, s *store.Store) {
 	ctx := t.Context()
 	stored := loadPropCatalog(t, rt, s)
 	q := query.EntitiesQuery{Style: query.StyleQuery, TotalItems: true, Limit: rapid.IntRange(1, 5).Draw(rt, "limit")}
-	if rapid.IntRange(0, 3).Draw(rt, "filtered") > 0 {
-		f := genFilter(2).Draw(rt, "filter")
-		q.Filter = &f
-	}
+	q.Filter = genTopFilter(rt)
 	if rapid.Bool().Draw(rt, "ordered") {
 		q.Order = []query.Order{{Field: rapid.SampledFrom(propOrders).Draw(rt, "order"), Desc: rapid.Bool().Draw(rt, "desc")}}
 	}
@@ -334,11 +345,7 @@ func TestPropertyFacets(t *testing.T) {
 
 func checkFacets(t *testing.T, rt *rapid.T, s *store.Store) {
 	stored := loadPropCatalog(t, rt, s)
-	var filter *query.Filter
-	if rapid.IntRange(0, 3).Draw(rt, "filtered") > 0 {
-		f := genFilter(2).Draw(rt, "filter")
-		filter = &f
-	}
+	filter := genTopFilter(rt)
 	facets := rapid.SliceOfNDistinct(rapid.SampledFrom([]string{"kind", "Kind", "spec.type", "metadata.tags", "metadata.namespace", "spec.none"}), 1, 3, rapid.ID[string]).Draw(rt, "facets")
 	want := map[string][]query.FacetCount{}
 	for _, f := range facets {

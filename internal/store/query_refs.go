@@ -233,9 +233,9 @@ func (src facetSource) write(q *sqlText, keys []string) {
 			q.add(" AND ")
 		}
 	case src.filter != nil:
-		q.add("FROM entity_search s WHERE s.entity_id IN (")
-		q.set(*src.filter)
-		q.add(") AND ")
+		q.add("FROM entity_search s WHERE ")
+		q.inSet("s.entity_id", *src.filter)
+		q.add(" AND ")
 	default:
 		q.add("FROM entity_search s WHERE ")
 	}
