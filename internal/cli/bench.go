@@ -47,7 +47,7 @@ figure over --runs runs.`,
 	startup.Flags().IntVar(&runs, "runs", 10, "number of start-ups")
 	startup.Flags().DurationVar(&idle, "idle", 3*time.Second, "how long the process idles before RSS is read")
 	startup.Flags().StringVar(&pgDSN, "postgres", "", "measure on this PostgreSQL database instead of embedded SQLite")
-	cmd.AddCommand(startup)
+	cmd.AddCommand(startup, newBenchCatalogCmd())
 	return cmd
 }
 
