@@ -180,6 +180,9 @@ type caseReport struct {
 	// ServerCPUms is the server process's CPU time per request of the
 	// class (a database server's own work not included).
 	ServerCPUms float64 `json:"serverCpuMsPerRequest,omitempty"`
+	// ClientCPUms is this process's CPU time per request: the load
+	// generator shares the machine's cores with the server.
+	ClientCPUms float64 `json:"clientCpuMsPerRequest,omitempty"`
 }
 
 func benchCatalog(ctx context.Context, o *catalogBenchOptions, stdout, stderr io.Writer) error {
@@ -220,12 +223,16 @@ func benchCatalog(ctx context.Context, o *catalogBenchOptions, stdout, stderr io
 		}
 		fmt.Fprintf(stderr, "load: %s\n", class.name)
 		cpu0 := srv.cpuSeconds()
+		self0, _ := procCPUSeconds(os.Getpid())
 		rows, err := runClass(ctx, client, srv.base, class, o)
 		if err != nil {
 			return fmt.Errorf("bench catalog: %s: %w", class.name, err)
 		}
 		if cpu := srv.cpuSeconds() - cpu0; cpu > 0 && rows[0].Requests > 0 {
 			rows[0].ServerCPUms = cpu * 1000 / float64(rows[0].Requests)
+		}
+		if self1, err := procCPUSeconds(os.Getpid()); err == nil && rows[0].Requests > 0 {
+			rows[0].ClientCPUms = (self1 - self0) * 1000 / float64(rows[0].Requests)
 		}
 		rep.Cases = append(rep.Cases, rows...)
 	}
@@ -586,16 +593,16 @@ func writeCatalogReport(w io.Writer, format string, rep *catalogReport) error {
 			fmt.Fprintf(w, "then VACUUM ANALYZE: %.1f s\n", rep.VacuumSeconds)
 		}
 	}
-	fmt.Fprintf(w, "\n%-64s %9s %6s %8s %8s %8s %8s %10s\n", "requests", "count", "errors", "req/s", "p50 ms", "p99 ms", "max ms", "server CPU")
+	fmt.Fprintf(w, "\n%-64s %9s %6s %8s %8s %8s %8s %s\n", "requests", "count", "errors", "req/s", "p50 ms", "p99 ms", "max ms", "CPU per request: server, bench")
 	for _, c := range rep.Cases {
 		name, cpu := c.Class, ""
 		if c.Name != "" {
 			name = "  " + c.Name
 		}
-		if c.ServerCPUms > 0 {
-			cpu = fmt.Sprintf("%.2f ms/req", c.ServerCPUms)
+		if c.Name == "" {
+			cpu = fmt.Sprintf("%.2f ms, %.2f ms", c.ServerCPUms, c.ClientCPUms)
 		}
-		fmt.Fprintf(w, "%-64s %9d %6d %8.0f %8.2f %8.2f %8.2f %10s\n", name, c.Requests, c.Errors, c.PerSec, c.P50, c.P99, c.Max, cpu)
+		fmt.Fprintf(w, "%-64s %9d %6d %8.0f %8.2f %8.2f %8.2f %s\n", name, c.Requests, c.Errors, c.PerSec, c.P50, c.P99, c.Max, cpu)
 	}
 	if rep.PeakRSSMB > 0 {
 		fmt.Fprintf(w, "\npeak RSS (VmHWM) %.1f MB; RSS at the end %.1f MB\n", rep.PeakRSSMB, rep.EndRSSMB)

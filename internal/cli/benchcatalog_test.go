@@ -94,10 +94,18 @@ func TestBenchCatalogTiny(t *testing.T) {
 				t.Errorf("RSS: peak %.1f MB, end %.1f MB", rep.PeakRSSMB, rep.EndRSSMB)
 			}
 			checkCases(t, rep)
+			var client float64
 			for _, c := range rep.Cases {
 				if (c.Name == "") != (c.ServerCPUms > 0) {
 					t.Errorf("%s/%s: server CPU %.3f ms a request; want it on the class rows only", c.Class, c.Name, c.ServerCPUms)
 				}
+				if c.Name != "" && c.ClientCPUms != 0 {
+					t.Errorf("%s/%s: client CPU on a case row", c.Class, c.Name)
+				}
+				client += c.ClientCPUms
+			}
+			if client <= 0 {
+				t.Error("no client CPU time recorded")
 			}
 		})
 	}
