@@ -29,7 +29,7 @@ import (
 // catalogBenchOptions are the flags of `greenroom bench catalog`.
 type catalogBenchOptions struct {
 	entities, concurrency, requests, perFile int
-	maxRSSMB                                 int
+	maxRSSMB, locations                      int
 	duration, ingestTimeout                  time.Duration
 	postgres, target, backstageURL           string
 	backstageDir, out, workDir               string
@@ -76,6 +76,7 @@ with --backstage-url, only the load against an already running one.`,
 	f.DurationVar(&o.duration, "duration", 10*time.Second, "load duration per request class (by-name, by-query, facets)")
 	f.IntVar(&o.requests, "requests", 0, "requests per request class instead of --duration")
 	f.IntVar(&o.perFile, "per-file", 1000, "entities per generated YAML file")
+	f.IntVar(&o.locations, "locations", 1, "Location files the YAML files are shared among, each a catalog.locations entry (greenroom only)")
 	f.DurationVar(&o.ingestTimeout, "ingest-timeout", 2*time.Hour, "give up when the entities are not all queryable by then")
 	f.IntVar(&o.maxRSSMB, "max-rss", 8192, "kill the server when its resident set exceeds this many MB, so that a large run cannot exhaust the machine")
 	f.StringVar(&o.postgres, "postgres", "", "PostgreSQL server DSN; the bench creates a fresh database on it and drops it after (default: embedded SQLite)")
@@ -106,6 +107,12 @@ func (o *catalogBenchOptions) validate() error {
 	}
 	if o.perFile < 1 || o.perFile > catalogtest.MaxPerFile {
 		bad("--per-file %d: want 1 to %d", o.perFile, catalogtest.MaxPerFile)
+	}
+	if o.locations < 1 || o.locations > catalogtest.MaxLocations {
+		bad("--locations %d: want 1 to %d", o.locations, catalogtest.MaxLocations)
+	}
+	if o.target == "backstage" && o.locations > 1 {
+		bad("--locations %d: the bench's Backstage app-config has one location", o.locations)
 	}
 	if o.maxRSSMB < 16 {
 		bad("--max-rss %d: want at least 16 (MB)", o.maxRSSMB)
@@ -146,6 +153,7 @@ type catalogReport struct {
 	Store        string `json:"store"`
 	Entities     int    `json:"entities"`
 	Files        int    `json:"files,omitempty"`
+	Locations    int    `json:"locations,omitempty"`
 	CatalogBytes int64  `json:"catalogBytes,omitempty"`
 	Concurrency  int    `json:"concurrency"`
 	CPUs         int    `json:"cpus"`
@@ -269,11 +277,11 @@ func ingestCatalog(ctx context.Context, o *catalogBenchOptions, c *http.Client, 
 	if err != nil {
 		return nil, nil, err
 	}
-	lay, err := catalogtest.Write(filepath.Join(dir, "catalog"), ents, o.perFile)
+	lay, err := catalogtest.WriteSplit(filepath.Join(dir, "catalog"), ents, o.perFile, o.locations)
 	if err != nil {
 		return nil, nil, err
 	}
-	rep.Files, rep.CatalogBytes = len(lay.Files), lay.Bytes
+	rep.Files, rep.Locations, rep.CatalogBytes = len(lay.Files), len(lay.Roots), lay.Bytes
 	mix := newRequestMix(ents, o.seed) // the refs are all the load needs of ents
 	fmt.Fprintf(stderr, "generated %d entities in %d files (%.1f MB) in %.1f s\n",
 		o.entities, rep.Files, float64(lay.Bytes)/(1<<20), time.Since(genStart).Seconds())
@@ -287,7 +295,7 @@ func ingestCatalog(ctx context.Context, o *catalogBenchOptions, c *http.Client, 
 		*cleanups = append(*cleanups, drop)
 		dsn = fresh
 	}
-	srv, err := startBenchServer(o, dir, lay.Root, dsn)
+	srv, err := startBenchServer(o, dir, lay.Roots, dsn)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -337,9 +345,9 @@ type benchServer struct {
 	killedAtKB atomic.Int64
 }
 
-// startBenchServer starts the target on the catalog at root, on the
+// startBenchServer starts the target on the catalog at roots, on the
 // PostgreSQL database dsn when not empty.
-func startBenchServer(o *catalogBenchOptions, dir, root, dsn string) (*benchServer, error) {
+func startBenchServer(o *catalogBenchOptions, dir string, roots []string, dsn string) (*benchServer, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -354,8 +362,10 @@ func startBenchServer(o *catalogBenchOptions, dir, root, dsn string) (*benchServ
 		// Backstage's default catalog.rules admit only Component, API and
 		// Location from configured locations; allow every generated kind, as
 		// bench/backstage/app-config.yaml does.
-		cfg := fmt.Sprintf("catalog:\n  rules:\n    - allow: [%s, Location]\n  locations:\n    - type: file\n      target: %q\n",
-			strings.Join(catalogtest.Kinds, ", "), root)
+		cfg := fmt.Sprintf("catalog:\n  rules:\n    - allow: [%s, Location]\n  locations:\n", strings.Join(catalogtest.Kinds, ", "))
+		for _, root := range roots {
+			cfg += fmt.Sprintf("    - type: file\n      target: %q\n", root)
+		}
 		if dsn != "" {
 			cfg += fmt.Sprintf("backend:\n  database:\n    client: pg\n    connection: %q\n", dsn)
 		}
@@ -380,7 +390,7 @@ func startBenchServer(o *catalogBenchOptions, dir, root, dsn string) (*benchServ
 		s.cmd = exec.Command("node", "index.js", "--config", "app-config.yaml")
 		s.cmd.Dir = bdir
 		s.cmd.Env = append(os.Environ(), "NODE_ENV=production", "BENCH_PORT="+strconv.Itoa(port),
-			"BENCH_PG_CONNECTION="+dsn, "BENCH_CATALOG_FILE="+root)
+			"BENCH_PG_CONNECTION="+dsn, "BENCH_CATALOG_FILE="+roots[0])
 		s.ready = "/.backstage/health/v1/readiness"
 	}
 	logFile, err := os.Create(s.log)
@@ -583,7 +593,7 @@ func writeCatalogReport(w io.Writer, format string, rep *catalogReport) error {
 	}
 	fmt.Fprintf(w, "%s on %s: %d entities", rep.Target, rep.Store, rep.Entities)
 	if rep.Files > 0 {
-		fmt.Fprintf(w, " in %d files (%.1f MB)", rep.Files, float64(rep.CatalogBytes)/(1<<20))
+		fmt.Fprintf(w, " in %d files (%.1f MB) behind %d location(s)", rep.Files, float64(rep.CatalogBytes)/(1<<20), rep.Locations)
 	}
 	fmt.Fprintf(w, "; concurrency %d; %d CPUs, load average %s\n", rep.Concurrency, rep.CPUs, rep.LoadAverage)
 	if rep.VisibleSeconds > 0 {

@@ -67,7 +67,7 @@ func mapsEqual(a, b map[string]int) bool {
 }
 
 func TestBenchCatalogTiny(t *testing.T) {
-	stores := map[string][]string{"sqlite": nil}
+	stores := map[string][]string{"sqlite": {"--locations", "2"}}
 	if dsn := os.Getenv(storetest.EnvPostgres); dsn != "" {
 		stores["postgres"] = []string{"--postgres", dsn}
 	}
@@ -79,8 +79,9 @@ func TestBenchCatalogTiny(t *testing.T) {
 			}
 			// 7 kinds, at most 50 a file: 2 groups, 40 users, 1 domain, 4
 			// systems, 30 APIs, 20 resources, 103 components.
-			if rep.Files != 1+1+1+1+1+1+3 || rep.CatalogBytes < 200*200 {
-				t.Errorf("%d files of %d bytes", rep.Files, rep.CatalogBytes)
+			wantLocations := map[string]int{"sqlite": 2, "postgres": 1}[store]
+			if rep.Files != 1+1+1+1+1+1+3 || rep.Locations != wantLocations || rep.CatalogBytes < 200*200 {
+				t.Errorf("%d files of %d bytes behind %d locations", rep.Files, rep.CatalogBytes, rep.Locations)
 			}
 			if !(rep.ReadySeconds > 0 && rep.VisibleSeconds >= rep.ReadySeconds && rep.EntitiesPerSecond > 0) ||
 				math.Abs(rep.VisibleSeconds-rep.ReadySeconds-rep.AfterReadySeconds) > 1e-6 {
@@ -156,6 +157,8 @@ func TestBenchCatalogRejectsFlags(t *testing.T) {
 		{[]string{"--per-file", "10001"}, "--per-file 10001"},
 		{[]string{"--ingest-timeout", "0s"}, "--ingest-timeout 0s"},
 		{[]string{"--max-rss", "1"}, "--max-rss 1"},
+		{[]string{"--locations", "0"}, "--locations 0"},
+		{[]string{"--target", "backstage", "--postgres", "postgres://x", "--locations", "2"}, "has one location"},
 		{[]string{"--target", "gitlab"}, `--target "gitlab"`},
 		{[]string{"--target", "backstage"}, "needs --postgres"},
 		{[]string{"--backstage-url", "http://localhost:7007"}, "--backstage-url needs --target backstage"},

@@ -183,6 +183,51 @@ func TestWriteRejectsPerFile(t *testing.T) {
 			t.Errorf("Write(perFile=%d) succeeded", per)
 		}
 	}
+	for _, locs := range []int{0, MaxLocations + 1} {
+		if _, err := WriteSplit(t.TempDir(), nil, 10, locs); err == nil {
+			t.Errorf("WriteSplit(locations=%d) succeeded", locs)
+		}
+	}
+}
+
+// TestWriteSplitSharesFiles checks that the Location files of WriteSplit
+// name every entity file once, in order, each a share.
+func TestWriteSplitSharesFiles(t *testing.T) {
+	ents, err := Generate(1000, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, locs := range []int{1, 3, 1000} {
+		dir := t.TempDir()
+		lay, err := WriteSplit(dir, ents, 100, locs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := min(locs, len(lay.Files))
+		if len(lay.Roots) != want || lay.Root != lay.Roots[0] {
+			t.Fatalf("locations=%d: roots %v", locs, lay.Roots)
+		}
+		var named []string
+		names := map[any]bool{}
+		for _, root := range lay.Roots {
+			docs := parseFile(t, root)
+			loc := docs[0].(map[string]any)
+			names[loc["metadata"].(map[string]any)["name"]] = true
+			targets := loc["spec"].(map[string]any)["targets"].([]any)
+			if len(targets) == 0 {
+				t.Errorf("locations=%d: %s has no targets", locs, root)
+			}
+			for _, tg := range targets {
+				named = append(named, strings.TrimPrefix(tg.(string), "./"))
+			}
+		}
+		if diff := cmp.Diff(lay.Files, named); diff != "" {
+			t.Errorf("locations=%d: targets differ from the files (-files +targets):\n%s", locs, diff)
+		}
+		if len(names) != want {
+			t.Errorf("locations=%d: Location names %v are not distinct", locs, names)
+		}
+	}
 }
 
 // roundTrip writes s as a mapping value and as a list item and returns
@@ -211,7 +256,7 @@ func TestScalarsReadBack(t *testing.T) {
 		"plain", "group:default/team-1", "dir:.", "https://dash.example.com/x", "1", "0x1F", "1.5", "-1",
 		"true", "No", "null", "~", "y", "a: b", "key:", "#tag", "x #y", "- dash", "[list]", "{map}", "*alias",
 		"&anchor", "!tag", "%dir", "@at", "`tick", "'single'", "\"double\"", "trailing ", " leading", "tab\there",
-		"line1\nline2\n", "line1\nline2", "a\n\nb\n", "two\n\n", " indented\nsecond\n", "x\n  indented more\n",
+		"line1\nline2\n", "line1\nline2", "a\n\nb\n", "two\n\n", " indented\nsecond\n", "x\n  indented more\n", "\n z", "\n\n\tz\n",
 		"unicode é ✓", "", "\x00nul", "back\\slash",
 	} {
 		v, item := roundTrip(t, s)

@@ -18,10 +18,14 @@ const RootFile = "all.yaml"
 // RootLocation is the name of the Location entity in RootFile.
 const RootLocation = "bench-catalog"
 
+// MaxLocations bounds the Location files WriteSplit writes.
+const MaxLocations = 1000
+
 // Layout is what Write produced.
 type Layout struct {
-	Root  string   // absolute path of RootFile
-	Files []string // the entity files, relative to the root's directory
+	Root  string   // absolute path of the first (with Write, the only) Location file
+	Roots []string // absolute paths of every Location file
+	Files []string // the entity files, relative to the roots' directory
 	Bytes int64    // size of all files written
 }
 
@@ -31,9 +35,20 @@ type Layout struct {
 // those files, the way large Backstage catalogs split their org and
 // software files behind one registered location.
 func Write(dir string, ents []Entity, perFile int) (Layout, error) {
+	return WriteSplit(dir, ents, perFile, 1)
+}
+
+// WriteSplit is Write with the entity files shared out, in order, among
+// locations Location files (all-01.yaml, all-02.yaml, … when more than
+// one), for catalogs registered as several locations, as very large ones
+// are.
+func WriteSplit(dir string, ents []Entity, perFile, locations int) (Layout, error) {
 	var lay Layout
 	if perFile < 1 || perFile > MaxPerFile {
 		return lay, fmt.Errorf("catalogtest: %d entities per file asked; write between 1 and %d", perFile, MaxPerFile)
+	}
+	if locations < 1 || locations > MaxLocations {
+		return lay, fmt.Errorf("catalogtest: %d locations asked; write between 1 and %d", locations, MaxLocations)
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -59,21 +74,35 @@ func Write(dir string, ents []Entity, perFile int) (Layout, error) {
 		lay.Bytes += n
 		start = end
 	}
-	targets := make([]string, len(lay.Files))
-	for i, f := range lay.Files {
-		targets[i] = "./" + f
+	locations = min(locations, max(1, len(lay.Files)))
+	for i := range locations {
+		// Location i gets the i-th contiguous share of the files.
+		from, to := i*len(lay.Files)/locations, (i+1)*len(lay.Files)/locations
+		targets := make([]string, 0, to-from)
+		for _, f := range lay.Files[from:to] {
+			targets = append(targets, "./"+f)
+		}
+		file, name := RootFile, RootLocation
+		desc := fmt.Sprintf("A generated catalog of %d entities.", len(ents))
+		if locations > 1 {
+			file = fmt.Sprintf("all-%02d.yaml", i+1)
+			name = fmt.Sprintf("%s-%02d", RootLocation, i+1)
+			desc = fmt.Sprintf("Part %d of %d of a generated catalog of %d entities.", i+1, locations, len(ents))
+		}
+		root := Entity{
+			APIVersion: "backstage.io/v1alpha1", Kind: "Location",
+			Metadata: Metadata{Name: name, Description: desc},
+			Spec:     LocationSpec{Targets: targets},
+		}
+		path := filepath.Join(abs, file)
+		n, err := writeDocs(path, []Entity{root})
+		if err != nil {
+			return lay, err
+		}
+		lay.Roots = append(lay.Roots, path)
+		lay.Bytes += n
 	}
-	root := Entity{
-		APIVersion: "backstage.io/v1alpha1", Kind: "Location",
-		Metadata: Metadata{Name: RootLocation, Description: fmt.Sprintf("A generated catalog of %d entities.", len(ents))},
-		Spec:     LocationSpec{Targets: targets},
-	}
-	lay.Root = filepath.Join(abs, RootFile)
-	n, err := writeDocs(lay.Root, []Entity{root})
-	if err != nil {
-		return lay, err
-	}
-	lay.Bytes += n
+	lay.Root = lay.Roots[0]
 	return lay, nil
 }
 

@@ -258,15 +258,15 @@ func plainSafe(s string) bool {
 func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 
 // literalSafe reports whether s can be a literal block scalar ("|" or
-// "|-") without an indentation indicator: several lines, none starting
-// the first with a space, no trailing blanks, at most one trailing
-// newline, printable ASCII and tabs.
+// "|-") without an indentation indicator: several lines, the first
+// non-empty one not starting with a blank, no trailing blanks, at most one
+// trailing newline, printable ASCII and tabs.
 func literalSafe(s string) bool {
 	if !strings.Contains(strings.TrimSuffix(s, "\n"), "\n") || strings.HasSuffix(s, "\n\n") {
 		return false
 	}
-	if strings.HasPrefix(s, " ") || strings.HasPrefix(s, "\t") {
-		return false // the first line would set the block's indentation
+	if first := strings.TrimLeft(s, "\n"); strings.HasPrefix(first, " ") || strings.HasPrefix(first, "\t") {
+		return false // the first non-empty line would set the block's indentation
 	}
 	for _, line := range strings.Split(s, "\n") {
 		if strings.HasSuffix(line, " ") || strings.HasSuffix(line, "\t") {
