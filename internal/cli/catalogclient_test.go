@@ -14,11 +14,22 @@ import (
 // calls and their assertions. .ci/run installs the npm package.
 func TestCatalogClient(t *testing.T) {
 	t.Parallel()
+	dir, node := catalogClientE2E(t)
+	p := serve(t, t.TempDir(), nil)
+	waitEntities(t, p.base, "?filter=kind=component", 25)
+	waitStitched(t, p.base)
+	runNodeTest(t, dir, node, "client.test.mjs", "GREENROOM_URL="+p.base)
+}
+
+// catalogClientE2E returns e2e/catalog-client and node, skipping loudly
+// (failing under CI=true) when node or the npm packages are missing.
+func catalogClientE2E(t *testing.T) (dir, node string) {
+	t.Helper()
 	dir, err := filepath.Abs("../../e2e/catalog-client")
 	if err != nil {
 		t.Fatal(err)
 	}
-	node, err := exec.LookPath("node")
+	node, err = exec.LookPath("node")
 	_, modErr := os.Stat(filepath.Join(dir, "node_modules", "@backstage", "catalog-client"))
 	if err != nil || modErr != nil {
 		msg := "node or e2e/catalog-client/node_modules missing (run npm ci --prefix e2e/catalog-client)"
@@ -27,20 +38,23 @@ func TestCatalogClient(t *testing.T) {
 		}
 		t.Skip("SKIPPED LOUDLY: " + msg)
 	}
-	p := serve(t, t.TempDir(), nil)
-	waitEntities(t, p.base, "?filter=kind=component", 25)
-	waitStitched(t, p.base)
+	return dir, node
+}
 
+// runNodeTest runs one node:test file in dir with env added, failing the
+// test with its output when any journey fails.
+func runNodeTest(t *testing.T, dir, node, file string, env ...string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "client.test.mjs")
+	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", file)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GREENROOM_URL="+p.base)
+	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("catalog-client e2e failed: %v\n%s", err, out)
+		t.Fatalf("%s failed: %v\n%s", file, err, out)
 	}
-	t.Logf("catalog-client e2e:\n%s", out)
+	t.Logf("%s:\n%s", file, out)
 }
 
 // waitStitched waits until the demo's entities carry their relations.
