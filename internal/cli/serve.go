@@ -61,6 +61,8 @@ type app struct {
 	discovery *discovery
 	server    *server.Server
 	ready     func(context.Context) error
+	// onStart are the features' background starts (see features.go).
+	onStart []func(context.Context)
 }
 
 func runServe(ctx context.Context, g *globalFlags, f *serveFlags, stderr io.Writer) error {
@@ -96,6 +98,9 @@ func runServe(ctx context.Context, g *globalFlags, f *serveFlags, stderr io.Writ
 		logger.Warn("scheduled catalog refresh not queued", "err", err)
 	}
 	a.discovery.Start(ctx)
+	for _, start := range a.onStart {
+		start(ctx)
+	}
 	logger.Info("greenroom started", "url", "http://"+displayAddr(ln.Addr()), "database", a.store.Driver(),
 		"startup", time.Since(start).Round(time.Millisecond), "version", version)
 
@@ -169,8 +174,15 @@ func buildApp(ctx context.Context, cfg *config.Config, f *serveFlags, logger *sl
 	mux.Handle("GET /readyz", readyHandler(a.ready))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 
+	env := &wireEnv{cfg: cfg, store: st, pool: pool, catalog: cat, pages: pages, mux: mux, logger: logger, reg: reg, dataDir: dataDir}
+	if err := env.wireFeatures(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.onStart = env.onStart
+
 	errs := api.ErrorWriter{Logger: logger}
-	a.server = server.New(mux, server.Options{
+	a.server = server.New(env.handler(mux), server.Options{
 		Logger:          logger.With("component", "http"),
 		RequestTimeout:  cfg.Greenroom.Server.RequestTimeout,
 		ShutdownTimeout: cfg.Greenroom.Server.ShutdownTimeout,

@@ -45,6 +45,7 @@ func (d *decoder) decode(root *node) *Config {
 	d.githubProviders(root, c)
 	d.githubOrgProviders(root, c) // providers_githuborg.go
 	d.gitProviders(root, c)       // providers_git.go
+	d.features(root, c)           // features.go
 	if c.App.BaseURL == "" {
 		c.App.BaseURL = c.Backend.BaseURL
 	}

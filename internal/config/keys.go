@@ -17,7 +17,7 @@ const (
 // ownedSections are the top-level sections whose keys Greenroom checks.
 // Every other top-level section is kept as it is for later features.
 func ownedSections() []string {
-	return []string{"app", "backend", "catalog", "greenroom", "integrations"}
+	return append([]string{"app", "backend", "catalog", "greenroom", "integrations"}, featureSections()...)
 }
 
 // knownKeys is the one table of every key known under the owned sections.
@@ -95,6 +95,8 @@ func knownKeys() map[string]keyUse {
 	used, ignored = append(used, pu...), append(ignored, pi...)
 	gu, gi := gitProviderKeys()
 	used, ignored = append(used, gu...), append(ignored, gi...)
+	fu, fi := featureKeys() // features.go
+	used, ignored = append(used, fu...), append(ignored, fi...)
 	m := make(map[string]keyUse, len(used)+len(ignored))
 	for _, k := range used {
 		m[k] = keyUsed
