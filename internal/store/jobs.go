@@ -287,6 +287,24 @@ func (s *Store) JobByID(ctx context.Context, id int64) (Job, error) {
 	return j, nil
 }
 
+// DedupeKeyHandled reports whether a job with the dedupe key is queued,
+// running or done — work that must happen once (a webhook delivery) has
+// then been taken care of, here or on another replica, before or after a
+// restart. A job that failed for good does not count, so that redelivering
+// it (GitHub's "Redeliver") runs the work again. Finished jobs are kept
+// until PruneJobs removes them, which bounds how far back this sees.
+func (s *Store) DedupeKeyHandled(ctx context.Context, key string) (bool, error) {
+	var one int
+	err := s.queryRowContext(ctx, "SELECT 1 FROM jobs WHERE dedupe_key = ? AND state IN ('queued', 'running', 'done') LIMIT 1", key).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: dedupe key %q: %w", key, err)
+	}
+	return true, nil
+}
+
 // JobCounts returns the number of jobs in each state; every state is
 // present, zero or not.
 func (s *Store) JobCounts(ctx context.Context) (map[string]int, error) {

@@ -40,10 +40,12 @@ type Queue interface {
 	Register(kind string, h jobs.Handler)
 }
 
-// JobLookup reads a job back (the store's JobByID), to tell a replayed
-// delivery from a new one.
+// JobLookup reads jobs back (the store's JobByID and DedupeKeyHandled), to
+// tell a replayed delivery from a new one — also after a restart and on
+// another replica.
 type JobLookup interface {
 	JobByID(ctx context.Context, id int64) (store.Job, error)
+	DedupeKeyHandled(ctx context.Context, key string) (bool, error)
 }
 
 // Deps are a Discovery's collaborators.

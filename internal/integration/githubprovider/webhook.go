@@ -105,10 +105,25 @@ func (d *Discovery) receive(r *http.Request) (int, string) {
 		log.Info("webhook delivery replayed; ignored")
 		return http.StatusOK, "duplicate"
 	}
+	dedupe := "github-delivery:" + id
+	if d.deps.Jobs != nil {
+		// The jobs table remembers deliveries handled before a restart or
+		// by another replica; the in-memory set above is the fast path.
+		handled, err := d.deps.Jobs.DedupeKeyHandled(r.Context(), dedupe)
+		if err != nil {
+			log.Error("webhook delivery not checked for replay", "err", err)
+			return http.StatusServiceUnavailable, "the delivery could not be checked; redeliver it"
+		}
+		if handled {
+			d.recent.add(id)
+			log.Info("webhook delivery replayed; ignored")
+			return http.StatusOK, "duplicate"
+		}
+	}
 	nonce := make([]byte, 12)
 	_, _ = rand.Read(nonce)
 	job := webhookJob{Event: event, Delivery: id, Body: body, Nonce: hex.EncodeToString(nonce)}
-	jobID, err := d.deps.Queue.Enqueue(r.Context(), WebhookJobKind, job, jobs.DedupeKey("github-delivery:"+id), jobs.MaxAttempts(webhookAttempts))
+	jobID, err := d.deps.Queue.Enqueue(r.Context(), WebhookJobKind, job, jobs.DedupeKey(dedupe), jobs.MaxAttempts(webhookAttempts))
 	if err != nil {
 		log.Error("webhook delivery not queued", "err", err)
 		return http.StatusServiceUnavailable, "the delivery could not be queued; redeliver it"

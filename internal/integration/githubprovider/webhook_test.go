@@ -210,3 +210,56 @@ func TestScheduleWithoutWebhooks(t *testing.T) {
 		}
 	})
 }
+
+// A delivery replayed after its job finished and the process restarted
+// (or on another replica) is still ignored: the jobs table keeps its dedupe
+// key. A delivery whose job failed for good may be redelivered and runs.
+func TestWebhookReplayAfterRestart(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		fake := githubfake.New(t, githubfake.Config{})
+		fake.AddOrg("acme")
+		fake.AddRepo("acme", githubfake.Repo{Name: "a", Files: map[string]string{"README.md": "x"}})
+		e := newEnv(t, s, fake, providerConfig("acme"))
+		e.scan()
+		e.start()
+		d := fake.PushFile("acme", "a", "main", "catalog-info.yaml", component("a"))
+		if status, body := send(t, e, d); status != http.StatusAccepted {
+			t.Fatalf("delivery: %d %s", status, body)
+		}
+		waitFor(t, 10*time.Second, func() bool { return e.present("a")["a"] })
+		waitFor(t, 5*time.Second, func() bool { return pending(t, s) == 0 })
+
+		// "Restart": a new Discovery with an empty memory on the same store.
+		restarted := newEnv(t, s, fake, providerConfig("acme"))
+		status, body := send(t, restarted, d)
+		if status != http.StatusOK || !strings.Contains(body, "duplicate") {
+			t.Fatalf("replay after restart: %d %s, want 200 duplicate", status, body)
+		}
+		if n := pending(t, s); n != 0 {
+			t.Errorf("%d jobs queued by a replay after restart", n)
+		}
+
+		// A delivery whose work failed for good is taken again.
+		q := "UPDATE jobs SET state = 'failed' WHERE dedupe_key = ?"
+		if s.Driver() == "postgres" {
+			q = strings.Replace(q, "?", "$1", 1)
+		}
+		if _, err := s.WriteDB().ExecContext(t.Context(), q, "github-delivery:"+d.ID); err != nil {
+			t.Fatal(err)
+		}
+		again := newEnv(t, s, fake, providerConfig("acme"))
+		if status, body := send(t, again, d); status != http.StatusAccepted {
+			t.Errorf("redelivery of a failed delivery: %d %s, want 202", status, body)
+		}
+	})
+}
+
+// pending counts queued and running jobs.
+func pending(t *testing.T, s *store.Store) int {
+	t.Helper()
+	c, err := s.JobCounts(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c["queued"] + c["running"]
+}
