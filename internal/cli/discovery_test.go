@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -30,6 +32,13 @@ func TestServeGitHubDiscovery(t *testing.T) {
 	fake.AddOrg("acme")
 	fake.AddRepo("acme", githubfake.Repo{Name: "payments", Files: map[string]string{"catalog-info.yaml": fmt.Sprintf(discoveryComponent, "gh-payments")}})
 	dir := t.TempDir()
+	mono := filepath.Join(dir, "mono")
+	if err := os.MkdirAll(filepath.Join(mono, "svc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(mono, "svc", "catalog-info.yaml"), fmt.Appendf(nil, discoveryComponent, "mono-svc"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cfg := writeConfig(t, dir, fmt.Sprintf(`integrations:
   github:
     - host: github.com
@@ -49,7 +58,11 @@ catalog:
         schedule:
           frequency: { minutes: 30 }
           timeout: { minutes: 1 }
-`, fake.APIBaseURL(), githubfake.DefaultToken, fake.WebhookSecret()))
+    directory:
+      mono:
+        path: %s
+        catalogPath: /**/catalog-info.yaml
+`, fake.APIBaseURL(), githubfake.DefaultToken, fake.WebhookSecret(), mono))
 	p := serve(t, dir, nil, "--config", cfg)
 	waitEntities(t, p.base, "?filter=metadata.name=gh-payments", 1)
 
@@ -91,10 +104,22 @@ catalog:
 	if res.StatusCode != http.StatusUnauthorized {
 		t.Errorf("forged signature: %d, want 401", res.StatusCode)
 	}
+	// Every provider kind reports its state on one route.
+	waitEntities(t, p.base, "?filter=metadata.name=mono-svc", 1)
 	var status struct {
-		Items []map[string]any `json:"items"`
+		Items []struct {
+			Name, Type, Target string
+			LastSuccess        time.Time
+			FilesFound         int
+		} `json:"items"`
 	}
-	if code := getJSON(t, p.base+"/api/catalog/providers", &status); code != 200 || len(status.Items) != 1 {
-		t.Errorf("providers status: %d %v", code, status)
+	if code := getJSON(t, p.base+"/api/catalog/providers", &status); code != 200 || len(status.Items) != 2 {
+		t.Fatalf("providers status: %d %+v", code, status)
+	}
+	if gh := status.Items[0]; gh.Type != "github" || gh.LastSuccess.IsZero() {
+		t.Errorf("github provider state: %+v", gh)
+	}
+	if dp := status.Items[1]; dp.Type != "directory" || dp.Target != mono || dp.FilesFound != 1 || dp.LastSuccess.IsZero() {
+		t.Errorf("directory provider state: %+v", dp)
 	}
 }

@@ -90,7 +90,7 @@ func newDiscovery(cfg *config.Config, st *store.Store, pool *jobs.Pool, cat *cat
 // providers' state.
 func (d *discovery) Routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/events/http/github", d.github.WebhookHandler())
-	mux.Handle("GET /api/catalog/providers", d.github.StatusHandler())
+	mux.Handle("GET /api/catalog/providers", d.statusHandler())
 }
 
 // Start queues every provider's first run; failures are logged, never

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -78,7 +79,7 @@ func printProviders(w io.Writer, items []githubprovider.Status, now time.Time) e
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tORGANIZATION\tSTATE\tLAST SUCCESS\tNEXT RUN\tREPOS\tFILES\tPROBLEMS\tREQUESTS\tRATE LEFT\tLAST ERROR")
+	fmt.Fprintln(tw, "NAME\tTYPE\tSOURCE\tSTATE\tLAST SUCCESS\tNEXT RUN\tREPOS\tFILES\tPROBLEMS\tREQUESTS\tRATE LEFT\tLAST ERROR")
 	for _, s := range items {
 		state := "ok"
 		switch {
@@ -104,10 +105,34 @@ func printProviders(w io.Writer, items []githubprovider.Status, now time.Time) e
 		if lastErr == "" {
 			lastErr = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\n", s.Name, s.Organization, state, ago(s.LastSuccess, now),
-			ago(s.NextRun, now), s.ReposSeen, s.FilesFound, s.Problems, s.Requests, rate, lastErr)
+		typ, source, repos, files := s.Type, s.Organization, strconv.Itoa(s.ReposSeen), strconv.Itoa(s.FilesFound)
+		if typ == "" {
+			typ = "github"
+		}
+		switch typ {
+		case "githubOrg":
+			repos, files = "-", fmt.Sprintf("%d users, %d groups", s.Users, s.Groups)
+		case "git", "directory":
+			source, repos = s.Target, "-"
+			if s.Commit != "" {
+				source += "@" + shortCommit(s.Commit)
+			}
+		}
+		if source == "" {
+			source = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", s.Name, typ, source, state, ago(s.LastSuccess, now),
+			ago(s.NextRun, now), repos, files, s.Problems, s.Requests, rate, lastErr)
 	}
 	return tw.Flush()
+}
+
+// shortCommit is the first 12 characters of a commit id.
+func shortCommit(c string) string {
+	if len(c) > 12 {
+		return c[:12]
+	}
+	return c
 }
 
 // ago shows t relative to now ("3m ago", "in 40s"), or "never".

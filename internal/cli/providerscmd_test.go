@@ -19,6 +19,8 @@ func TestCatalogProvidersCmd(t *testing.T) {
 			ReposSeen: 500, FilesFound: 374, Requests: 5,
 			RateLimits: []githubprovider.RateLimitStatus{{Resource: "graphql", Limit: 5000, Remaining: 4990}}},
 		{Name: "github-other", Organization: "other", LastError: "github provider github-other: list repositories of other: rate limit"},
+		{Name: "github-org-acme", Type: "githubOrg", Organization: "acme", Users: 40, Groups: 7, LastSuccess: now.Add(-time.Minute)},
+		{Name: "git-infra", Type: "git", Target: "https://git.acme.dev/infra.git", Commit: "0123456789abcdef0123", FilesFound: 3},
 	}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/api/catalog/providers" {
@@ -38,7 +40,8 @@ func TestCatalogProvidersCmd(t *testing.T) {
 		stderr string
 	}{
 		{"table", []string{"--server", srv.URL}, 0, []string{"github-acme", "acme", "ok", "2m0s ago", "500", "374", "graphql 4990/5000",
-			"github-other", "failing", "never", "rate limit"}, ""},
+			"github-other", "failing", "never", "rate limit",
+			"githubOrg", "40 users, 7 groups", "git-infra", "https://git.acme.dev/infra.git@0123456789ab"}, ""},
 		{"json", []string{"--server", srv.URL, "-o", "json"}, 0, []string{`"name": "github-acme"`, `"filesFound": 374`}, ""},
 		{"bad output", []string{"--server", srv.URL, "-o", "yaml"}, 2, nil, "want table or json"},
 		{"bad server", []string{"--server", "ftp://x"}, 2, nil, "want an http:// or https:// URL"},

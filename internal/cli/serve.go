@@ -166,6 +166,7 @@ func buildApp(ctx context.Context, cfg *config.Config, f *serveFlags, logger *sl
 	api.New(cat, logger).Routes(mux)
 	api.NewPush(cat, cfg.Backend.Auth.ExternalAccess, logger).Routes(mux)
 	disc.Routes(mux)
+	pages.ProviderPages(disc.statuses).Routes(mux)
 	pages.Routes(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

@@ -122,6 +122,18 @@ func ProviderName(id string) string { return "github-org-" + id }
 // catalog.ProviderSourceName(Name(), …)).
 func (p *Provider) Name() string { return p.name }
 
+// Host is the GitHub host the provider reads.
+func (p *Provider) Host() string { return p.opts.Config.Host }
+
+// Organizations names the organizations read, comma-separated, or says
+// that every installation of the App is read.
+func (p *Provider) Organizations() string {
+	if len(p.opts.Config.Orgs) == 0 {
+		return "(every installation)"
+	}
+	return strings.Join(p.opts.Config.Orgs, ",")
+}
+
 // State returns what the provider last did.
 func (p *Provider) State() State {
 	p.mu.Lock()

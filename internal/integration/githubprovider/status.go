@@ -8,13 +8,22 @@ import (
 
 // Status is a provider's state as GET /api/catalog/providers shows it.
 // It is kept in memory: after a restart it fills again with the first scan.
+// Every provider kind (github, githubOrg, git, directory) is shown in this
+// shape; fields that do not apply to a kind are left empty.
 type Status struct {
 	Name         string `json:"name"`
 	Type         string `json:"type"`
-	Organization string `json:"organization"`
-	Host         string `json:"host"`
-	CatalogPath  string `json:"catalogPath"`
-	Frequency    string `json:"frequency"`
+	Organization string `json:"organization,omitempty"`
+	// Target is the repository URL (git) or directory (directory).
+	Target string `json:"target,omitempty"`
+	// Commit is the commit last applied (git).
+	Commit string `json:"commit,omitempty"`
+	// Users and Groups are what an org provider last read.
+	Users       int    `json:"users,omitempty"`
+	Groups      int    `json:"groups,omitempty"`
+	Host        string `json:"host"`
+	CatalogPath string `json:"catalogPath"`
+	Frequency   string `json:"frequency"`
 
 	Running     bool      `json:"running"`
 	LastRun     time.Time `json:"lastRun,omitzero"`
