@@ -71,16 +71,15 @@ func (s *Subscription) Dropped() uint64 { return s.dropped.Load() }
 // and counted, so a slow subscriber cannot hold up processing. The zero
 // value is ready to use.
 //
-// It is in-process only. With several replicas on one PostgreSQL database
-// each replica sees only the changes it committed itself; the design for
-// fanning out is that the store also issues pg_notify inside the writing
-// transaction (delivered exactly when it commits) and each replica
-// LISTENs and feeds what it hears to publish, so that publish stays the one
-// entry point.
+// With several replicas on one PostgreSQL database, RelayEvents (relay.go)
+// carries each replica's events to the others, where subscribers receive
+// them like local ones.
 type broker struct {
 	mu      sync.Mutex
 	subs    map[*Subscription]struct{}
 	dropped atomic.Uint64
+	// relay, when set, sends published events to the other replicas.
+	relay atomic.Pointer[func([]Event)]
 }
 
 // Subscribe returns a subscription to the entity change events published
@@ -117,17 +116,30 @@ func (b *broker) subscribe(ctx context.Context) (*Subscription, error) {
 }
 
 // publish delivers evs, stamped with at, to every subscriber without
-// blocking. Call it only after the transaction that made the changes has
+// blocking, and hands them to the relay to other replicas when one is set
+// (relay.go). Call it only after the transaction that made the changes has
 // committed.
 func (b *broker) publish(evs []Event, at time.Time) {
 	if len(evs) == 0 {
 		return
 	}
+	stamped := make([]Event, len(evs))
+	for i, ev := range evs {
+		ev.At = at
+		stamped[i] = ev
+	}
+	b.deliver(stamped)
+	if r := b.relay.Load(); r != nil {
+		(*r)(stamped)
+	}
+}
+
+// deliver hands stamped events to every subscriber without blocking.
+func (b *broker) deliver(evs []Event) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for sub := range b.subs {
 		for _, ev := range evs {
-			ev.At = at
 			select {
 			case sub.c <- ev:
 			default:

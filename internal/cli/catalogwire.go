@@ -65,3 +65,26 @@ func newCatalog(cfg *config.Config, st *store.Store, pool *jobs.Pool, sources []
 	}, func() float64 { return float64(cat.DroppedEvents()) }))
 	return cat, nil
 }
+
+// relayCatalogEvents shares change events with the other replicas on the
+// same PostgreSQL database until ctx is done, so that each replica's
+// subscribers (portal live updates, caches, search) follow every change.
+// SQLite is one process: nothing to do.
+func relayCatalogEvents(ctx context.Context, cat *catalog.Service, st *store.Store, reg prometheus.Registerer) {
+	if st.Driver() != store.DriverPostgres {
+		return
+	}
+	stats := cat.RelayEvents(ctx, st, nil)
+	for _, m := range []struct {
+		name, help string
+		value      func(catalog.RelayStats) uint64
+	}{
+		{"greenroom_catalog_events_relay_sent_total", "Messages of catalog change events sent to other replicas.", func(s catalog.RelayStats) uint64 { return s.Sent }},
+		{"greenroom_catalog_events_relay_received_total", "Catalog change events received from other replicas.", func(s catalog.RelayStats) uint64 { return s.Received }},
+		{"greenroom_catalog_events_relay_dropped_total", "Catalog change events not relayed because the relay queue was full.", func(s catalog.RelayStats) uint64 { return s.Dropped }},
+		{"greenroom_catalog_events_relay_failed_total", "Messages of catalog change events the database refused.", func(s catalog.RelayStats) uint64 { return s.Failed }},
+	} {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: m.name, Help: m.help},
+			func() float64 { return float64(m.value(stats())) }))
+	}
+}

@@ -145,6 +145,7 @@ func buildApp(ctx context.Context, cfg *config.Config, f *serveFlags, logger *sl
 		st.Close()
 		return nil, err
 	}
+	relayCatalogEvents(ctx, cat, st, reg)
 	disc, err := newDiscovery(cfg, st, pool, cat, dataDir, logger)
 	if err != nil {
 		st.Close()
