@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"greenroom/internal/access"
 	"greenroom/internal/catalog"
 	"greenroom/internal/config"
 	"greenroom/internal/integration/github"
@@ -54,6 +55,8 @@ type Deps struct {
 	Sources Sources
 	Queue   Queue
 	Jobs    JobLookup
+	// Auditor, when set, records deliveries refused for their signature.
+	Auditor access.Auditor
 	Logger  *slog.Logger // nil discards
 	Now     func() time.Time
 	Rand    func() float64

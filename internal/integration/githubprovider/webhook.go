@@ -10,7 +10,9 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
+	"greenroom/internal/access"
 	"greenroom/internal/catalog"
 	"greenroom/internal/greenroom"
 	"greenroom/internal/integration/github"
@@ -83,6 +85,7 @@ func (d *Discovery) receive(r *http.Request) (int, string) {
 	}
 	if err := d.verify(body, r.Header.Get(github.HeaderSignature256)); err != nil {
 		log.Warn("webhook delivery rejected: signature", "err", err)
+		d.auditRefusal(r, err)
 		return http.StatusUnauthorized, "webhook signature is missing or invalid"
 	}
 	event, id := r.Header.Get(github.HeaderEvent), r.Header.Get(github.HeaderDelivery)
@@ -140,6 +143,23 @@ func (d *Discovery) receive(r *http.Request) (int, string) {
 	d.recent.add(id)
 	log.Debug("webhook delivery queued", "job_id", jobID)
 	return http.StatusAccepted, "queued"
+}
+
+// auditRefusal records a delivery refused for its signature: someone who
+// is not GitHub, or a GitHub with the wrong secret, is calling.
+func (d *Discovery) auditRefusal(r *http.Request, why error) {
+	if d.deps.Auditor == nil {
+		return
+	}
+	ev := access.AuditEvent{
+		Time: time.Now().UTC(), Action: "webhook.github.receive", Resource: "POST /api/events/http/github",
+		Decision: access.DecisionDeny, Reason: "signature: " + why.Error(),
+		RequestID: greenroom.RequestID(r.Context()), Source: r.RemoteAddr,
+		Details: map[string]string{"delivery": truncate(r.Header.Get(github.HeaderDelivery), maxDeliveryID), "event": truncate(r.Header.Get(github.HeaderEvent), 64)},
+	}
+	if err := d.deps.Auditor.Audit(r.Context(), ev); err != nil {
+		d.deps.Logger.Error("refused webhook delivery not audited", "err", err)
+	}
 }
 
 // verify accepts the signature when any configured secret verifies it.

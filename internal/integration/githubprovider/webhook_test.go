@@ -2,14 +2,17 @@ package githubprovider
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"greenroom/internal/access"
 	"greenroom/internal/config"
 	"greenroom/internal/integration/github"
 	"greenroom/internal/integration/github/githubfake"
@@ -59,6 +62,8 @@ func TestWebhookBadInput(t *testing.T) {
 	fake.AddRepo("acme", githubfake.Repo{Name: "a", Files: map[string]string{"README.md": "x"}})
 	s := storetest.SQLite(t)
 	e := newEnv(t, s, fake, providerConfig("acme"))
+	audit := &memAuditor{}
+	e.disc.deps.Auditor = audit
 	d := fake.PushFile("acme", "a", "main", "catalog-info.yaml", component("a"))
 
 	post := func(body []byte, h http.Header) (int, string) {
@@ -101,6 +106,17 @@ func TestWebhookBadInput(t *testing.T) {
 				t.Errorf("%d jobs queued after a refused delivery", n)
 			}
 		})
+	}
+	// Each signature refusal is audited; other refusals are not attacks.
+	if got := audit.list(); len(got) != 3 {
+		t.Errorf("audited %d refusals, want 3 (bad, missing, tampered): %+v", len(got), got)
+	} else {
+		for _, ev := range got {
+			if ev.Decision != access.DecisionDeny || ev.Action != "webhook.github.receive" || ev.Details["delivery"] != d.ID ||
+				!strings.HasPrefix(ev.Reason, "signature: ") || strings.Contains(ev.Reason, fake.WebhookSecret()) {
+				t.Errorf("audit event %+v", ev)
+			}
+		}
 	}
 	status, body := post(d.Body, d.Header())
 	if status != http.StatusAccepted || !strings.Contains(body, "queued") {
@@ -262,4 +278,23 @@ func pending(t *testing.T, s *store.Store) int {
 		t.Fatal(err)
 	}
 	return c["queued"] + c["running"]
+}
+
+// memAuditor keeps audit events in memory.
+type memAuditor struct {
+	mu  sync.Mutex
+	evs []access.AuditEvent
+}
+
+func (m *memAuditor) Audit(_ context.Context, ev access.AuditEvent) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.evs = append(m.evs, ev)
+	return nil
+}
+
+func (m *memAuditor) list() []access.AuditEvent {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]access.AuditEvent(nil), m.evs...)
 }
