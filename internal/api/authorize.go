@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -235,6 +236,13 @@ type Authorize struct {
 	Authz     Authorizer
 	Lookup    EntityLookup
 	Approvals ApprovalRequester // nil: needs-approval answers 403
+	// Enrich, when set, fills the principal's roles, contractor flag and
+	// attributes (access.Resolver) before anything decides: a copy of the
+	// principal goes into the request's context.
+	Enrich func(ctx context.Context, p *access.Principal) error
+	// PageError renders errors of routes outside /api/ (portal pages);
+	// nil renders them as JSON too.
+	PageError func(w http.ResponseWriter, r *http.Request, err error)
 	Logger    *slog.Logger
 	warned    sync.Map
 }
@@ -244,12 +252,25 @@ type approvedKey struct{}
 
 // Wrap returns next behind the authorization.
 func (a *Authorize) Wrap(next http.Handler) http.Handler {
-	errs := ErrorWriter{Logger: a.Logger}
+	api := ErrorWriter{Logger: a.Logger}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := access.FromContext(r.Context())
 		if p == nil || r.Context().Value(approvedKey{}) != nil {
 			next.ServeHTTP(w, r)
 			return
+		}
+		errs := errorRenderer(api.Write)
+		if a.PageError != nil && !strings.HasPrefix(r.URL.Path, "/api/") {
+			errs = a.PageError
+		}
+		if a.Enrich != nil {
+			cp := *p
+			cp.Attributes = maps.Clone(p.Attributes)
+			if err := a.Enrich(r.Context(), &cp); err != nil {
+				errs(w, r, err)
+				return
+			}
+			r = r.WithContext(access.NewContext(r.Context(), &cp))
 		}
 		_, pattern := a.Mux.Handler(r)
 		rule, ok := RouteRuleFor(pattern)
@@ -275,7 +296,7 @@ func (a *Authorize) Wrap(next http.Handler) http.Handler {
 		}
 		d, err := a.Authz.Authorize(r.Context(), rule.Action, res)
 		if err != nil {
-			errs.Write(w, r, err)
+			errs(w, r, err)
 			return
 		}
 		switch {
@@ -284,26 +305,29 @@ func (a *Authorize) Wrap(next http.Handler) http.Handler {
 		case d.NeedsApproval && a.Approvals != nil:
 			a.requestApproval(w, r, rule.Action, res, d, errs)
 		default:
-			errs.Write(w, r, d.Err(rule.Action))
+			errs(w, r, d.Err(rule.Action))
 		}
 	})
 }
 
-func (a *Authorize) requestApproval(w http.ResponseWriter, r *http.Request, action string, res access.Resource, d access.Decision, errs ErrorWriter) {
+// errorRenderer writes an error response.
+type errorRenderer func(w http.ResponseWriter, r *http.Request, err error)
+
+func (a *Authorize) requestApproval(w http.ResponseWriter, r *http.Request, action string, res access.Resource, d access.Decision, errs errorRenderer) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxReplayBody+1))
 	if err != nil {
-		errs.Write(w, r, greenroom.Errorf(greenroom.CodeInvalid, "could not read the request body: %v", err))
+		errs(w, r, greenroom.Errorf(greenroom.CodeInvalid, "could not read the request body: %v", err))
 		return
 	}
 	if len(body) > maxReplayBody {
-		errs.Write(w, r, greenroom.Errorf(greenroom.CodeTooLarge, "a request awaiting approval may carry at most %d bytes", maxReplayBody))
+		errs(w, r, greenroom.Errorf(greenroom.CodeTooLarge, "a request awaiting approval may carry at most %d bytes", maxReplayBody))
 		return
 	}
 	pl := replayPayload{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, ContentType: r.Header.Get("Content-Type"),
 		Body: body, Requester: access.FromContext(r.Context()).UserRef}
 	ap, err := a.Approvals.Request(r.Context(), action, res, ReplayExecutor, pl, d.Reason)
 	if err != nil {
-		errs.Write(w, r, err)
+		errs(w, r, err)
 		return
 	}
 	w.Header().Set("Location", "/api/access/approvals/"+ap.ID)

@@ -168,4 +168,3 @@ func (s *Store) DeleteAuditBefore(ctx context.Context, before time.Time, contrac
 	}
 	return n, nil
 }
-
