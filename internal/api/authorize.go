@@ -10,6 +10,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 
@@ -289,6 +290,7 @@ func (a *Authorize) Wrap(next http.Handler) http.Handler {
 		}
 		res := access.Resource{Type: rule.Type}
 		if rule.Resource != nil {
+			setPathValues(r, pattern)
 			res = rule.Resource(r.Context(), r, a.Lookup)
 		}
 		if res.Type == "route" || (res.Type == "" && !ok) {
@@ -372,5 +374,32 @@ func Replay(h http.Handler, enrich func(context.Context, *access.Principal) erro
 			return greenroom.Errorf(greenroom.CodeInternal, "replaying %s %s answered %d: %s", pl.Method, pl.Path, rec.Code, strings.TrimSpace(rec.Body.String()))
 		}
 		return nil
+	}
+}
+
+// setPathValues fills r's path values from pattern the way the mux will
+// once it routes r: the middleware runs before the mux has.
+func setPathValues(r *http.Request, pattern string) {
+	_, path, ok := strings.Cut(pattern, " ")
+	if !ok {
+		path = pattern
+	}
+	pat := strings.Split(strings.Trim(path, "/"), "/")
+	got := strings.Split(strings.Trim(r.URL.EscapedPath(), "/"), "/")
+	for i, seg := range pat {
+		if !strings.HasPrefix(seg, "{") || !strings.HasSuffix(seg, "}") || i >= len(got) {
+			continue
+		}
+		name := strings.TrimSuffix(strings.Trim(seg, "{}"), "...")
+		if name == "$" {
+			continue
+		}
+		v := got[i]
+		if strings.HasSuffix(seg, "...}") {
+			v = strings.Join(got[i:], "/")
+		}
+		if u, err := url.PathUnescape(v); err == nil {
+			r.SetPathValue(name, u)
+		}
 	}
 }
