@@ -172,7 +172,7 @@ var expected = map[string]struct{ any, own []string }{
 	access.RoleCostManager:         {any: []string{"read", "list", "cost.view"}},
 	access.RoleContractorViewer:    {any: []string{"read", "list"}},
 	access.RoleContractorDeveloper: {any: []string{"read", "list", "create", "refresh"}, own: []string{"update"}},
-	"": {}, // a signed-in principal without any role
+	"":                             {}, // a signed-in principal without any role
 }
 
 func allowedFor(role, action string, owner bool) bool {

@@ -93,7 +93,9 @@ func (sc ReadScope) scopedQuery(q query.EntitiesQuery) (query.EntitiesQuery, fun
 }
 
 // served returns an entity body as the caller may see it: relations to
-// entities the scope hides are dropped.
+// entities the scope hides are dropped, and so are the spec fields that
+// name them (owner, system, dependsOn, providesApis…), so that a visible
+// entity never reveals a hidden one's ref.
 func (sc ReadScope) served(body json.RawMessage) (json.RawMessage, error) {
 	if sc.Visible == nil {
 		return body, nil
@@ -102,35 +104,108 @@ func (sc ReadScope) served(body json.RawMessage) (json.RawMessage, error) {
 	if err := json.Unmarshal(body, &e); err != nil {
 		return nil, fmt.Errorf("catalog: decode entity: %w", err)
 	}
-	raw, ok := e["relations"]
-	if !ok {
-		return body, nil
-	}
-	var rels []map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &rels); err != nil {
-		return body, nil // not Backstage's shape: nothing of ours to filter
-	}
-	kept := rels[:0]
-	for _, r := range rels {
-		var target string
-		_ = json.Unmarshal(r["targetRef"], &target)
-		if target == "" || sc.visible(target) {
-			kept = append(kept, r)
+	changed := false
+	if raw, ok := e["relations"]; ok {
+		var rels []map[string]json.RawMessage
+		if json.Unmarshal(raw, &rels) == nil {
+			kept := rels[:0:0]
+			for _, r := range rels {
+				var target string
+				_ = json.Unmarshal(r["targetRef"], &target)
+				if target == "" || sc.visible(target) {
+					kept = append(kept, r)
+				}
+			}
+			if len(kept) != len(rels) {
+				b, err := json.Marshal(kept)
+				if err != nil {
+					return nil, fmt.Errorf("catalog: encode relations: %w", err)
+				}
+				e["relations"], changed = b, true
+			}
 		}
 	}
-	if len(kept) == len(rels) {
+	if raw, ok := e["spec"]; ok {
+		ns := entityNamespace(e["metadata"])
+		if spec, ok := sc.scrubSpec(raw, ns); ok {
+			e["spec"], changed = spec, true
+		}
+	}
+	if !changed {
 		return body, nil
 	}
-	b, err := json.Marshal(kept)
-	if err != nil {
-		return nil, fmt.Errorf("catalog: encode relations: %w", err)
-	}
-	e["relations"] = b
 	out, err := json.Marshal(e)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: encode entity: %w", err)
 	}
 	return out, nil
+}
+
+// refFields are the spec fields of the built-in kinds that hold entity
+// refs, with the kind a short ref in them implies.
+var refFields = map[string]string{
+	"owner": "group", "system": "system", "domain": "domain", "subcomponentOf": "component", "parent": "group",
+	"dependsOn": "", "dependencyOf": "", "providesApis": "api", "consumesApis": "api", "children": "group",
+	"members": "user", "memberOf": "group", "subdomainOf": "domain",
+}
+
+func entityNamespace(meta json.RawMessage) string {
+	var m struct {
+		Namespace string `json:"namespace"`
+	}
+	_ = json.Unmarshal(meta, &m)
+	if m.Namespace == "" {
+		return "default"
+	}
+	return m.Namespace
+}
+
+// scrubSpec drops the refs to hidden entities from spec; ok reports a
+// change.
+func (sc ReadScope) scrubSpec(raw json.RawMessage, ns string) (json.RawMessage, bool) {
+	var spec map[string]any
+	if json.Unmarshal(raw, &spec) != nil {
+		return nil, false
+	}
+	hidden := func(v any, kind string) bool {
+		s, ok := v.(string)
+		if !ok {
+			return false
+		}
+		r, err := greenroom.ParseEntityRef(s, kind, ns)
+		if err != nil || r.Kind == "" {
+			return false
+		}
+		return !sc.visible(r.String())
+	}
+	changed := false
+	for field, kind := range refFields {
+		switch v := spec[field].(type) {
+		case string:
+			if hidden(v, kind) {
+				delete(spec, field)
+				changed = true
+			}
+		case []any:
+			kept := make([]any, 0, len(v))
+			for _, it := range v {
+				if !hidden(it, kind) {
+					kept = append(kept, it)
+				}
+			}
+			if len(kept) != len(v) {
+				spec[field], changed = kept, true
+			}
+		}
+	}
+	if !changed {
+		return nil, false
+	}
+	b, err := json.Marshal(spec)
+	if err != nil {
+		return nil, false
+	}
+	return b, true
 }
 
 // notVisible is the error of an entity the scope hides: the same code and
