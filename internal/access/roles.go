@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"greenroom/internal/catalog"
 	"greenroom/internal/greenroom"
 )
 
@@ -62,6 +63,18 @@ func (r *Resolver) Invalidate() {
 	r.mu.Lock()
 	clear(r.cache)
 	r.mu.Unlock()
+}
+
+// Follow drops cached resolutions whenever a User or Group entity changes
+// (or events were dropped), until sub ends. Run it in its own goroutine.
+func (r *Resolver) Follow(sub *catalog.Subscription) {
+	var dropped uint64
+	for ev := range sub.C {
+		if d := sub.Dropped(); d != dropped || strings.HasPrefix(ev.Ref, "user:") || strings.HasPrefix(ev.Ref, "group:") {
+			dropped = d
+			r.Invalidate()
+		}
+	}
 }
 
 // Enrich fills p. A user missing from the catalog keeps the ownership refs

@@ -2,9 +2,9 @@ package cli
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"greenroom/internal/access"
@@ -72,21 +72,11 @@ func scheduleRetention(ctx context.Context, env *wireEnv, at time.Time) error {
 // followDirectory drops cached role resolutions whenever a User or Group
 // entity changes, so that decisions follow membership within moments (the
 // cache's own bound, access.MaxStaleness, covers missed events).
-func followDirectory(ctx context.Context, cat *catalog.Service, r *access.Resolver, logger interface {
-	Warn(string, ...any)
-}) {
+func followDirectory(ctx context.Context, cat *catalog.Service, r *access.Resolver, logger *slog.Logger) {
 	sub, err := cat.Subscribe(ctx)
 	if err != nil {
 		logger.Warn("role resolution does not follow catalog changes; relying on its 5 s cache bound", "err", err)
 		return
 	}
-	go func() {
-		var dropped uint64
-		for ev := range sub.C {
-			if strings.HasPrefix(ev.Ref, "user:") || strings.HasPrefix(ev.Ref, "group:") || sub.Dropped() != dropped {
-				dropped = sub.Dropped()
-				r.Invalidate()
-			}
-		}
-	}()
+	go r.Follow(sub)
 }
