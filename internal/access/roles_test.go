@@ -59,7 +59,7 @@ func directory(t *testing.T, janeIn string) (*catalog.Service, *fstest.MapFS) {
 
 func resolverPolicy() access.Policy {
 	return access.Policy{Enabled: true, DefaultRole: access.RoleViewer,
-		Bindings: []access.Binding{{Role: access.RolePlatformAdmin, Members: []string{"group:default/eng"}}},
+		Bindings:    []access.Binding{{Role: access.RolePlatformAdmin, Members: []string{"group:default/eng"}}},
 		Contractors: access.Contractors{Members: []string{"group:default/contractors"}, DefaultRole: access.RoleContractorViewer}}
 }
 
