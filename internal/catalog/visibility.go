@@ -60,7 +60,9 @@ func (sc ReadScope) and(f *query.Filter) *query.Filter {
 	case f == nil:
 		return sc.Filter
 	}
-	all := query.All(*sc.Filter, *f)
+	// The caller's conditions first: the store's planner drives the query
+	// from the leading conditions (a kind scope, a selective value).
+	all := query.All(*f, *sc.Filter)
 	return &all
 }
 
@@ -98,6 +100,26 @@ func (sc ReadScope) scopedQuery(q query.EntitiesQuery) (query.EntitiesQuery, fun
 // entity never reveals a hidden one's ref.
 func (sc ReadScope) served(body json.RawMessage) (json.RawMessage, error) {
 	if sc.Visible == nil {
+		return body, nil
+	}
+	// Spec refs become relations, so an entity with no relation to a
+	// hidden entity is served as it is, without rewriting it.
+	var rs struct {
+		Relations []struct {
+			TargetRef string `json:"targetRef"`
+		} `json:"relations"`
+	}
+	if err := json.Unmarshal(body, &rs); err != nil {
+		return nil, fmt.Errorf("catalog: decode entity: %w", err)
+	}
+	hides := false
+	for _, r := range rs.Relations {
+		if r.TargetRef != "" && !sc.visible(r.TargetRef) {
+			hides = true
+			break
+		}
+	}
+	if !hides {
 		return body, nil
 	}
 	var e map[string]json.RawMessage
