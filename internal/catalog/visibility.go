@@ -274,3 +274,23 @@ func (s *Service) scopedEntities(ctx context.Context, sc ReadScope, q Query) ([]
 	}
 	return out, nil
 }
+
+// VisibleRefs returns the refs (any case) the caller of ctx may see, in
+// order, for pages that name entities they learnt of elsewhere (change
+// events, refresh problems): a hidden entity must not appear there either.
+func (s *Service) VisibleRefs(ctx context.Context, refs []string) ([]string, error) {
+	sc, err := s.scope(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if sc.Visible == nil {
+		return refs, nil
+	}
+	out := make([]string, 0, len(refs))
+	for _, r := range refs {
+		if sc.visible(r) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"greenroom/internal/access"
+	"greenroom/internal/catalog"
 	"greenroom/internal/greenroom"
 )
 
@@ -212,4 +213,51 @@ func (a *AdminPages) auditPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	v.Export = "/api/access/audit/export?" + eq.Encode()
 	return a.h.render(w, r, http.StatusOK, "admin_audit", &page{Title: "Audit log", Nav: "admin", Data: v})
+}
+
+// refVisibility is the catalog's VisibleRefs: what of refs learnt from
+// change events and refresh problems the viewer may see.
+type refVisibility interface {
+	VisibleRefs(ctx context.Context, refs []string) ([]string, error)
+}
+
+// visibleOnly drops the changes and problems that name entities the
+// viewer may not see (a contractor's restricted services), which the home
+// page would otherwise list by name.
+func (h *Handler) visibleOnly(ctx context.Context, changes []change, problems []*catalog.ProcessingError) ([]change, []*catalog.ProcessingError, error) {
+	rv, ok := h.catalog.(refVisibility)
+	if !ok {
+		return changes, problems, nil
+	}
+	var refs []string
+	for _, c := range changes {
+		refs = append(refs, c.Ref)
+	}
+	for _, p := range problems {
+		refs = append(refs, p.Ref)
+	}
+	vis, err := rv.VisibleRefs(ctx, refs)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(vis) == len(refs) {
+		return changes, problems, nil
+	}
+	keep := map[string]bool{}
+	for _, r := range vis {
+		keep[r] = true
+	}
+	var cs []change
+	for _, c := range changes {
+		if keep[c.Ref] {
+			cs = append(cs, c)
+		}
+	}
+	var ps []*catalog.ProcessingError
+	for _, p := range problems {
+		if keep[p.Ref] {
+			ps = append(ps, p)
+		}
+	}
+	return cs, ps, nil
 }
