@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"greenroom/internal/access"
 	"greenroom/internal/api"
@@ -167,6 +169,26 @@ func TestAuthzWiring(t *testing.T) {
 	if len(page.Items) != 2 || page.Items[0].Actor != "user:default/jane" || page.Items[0].Decision != "allow" ||
 		page.Items[1].Actor != "user:default/cy" || page.Items[1].Decision != "deny" || !page.Items[1].Contractor {
 		t.Errorf("audit: %+v", page.Items)
+	}
+	// The home page's recent changes name only what the viewer may see.
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if err := pages.Watch(wctx); err != nil {
+		t.Fatal(err)
+	}
+	fsys["all.yaml"] = &fstest.MapFile{Data: []byte(strings.Replace(authzFixture, "lifecycle: production, owner: team-a}", "lifecycle: deprecated, owner: team-a}", 1))}
+	if err := cat.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(do("user:default/jane", "GET", "/").Body.String(), "payments-core") {
+		if time.Now().After(deadline) {
+			t.Fatal("the change never reached the home page")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if body := do("user:default/cy", "GET", "/").Body.String(); strings.Contains(body, "payments-core") {
+		t.Errorf("the contractor's home page names the restricted service")
 	}
 	rec = do("user:default/ada", "GET", "/api/access/roles?user=cy")
 	if !strings.Contains(rec.Body.String(), `"roles":["contractor-viewer"]`) || !strings.Contains(rec.Body.String(), `"contractor":true`) {
