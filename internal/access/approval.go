@@ -233,8 +233,8 @@ func (a *Approvals) auditEvent(ctx context.Context, action string, ap Approval, 
 		return nil
 	}
 	ev := AuditEvent{Time: a.now().UTC(), Action: action, Resource: "approval:" + ap.ID, Decision: decision, Reason: reason,
-		RequestID: greenroom.RequestID(ctx),
-		Details:   map[string]string{"action": ap.Action, "resource": ap.Resource, "requester": ap.Requester}}
+		RequestID: greenroom.RequestID(ctx), Source: SourceFromContext(ctx),
+		Details: map[string]string{"action": ap.Action, "resource": ap.Resource, "requester": ap.Requester}}
 	if p := FromContext(ctx); p != nil {
 		ev.Actor, ev.ActorKind, ev.Contractor = p.UserRef, p.Kind, p.Contractor
 	}

@@ -48,6 +48,20 @@ func knownRole(e *Engine, role string) bool {
 	return false
 }
 
+type sourceKey struct{}
+
+// WithSource returns ctx carrying the client address audit records name
+// as their source.
+func WithSource(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, sourceKey{}, addr)
+}
+
+// SourceFromContext returns the client address of ctx, "" when unknown.
+func SourceFromContext(ctx context.Context) string {
+	s, _ := ctx.Value(sourceKey{}).(string)
+	return s
+}
+
 // Enabled reports whether permission.enabled is on.
 func (a *Authorizer) Enabled() bool { return a.policy.Enabled }
 
@@ -91,7 +105,8 @@ func (a *Authorizer) record(ctx context.Context, action string, res Resource, d 
 		return nil
 	}
 	p := FromContext(ctx)
-	ev := AuditEvent{Time: a.now().UTC(), Action: action, Resource: res.String(), Reason: d.Reason, RequestID: greenroom.RequestID(ctx)}
+	ev := AuditEvent{Time: a.now().UTC(), Action: action, Resource: res.String(), Reason: d.Reason, RequestID: greenroom.RequestID(ctx),
+		Source: SourceFromContext(ctx)}
 	if p != nil {
 		ev.Actor, ev.ActorKind, ev.Contractor = p.UserRef, p.Kind, p.Contractor
 	}

@@ -53,6 +53,11 @@ type resolved struct {
 	attributes map[string]string
 }
 
+// Authentication calls Enrich through this method set.
+var _ interface {
+	Enrich(ctx context.Context, p *Principal) error
+} = (*Resolver)(nil)
+
 // NewResolver returns a resolver of p's bindings over dir.
 func NewResolver(p Policy, dir Directory) *Resolver {
 	return &Resolver{policy: p, dir: dir, now: time.Now, cache: map[string]resolved{}}

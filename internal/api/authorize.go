@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -259,6 +260,11 @@ func (a *Authorize) Wrap(next http.Handler) http.Handler {
 		if p == nil || r.Context().Value(approvedKey{}) != nil {
 			next.ServeHTTP(w, r)
 			return
+		}
+		if access.SourceFromContext(r.Context()) == "" {
+			if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+				r = r.WithContext(access.WithSource(r.Context(), host))
+			}
 		}
 		errs := errorRenderer(api.Write)
 		if a.PageError != nil && !strings.HasPrefix(r.URL.Path, "/api/") {

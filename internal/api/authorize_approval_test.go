@@ -108,6 +108,9 @@ func TestApprovalFlow(t *testing.T) {
 	}
 	var actions []string
 	for _, ev := range rig.audit.events() {
+		if ev.Action == "create" && ev.Source != "192.0.2.1" {
+			t.Errorf("audit source %q, want the client address", ev.Source)
+		}
 		actions = append(actions, ev.Action+"/"+ev.Decision)
 	}
 	want := "create/allow create/deny approval.request/ approval.decide/deny approval.decide/deny approval.decide/allow approval.approved/ approval.executed/ approval.decide/allow"
