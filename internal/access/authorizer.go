@@ -79,10 +79,33 @@ func (a *Authorizer) Check(ctx context.Context, action string, res Resource) Dec
 	switch {
 	case p == nil:
 		return Decision{Allowed: true, Reason: "authentication is off"}
+	case !ScopeAllows(p.Scopes, action): // a token's scopes bind even with permissions off
+		return Decision{Reason: "the token's scopes (" + strings.Join(p.Scopes, ", ") + ") do not include " + action}
 	case !a.policy.Enabled:
 		return Decision{Allowed: true, Reason: "permission.enabled is false"}
 	}
 	return a.engine.Decide(Request{Principal: p, Action: action, Resource: res})
+}
+
+// ScopeAllows reports whether a token limited to scopes may take action.
+// No scopes means the principal's full rights. A scope is an action name,
+// "read" (read and list), "write" (every action that changes something)
+// or "*".
+func ScopeAllows(scopes []string, action string) bool {
+	if len(scopes) == 0 {
+		return true
+	}
+	for _, s := range scopes {
+		switch {
+		case s == "*" || s == action:
+			return true
+		case s == ActionRead && action == ActionList:
+			return true
+		case s == "write" && IsWrite(action):
+			return true
+		}
+	}
+	return false
 }
 
 // Authorize decides action on res for the caller of ctx and, for a write,
@@ -144,14 +167,14 @@ func (d Decision) Err(action string) error {
 // only the allowed namespaces minus the restricted services.
 func (a *Authorizer) ReadScope(ctx context.Context) (catalog.ReadScope, error) {
 	p := FromContext(ctx)
-	if p == nil || !a.policy.Enabled {
+	if p == nil || (!a.policy.Enabled && ScopeAllows(p.Scopes, ActionRead)) {
 		return catalog.ReadScope{}, nil
 	}
-	if d := a.engine.Decide(Request{Principal: p, Action: ActionRead, Resource: Resource{Type: "catalog"}}); !d.Allowed {
+	if d := a.Check(ctx, ActionRead, Resource{Type: "catalog"}); !d.Allowed {
 		none := query.Not(query.Exists("kind"))
 		return catalog.ReadScope{Filter: &none, Visible: func(string) bool { return false }}, nil
 	}
-	if !p.Contractor {
+	if !p.Contractor || !a.policy.Enabled {
 		return catalog.ReadScope{}, nil
 	}
 	return ContractorScope(a.policy.Contractors), nil
