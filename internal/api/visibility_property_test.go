@@ -267,6 +267,12 @@ func TestContractorNeverSeesRestricted(t *testing.T) {
 		missing := get("GET", "/api/catalog/entities/by-name/component/nowhere/none", "")
 		for _, e := range ents {
 			path := "/api/catalog/entities/by-name/" + strings.ToLower(e.kind) + "/" + e.ns + "/" + e.name
+			// by-entity answers 404 for every entity here (no registered
+			// location): a hidden one must answer the same.
+			locPath := "/api/catalog/locations/by-entity/" + strings.ToLower(e.kind) + "/" + e.ns + "/" + e.name
+			if rec := get("GET", locPath, ""); rec.Code != http.StatusNotFound || (!visible(e.ref()) && !strings.Contains(rec.Body.String(), "found no entity")) {
+				rt.Fatalf("%s: %d %s", locPath, rec.Code, rec.Body)
+			}
 			for _, target := range []string{path, path + "/ancestry", "/api/catalog/entities/by-uid/" + uids[e.ref()]} {
 				rec := get("GET", target, "")
 				if visible(e.ref()) != (rec.Code == http.StatusOK) {
