@@ -20,6 +20,9 @@ type AuditEvent struct {
 	Time      time.Time
 	Actor     string // user or service ref; "" for an anonymous caller
 	ActorKind Kind
+	// Contractor marks events of a contractor, kept only for
+	// permission.contractors.permissions.dataRetentionDays.
+	Contractor bool
 	// Action names what was attempted, e.g. "auth.signin", "auth.token.use",
 	// "catalog.entity.delete", "scaffolder.task.create", "approval.decide".
 	Action string

@@ -38,7 +38,14 @@ type Ancestry struct {
 // backstage.io/managed-by-location, name the file the entity was read from
 // (its managed-by-location). Code not_found for an unknown entity.
 func (s *Service) EntityAncestry(ctx context.Context, ref greenroom.EntityRef) (Ancestry, error) {
+	sc, err := s.scope(ctx)
+	if err != nil {
+		return Ancestry{}, err
+	}
 	root, err := s.store.EntityByRef(ctx, ref.String())
+	if err == nil && !sc.visible(root.Ref) {
+		err = greenroom.Errorf(greenroom.CodeNotFound, "hidden")
+	}
 	if greenroom.IsNotFound(err) {
 		return Ancestry{}, greenroom.Errorf(greenroom.CodeNotFound, "No such entity %s", ref)
 	} else if err != nil {
@@ -54,7 +61,7 @@ func (s *Service) EntityAncestry(ctx context.Context, ref greenroom.EntityRef) (
 	for cur, ok := root, true; ok; {
 		refs := []string{}
 		for _, p := range parents[managedBy(cur.Body)] {
-			if p.Ref == cur.Ref {
+			if p.Ref == cur.Ref || !sc.visible(p.Ref) {
 				continue // a generated Location entity lives in the file it names
 			}
 			refs = append(refs, p.Ref)
@@ -63,7 +70,11 @@ func (s *Service) EntityAncestry(ctx context.Context, ref greenroom.EntityRef) (
 				todo = append(todo, p)
 			}
 		}
-		out.Items = append(out.Items, AncestryItem{Entity: cur.Body, ParentEntityRefs: refs})
+		body, err := sc.served(cur.Body)
+		if err != nil {
+			return Ancestry{}, err
+		}
+		out.Items = append(out.Items, AncestryItem{Entity: body, ParentEntityRefs: refs})
 		if ok = len(todo) > 0; ok {
 			cur, todo = todo[len(todo)-1], todo[:len(todo)-1]
 		}

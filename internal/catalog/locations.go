@@ -575,7 +575,14 @@ func (s *Service) refuseConfigured(id, what string) error {
 // managed-by-origin-location annotation names. Code not_found when the
 // entity, its annotation or the location is missing, as in Backstage.
 func (s *Service) LocationByEntity(ctx context.Context, ref greenroom.EntityRef) (Location, error) {
+	sc, err := s.scope(ctx)
+	if err != nil {
+		return Location{}, err
+	}
 	rec, err := s.store.EntityByRef(ctx, ref.String())
+	if err == nil && !sc.visible(rec.Ref) { // visibility.go
+		err = greenroom.Errorf(greenroom.CodeNotFound, "hidden")
+	}
 	if greenroom.IsNotFound(err) {
 		return Location{}, greenroom.Errorf(greenroom.CodeNotFound, "found no entity for ref %s", ref)
 	} else if err != nil {

@@ -27,19 +27,36 @@ type Querier interface {
 
 // EntityByUID returns one entity by its metadata.uid.
 func (s *Service) EntityByUID(ctx context.Context, uid string) (json.RawMessage, error) {
+	sc, err := s.scope(ctx)
+	if err != nil {
+		return nil, err
+	}
 	r, err := s.querier.EntityByUID(ctx, uid)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
 	}
-	return r.Body, nil
+	return sc.visibleRecord(r, fmt.Errorf("catalog: %w", uidNotFound(uid)))
+}
+
+// uidNotFound is the store's error for an unknown uid, also given for a
+// hidden entity.
+func uidNotFound(uid string) error {
+	return greenroom.Errorf(greenroom.CodeNotFound, "no entity with uid %s", uid)
 }
 
 // DeleteEntityByUID removes an entity. As in Backstage, a source that still
 // supplies it brings it back at its next refresh.
 func (s *Service) DeleteEntityByUID(ctx context.Context, uid string) error {
+	sc, err := s.scope(ctx)
+	if err != nil {
+		return err
+	}
 	rec, err := s.querier.EntityByUID(ctx, uid) // for the event
 	if err != nil {
 		return fmt.Errorf("catalog: %w", err)
+	}
+	if !sc.visible(rec.Ref) {
+		return fmt.Errorf("catalog: %w", uidNotFound(uid))
 	}
 	if err := s.querier.DeleteEntityByUID(ctx, uid); err != nil {
 		return fmt.Errorf("catalog: %w", err)
@@ -54,11 +71,23 @@ const maxRefsPerRequest = 10000
 // QueryEntities returns one page of entities in their served JSON form,
 // projected to fields (nil keeps whole entities).
 func (s *Service) QueryEntities(ctx context.Context, q query.EntitiesQuery, fields query.Fields) (query.EntitiesPage[json.RawMessage], error) {
+	sc, err := s.scope(ctx)
+	if err != nil {
+		return query.EntitiesPage[json.RawMessage]{}, err
+	}
+	q, restore := sc.scopedQuery(q)
 	page, err := s.querier.QueryEntities(ctx, q)
 	if err != nil {
 		return query.EntitiesPage[json.RawMessage]{}, fmt.Errorf("catalog: query entities: %w", err)
 	}
-	return query.MapItems(page, func(r Record) (json.RawMessage, error) { return project(r.Body, fields) })
+	restore(&page)
+	return query.MapItems(page, func(r Record) (json.RawMessage, error) {
+		body, err := sc.served(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		return project(body, fields)
+	})
 }
 
 // EntitiesByRefs returns the entities named by refs in their order, with
@@ -67,7 +96,11 @@ func (s *Service) EntitiesByRefs(ctx context.Context, refs []string, filter *que
 	if len(refs) > maxRefsPerRequest {
 		return nil, greenroom.Errorf(greenroom.CodeInvalid, "at most %d entityRefs per request, got %d", maxRefsPerRequest, len(refs))
 	}
-	recs, err := s.querier.EntitiesByRefs(ctx, refs, filter)
+	sc, err := s.scope(ctx)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := s.querier.EntitiesByRefs(ctx, refs, sc.and(filter))
 	if err != nil {
 		return nil, fmt.Errorf("catalog: entities by refs: %w", err)
 	}
@@ -77,7 +110,11 @@ func (s *Service) EntitiesByRefs(ctx context.Context, refs []string, filter *que
 			out[i] = json.RawMessage("null")
 			continue
 		}
-		if out[i], err = project(r.Body, fields); err != nil {
+		body, err := sc.served(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		if out[i], err = project(body, fields); err != nil {
 			return nil, err
 		}
 	}
@@ -87,7 +124,11 @@ func (s *Service) EntitiesByRefs(ctx context.Context, refs []string, filter *que
 // Facets counts the values of each facet among the entities q.Filter
 // selects.
 func (s *Service) Facets(ctx context.Context, q query.FacetsQuery) (query.FacetsResponse, error) {
-	f, err := s.querier.EntityFacets(ctx, q.Facets, q.Filter)
+	sc, err := s.scope(ctx)
+	if err != nil {
+		return query.FacetsResponse{}, err
+	}
+	f, err := s.querier.EntityFacets(ctx, q.Facets, sc.and(q.Filter))
 	if err != nil {
 		return query.FacetsResponse{}, fmt.Errorf("catalog: facets: %w", err)
 	}

@@ -63,6 +63,9 @@ type Service struct {
 	orphans   OrphanStrategy // catalog.orphanStrategy; "" is DefaultOrphanStrategy
 	schedule  Schedule       // catalog.processingInterval (schedule.go)
 	events    broker         // change events (events.go)
+	// readFilter, when set, scopes every read to what the caller may see
+	// (visibility.go).
+	readFilter ReadFilter
 }
 
 // StoreQuerier is a Store that also answers the read API's queries.
@@ -405,6 +408,13 @@ func containsFold(list []string, s string) bool {
 
 // Entities returns stored entities in Backstage's JSON form.
 func (s *Service) Entities(ctx context.Context, q Query) ([]json.RawMessage, error) {
+	sc, err := s.scope(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !sc.unrestricted() {
+		return s.scopedEntities(ctx, sc, q)
+	}
 	recs, err := s.store.ListEntities(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: list entities: %w", err)
@@ -419,11 +429,16 @@ func (s *Service) Entities(ctx context.Context, q Query) ([]json.RawMessage, err
 // EntityByName returns one entity; its error has code not_found when the
 // catalog has no such entity.
 func (s *Service) EntityByName(ctx context.Context, ref greenroom.EntityRef) (json.RawMessage, error) {
+	sc, err := s.scope(ctx)
+	if err != nil {
+		return nil, err
+	}
 	rec, err := s.store.EntityByRef(ctx, ref.String())
 	if err != nil {
 		return nil, fmt.Errorf("catalog: entity %s: %w", ref, err)
 	}
-	return rec.Body, nil
+	return sc.visibleRecord(rec, fmt.Errorf("catalog: entity %s: %w", ref,
+		greenroom.Errorf(greenroom.CodeNotFound, "entity %s not found", ref.String())))
 }
 
 // EnqueueFunc durably queues background work of a kind.
@@ -474,7 +489,14 @@ func (s *Service) refreshTarget(ctx context.Context, entityRef string) (Record, 
 		return Record{}, nil, err
 	}
 	lower := strings.ToLower(ref.String())
+	sc, err := s.scope(ctx)
+	if err != nil {
+		return Record{}, nil, err
+	}
 	rec, err := s.store.EntityByRef(ctx, lower)
+	if err == nil && !sc.visible(rec.Ref) {
+		err = greenroom.Errorf(greenroom.CodeNotFound, "hidden")
+	}
 	if greenroom.IsNotFound(err) {
 		return Record{}, nil, greenroom.Errorf(greenroom.CodeNotFound, "Entity %s not found", lower)
 	}

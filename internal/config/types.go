@@ -20,6 +20,7 @@ type Config struct {
 	Greenroom    Greenroom
 	Integrations Integrations // see integrations.go
 	GitHubEvents GitHubEvents // events.modules.github, see providers_github.go
+	Permission   Permission   // permission, see permission.go
 
 	raw   *node    // merged tree; nil for configs built in code
 	files []string // the files Load read, in order
@@ -305,6 +306,7 @@ func Default() *Config {
 			},
 			Database: DatabaseOptions{ConnectTimeout: DefaultConnectTimeout},
 		},
+		Permission: Permission{Policy: defaultPolicy()}, // permission.go
 	}
 }
 

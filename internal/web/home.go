@@ -70,6 +70,9 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) error {
 	changes, since := h.changes.recent(homeChanges)
 	v.Watching, v.Since = !since.IsZero(), since
 	problems := h.homeHealth(&v)
+	if changes, problems, err = h.visibleOnly(ctx, changes, problems); err != nil { // admin.go
+		return err
+	}
 	// One read resolves every entity the page names.
 	refs := slices.Clone(vw.Starred)
 	for _, c := range changes {

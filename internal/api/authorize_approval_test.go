@@ -1,0 +1,217 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"pgregory.net/rapid"
+
+	"greenroom/internal/access"
+	"greenroom/internal/greenroom"
+	"greenroom/internal/store/storetest"
+)
+
+// approvalRig is a server whose POST /api/catalog/locations needs approval
+// for contractors: the handler counts what it executes.
+type approvalRig struct {
+	mux       *http.ServeMux
+	h         http.Handler
+	approvals *access.Approvals
+	audit     *memAudit
+
+	mu       sync.Mutex
+	executed []string // the requester of every execution
+}
+
+func newApprovalRig(t *testing.T) *approvalRig {
+	t.Helper()
+	policy := matrixPolicy()
+	policy.Bindings = []access.Binding{{Role: access.RolePlatformAdmin, Members: []string{"group:default/admins"}}}
+	policy.Contractors.DefaultRole = access.RoleContractorDeveloper
+	policy.Contractors.Boundaries.RequiresApproval = append(policy.Contractors.Boundaries.RequiresApproval, access.ActionCreate)
+	rig := &approvalRig{mux: http.NewServeMux(), audit: &memAudit{}}
+	authz, err := access.NewAuthorizer(policy, rig.audit, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := storetest.SQLite(t)
+	rig.approvals = access.NewApprovals(st, authz, rig.audit)
+	rig.mux.HandleFunc("POST /api/catalog/locations", func(w http.ResponseWriter, r *http.Request) {
+		rig.mu.Lock()
+		rig.executed = append(rig.executed, access.FromContext(r.Context()).UserRef)
+		rig.mu.Unlock()
+		w.WriteHeader(http.StatusCreated)
+	})
+	rig.approvals.Register(ReplayExecutor, Replay(rig.mux, nil))
+	mw := &Authorize{Mux: rig.mux, Authz: authz, Lookup: fakeLookup{}, Approvals: rig.approvals}
+	rig.h = mw.Wrap(rig.mux)
+	return rig
+}
+
+var (
+	contractorP = &access.Principal{Kind: access.KindUser, UserRef: "user:default/cy", Contractor: true,
+		OwnershipRefs: []string{"group:default/contractors"}, Roles: []string{access.RoleContractorDeveloper}}
+	adminP     = &access.Principal{Kind: access.KindUser, UserRef: "user:default/ada", OwnershipRefs: []string{"group:default/admins"}, Roles: []string{access.RolePlatformAdmin}}
+	developerP = &access.Principal{Kind: access.KindUser, UserRef: "user:default/dev", Roles: []string{access.RoleDeveloper}}
+)
+
+func (rig *approvalRig) post(p *access.Principal) *httptest.ResponseRecorder {
+	req := httptest.NewRequest("POST", "/api/catalog/locations", strings.NewReader(`{"type":"url","target":"https://x/catalog-info.yaml"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req = req.WithContext(access.NewContext(req.Context(), p))
+	rec := httptest.NewRecorder()
+	rig.h.ServeHTTP(rec, req)
+	return rec
+}
+
+func TestApprovalFlow(t *testing.T) {
+	rig := newApprovalRig(t)
+	ctx := t.Context()
+	if rec := rig.post(developerP); rec.Code != http.StatusCreated {
+		t.Fatalf("developer create: %d %s", rec.Code, rec.Body)
+	}
+	rec := rig.post(contractorP)
+	if rec.Code != http.StatusAccepted || !strings.Contains(rec.Body.String(), `"approvalId"`) {
+		t.Fatalf("contractor create: %d %s", rec.Code, rec.Body)
+	}
+	if len(rig.executed) != 1 {
+		t.Fatalf("executed before approval: %v", rig.executed)
+	}
+	pending, err := rig.approvals.Pending(ctx, 10)
+	if err != nil || len(pending) != 1 {
+		t.Fatalf("pending %v %v", pending, err)
+	}
+	id := pending[0].ID
+	if !strings.Contains(rec.Header().Get("Location"), id) {
+		t.Errorf("Location %q", rec.Header().Get("Location"))
+	}
+	// A developer owns nothing here and cannot decide; the contractor may
+	// not decide their own.
+	for _, p := range []*access.Principal{developerP, contractorP} {
+		if _, err := rig.approvals.Decide(access.NewContext(ctx, p), id, true, ""); greenroom.ErrorCode(err) != greenroom.CodeForbidden {
+			t.Errorf("%s decided: %v", p.UserRef, err)
+		}
+	}
+	ap, err := rig.approvals.Decide(access.NewContext(ctx, adminP), id, true, "ok")
+	if err != nil || ap.State != access.ApprovalExecuted {
+		t.Fatalf("approve: %+v %v", ap, err)
+	}
+	if len(rig.executed) != 2 || rig.executed[1] != contractorP.UserRef {
+		t.Fatalf("executed %v", rig.executed)
+	}
+	if _, err := rig.approvals.Decide(access.NewContext(ctx, adminP), id, true, ""); greenroom.ErrorCode(err) != greenroom.CodeConflict {
+		t.Errorf("second approval: %v", err)
+	}
+	var actions []string
+	for _, ev := range rig.audit.events() {
+		if ev.Action == "create" && ev.Source != "192.0.2.1" {
+			t.Errorf("audit source %q, want the client address", ev.Source)
+		}
+		actions = append(actions, ev.Action+"/"+ev.Decision)
+	}
+	want := "create/allow create/deny approval.request/ approval.decide/deny approval.decide/deny approval.decide/allow approval.approved/ approval.executed/ approval.decide/allow"
+	if got := strings.Join(actions, " "); got != want {
+		t.Errorf("audit:\n got %s\nwant %s", got, want)
+	}
+}
+
+// Property: approval-required actions never execute without an approval
+// record: whatever requests and decisions come in whatever order, every
+// execution of a contractor's create is matched by one approval request
+// that a permitted approver (never the requester) approved, and each
+// approval executes at most once.
+func TestApprovalRequiredNeverExecutesUnapproved(t *testing.T) {
+	rig := newApprovalRig(t)
+	ctx := t.Context()
+	deciders := []*access.Principal{adminP, developerP, contractorP}
+	rapid.Check(t, func(rt *rapid.T) {
+		rig.mu.Lock()
+		rig.executed = nil
+		rig.mu.Unlock()
+		before, err := rig.approvals.Pending(ctx, 1000)
+		if err != nil {
+			rt.Fatal(err)
+		}
+		known := map[string]bool{}
+		for _, ap := range before {
+			known[ap.ID] = true
+		}
+		var mine []string
+		approvedByAllowed := 0
+		for i := range rapid.IntRange(1, 12).Draw(rt, "steps") {
+			switch rapid.IntRange(0, 2).Draw(rt, fmt.Sprint("op", i)) {
+			case 0:
+				if rec := rig.post(contractorP); rec.Code != http.StatusAccepted {
+					rt.Fatalf("request: %d %s", rec.Code, rec.Body)
+				}
+				pend, _ := rig.approvals.Pending(ctx, 1000)
+				for _, ap := range pend {
+					if !known[ap.ID] {
+						known[ap.ID] = true
+						mine = append(mine, ap.ID)
+					}
+				}
+			default:
+				if len(mine) == 0 {
+					continue
+				}
+				id := rapid.SampledFrom(mine).Draw(rt, "id")
+				who := rapid.SampledFrom(deciders).Draw(rt, "who")
+				approve := rapid.Bool().Draw(rt, "approve")
+				cur, err := rig.approvals.Get(ctx, id)
+				if err != nil {
+					rt.Fatal(err)
+				}
+				ap, err := rig.approvals.Decide(access.NewContext(ctx, who), id, approve, "")
+				switch {
+				case who != adminP:
+					if greenroom.ErrorCode(err) != greenroom.CodeForbidden {
+						rt.Fatalf("%s decided: %+v %v", who.UserRef, ap, err)
+					}
+				case cur.State != access.ApprovalPending:
+					if greenroom.ErrorCode(err) != greenroom.CodeConflict {
+						rt.Fatalf("decided twice: %+v %v", ap, err)
+					}
+				case err != nil:
+					rt.Fatal(err)
+				case approve:
+					approvedByAllowed++
+				}
+			}
+			rig.mu.Lock()
+			n := len(rig.executed)
+			rig.mu.Unlock()
+			if n != approvedByAllowed {
+				rt.Fatalf("%d executions, %d approvals", n, approvedByAllowed)
+			}
+		}
+		executedRecords := 0
+		for _, id := range mine {
+			ap, err := rig.approvals.Get(ctx, id)
+			if err != nil {
+				rt.Fatal(err)
+			}
+			switch ap.State {
+			case access.ApprovalExecuted:
+				executedRecords++
+				if ap.DecidedBy == ap.Requester || ap.DecidedBy != adminP.UserRef {
+					rt.Fatalf("executed approval decided by %s for %s", ap.DecidedBy, ap.Requester)
+				}
+			case access.ApprovalApproved, access.ApprovalFailed:
+				rt.Fatalf("approval %s left %s", id, ap.State)
+			}
+		}
+		if executedRecords != len(rig.executed) {
+			rt.Fatalf("%d executed records, %d executions", executedRecords, len(rig.executed))
+		}
+		for _, who := range rig.executed {
+			if who != contractorP.UserRef {
+				rt.Fatalf("executed as %s", who)
+			}
+		}
+	})
+}

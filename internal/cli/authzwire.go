@@ -1,0 +1,82 @@
+package cli
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"greenroom/internal/access"
+	"greenroom/internal/api"
+	"greenroom/internal/catalog"
+	"greenroom/internal/jobs"
+	"greenroom/internal/store"
+)
+
+func init() { registerWire("authz", wireAuthz) }
+
+// wireAuthz builds the permission layer: the Cedar engine and role
+// resolution, read scopes in the catalog, the audit log and its retention
+// job, approvals, /api/access and the admin pages, and the middleware that
+// authorizes every route. It runs after authentication's wiring (file name
+// order), so its middleware sits inside authentication's and sees the
+// principal it establishes.
+func wireAuthz(ctx context.Context, env *wireEnv) error {
+	logger := env.logger.With("component", "access")
+	policy := env.cfg.Permission.Policy
+	authz, err := access.NewAuthorizer(policy, env.store, logger)
+	if err != nil {
+		return err
+	}
+	resolver := access.NewResolver(policy, env.catalog)
+	env.catalog.SetReadFilter(authz.ReadScope)
+	env.onStart = append(env.onStart, func(ctx context.Context) { followDirectory(ctx, env.catalog, resolver, logger) })
+
+	approvals := access.NewApprovals(env.store, authz, env.store)
+	approvals.Register(api.ReplayExecutor, api.Replay(env.mux, resolver.Enrich))
+
+	api.NewAccess(env.store, approvals, resolver, env.logger).Routes(env.mux)
+	admin := env.pages.AdminPages(authz, env.store, approvals, resolver, func(q url.Values) (access.AuditFilter, error) { return api.ParseAuditFilter(q) })
+	admin.Routes(env.mux)
+
+	mw := &api.Authorize{Mux: env.mux, Authz: authz, Lookup: env.catalog, Approvals: approvals, Enrich: resolver.Enrich,
+		PageError: admin.RenderError, Logger: logger}
+	env.middleware = append(env.middleware, func(next http.Handler) http.Handler { return mw.Wrap(next) })
+
+	env.pool.Register(access.AuditRetentionJobKind, func(ctx context.Context, _ store.Job) error {
+		n, err := access.Retention(ctx, env.store, policy, time.Now())
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			logger.Info("audit retention", "deleted", n)
+		}
+		return scheduleRetention(ctx, env, time.Now().Add(24*time.Hour))
+	})
+	env.onStart = append(env.onStart, func(ctx context.Context) {
+		if err := scheduleRetention(ctx, env, time.Now()); err != nil {
+			logger.Warn("audit retention not scheduled", "err", err)
+		}
+	})
+	return nil
+}
+
+// scheduleRetention queues the retention job for the day of at, once per
+// day across replicas (the dedupe key).
+func scheduleRetention(ctx context.Context, env *wireEnv, at time.Time) error {
+	_, err := env.pool.Enqueue(ctx, access.AuditRetentionJobKind, nil, jobs.RunAt(at), jobs.DedupeKey(access.AuditRetentionJobKind+":"+at.UTC().Format("2006-01-02")))
+	return err
+}
+
+// followDirectory drops cached role resolutions whenever a User or Group
+// entity changes, so that decisions follow membership within moments (the
+// cache's own bound, access.MaxStaleness, covers missed events).
+func followDirectory(ctx context.Context, cat *catalog.Service, r *access.Resolver, logger *slog.Logger) {
+	sub, err := cat.Subscribe(ctx)
+	if err != nil {
+		logger.Warn("role resolution does not follow catalog changes; relying on its 5 s cache bound", "err", err)
+		return
+	}
+	go r.Follow(sub)
+}
