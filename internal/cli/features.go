@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"greenroom/internal/access/authn"
 	"greenroom/internal/catalog"
 	"greenroom/internal/config"
 	"greenroom/internal/jobs"
@@ -34,6 +35,9 @@ type wireEnv struct {
 	logger  *slog.Logger
 	reg     *prometheus.Registry
 	dataDir string
+	// signIn is set by authnwire.go; later wiring gives it an Enricher
+	// and an Auditor (SetEnricher, SetAuditor).
+	signIn *authn.Service
 
 	// onStart hooks run once the job pool has started (background loops).
 	onStart []func(ctx context.Context)
