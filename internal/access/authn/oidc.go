@@ -177,12 +177,14 @@ func idTokenProblem(err error) string {
 	switch {
 	case errors.As(err, &expired):
 		return "it has expired"
-	case strings.Contains(msg, "issuer"):
+	case strings.Contains(msg, "issuer"), strings.Contains(msg, "different provider"):
 		return "it was issued by another issuer"
 	case strings.Contains(msg, "audience"):
 		return "it was issued for another client"
 	case strings.Contains(msg, "signature"):
 		return "its signature does not verify"
+	case strings.Contains(msg, "nbf"):
+		return "it is not valid yet"
 	}
 	return "it is malformed"
 }
