@@ -9,6 +9,8 @@ import (
 
 	"greenroom/internal/access"
 	"greenroom/internal/access/authn"
+	"greenroom/internal/store"
+	"greenroom/internal/store/storetest"
 )
 
 // signedInOIDC returns a harness with an OIDC provider and a browser
@@ -342,4 +344,29 @@ func TestGuestMode(t *testing.T) {
 	if len(h2.svc.Providers()) != 2 {
 		t.Errorf("providers: %+v", h2.svc.Providers())
 	}
+}
+
+// TestSignInOnBothStores runs a sign-in, a token and a logout on SQLite
+// and PostgreSQL.
+func TestSignInOnBothStores(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		m := startOIDC(t)
+		h := newHarness(t, st, func(o *authn.Options) {
+			o.OIDC = &authn.OIDCOptions{MetadataURL: m.DiscoveryEndpoint(), ClientID: m.ClientID, ClientSecret: m.ClientSecret}
+		})
+		b := h.browser()
+		signIn(t, h, b, "oidc")
+		csrfCookie(t, h, b)
+		tok := createToken(t, h, b, `{"name":"ci"}`)
+		if resp, _ := h.do(&http.Client{}, http.MethodGet, "/api/whoami", nil, bearer(tok.Token)); resp.StatusCode != http.StatusOK {
+			t.Errorf("bearer: %d", resp.StatusCode)
+		}
+		resp, _ := h.do(b, http.MethodPost, "/api/auth/oidc/logout", nil, map[string]string{authn.CSRFHeader: "csrf-test-token-000000000000", "Accept": "application/json"})
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("logout: %d", resp.StatusCode)
+		}
+		if p, _ := h.principal(b); p != nil {
+			t.Error("still signed in after logout")
+		}
+	})
 }
