@@ -113,6 +113,15 @@ func (s *Service) Middleware(next http.Handler) http.Handler {
 			}
 		}
 		if !safeMethod(r.Method) {
+			// Browsers' cross-site writes are refused whatever the
+			// credentials (also in local mode, where none are needed);
+			// clients that send no Origin or Sec-Fetch-Site pass.
+			if r.Header.Get("Authorization") == "" && crossOrigin.Check(r) != nil {
+				s.auditEvent(r, access.AuditEvent{Actor: p.UserRef, ActorKind: p.Kind, Action: ActionCSRF, Resource: r.Method + " " + r.URL.Path,
+					Decision: access.DecisionDeny, Reason: "cross-site request"})
+				s.errs(w, r, greenroom.Errorf(greenroom.CodeForbidden, "This request was sent from another site and was refused."))
+				return
+			}
 			if viaCookie {
 				if err := checkCSRF(r); err != nil {
 					s.auditEvent(r, access.AuditEvent{Actor: p.UserRef, ActorKind: p.Kind, Action: ActionCSRF, Resource: r.Method + " " + r.URL.Path,

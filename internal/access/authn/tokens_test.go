@@ -370,3 +370,13 @@ func TestSignInOnBothStores(t *testing.T) {
 		}
 	})
 }
+
+func TestGuestModeRefusesCrossSiteWrites(t *testing.T) {
+	h := newHarness(t, nil, func(o *authn.Options) { o.Guest = &authn.GuestOptions{} })
+	if resp, _ := h.do(&http.Client{}, http.MethodPost, "/api/things", nil, map[string]string{"Sec-Fetch-Site": "cross-site"}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-site write in local mode: %d", resp.StatusCode)
+	}
+	if resp, _ := h.do(&http.Client{}, http.MethodPost, "/api/things", nil, nil); resp.StatusCode != http.StatusOK {
+		t.Errorf("write from a non-browser client in local mode: %d", resp.StatusCode)
+	}
+}
