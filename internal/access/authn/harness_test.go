@@ -179,7 +179,7 @@ func (c *clock) Add(d time.Duration) {
 // harness is a portal with sign-in in front of a page and an API route
 // that report the principal.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	svc   *authn.Service
 	srv   *httptest.Server
 	store *store.Store
@@ -189,7 +189,7 @@ type harness struct {
 
 // newHarness starts the server; configure fills the options (providers),
 // whose BaseURL is the server's own.
-func newHarness(t *testing.T, st *store.Store, configure func(o *authn.Options)) *harness {
+func newHarness(t testing.TB, st *store.Store, configure func(o *authn.Options)) *harness {
 	t.Helper()
 	h := &harness{t: t, audit: &auditLog{}, clock: &clock{t: time.Now()}, store: st}
 	if h.store == nil {

@@ -21,7 +21,7 @@ import (
 // startOIDC runs mockoidc in-process; tamper, when set, rewrites the
 // claims of every ID token the token endpoint returns and re-signs it with
 // key (mockoidc's own key when nil).
-func startOIDC(t *testing.T, setup ...func(m *mockoidc.MockOIDC)) *mockoidc.MockOIDC {
+func startOIDC(t testing.TB, setup ...func(m *mockoidc.MockOIDC)) *mockoidc.MockOIDC {
 	t.Helper()
 	m, err := mockoidc.NewServer(nil)
 	if err != nil {
@@ -41,7 +41,7 @@ func startOIDC(t *testing.T, setup ...func(m *mockoidc.MockOIDC)) *mockoidc.Mock
 	return m
 }
 
-func oidcHarness(t *testing.T, m *mockoidc.MockOIDC, resolvers ...authn.Resolver) *harness {
+func oidcHarness(t testing.TB, m *mockoidc.MockOIDC, resolvers ...authn.Resolver) *harness {
 	return newHarness(t, nil, func(o *authn.Options) {
 		o.OIDC = &authn.OIDCOptions{MetadataURL: m.DiscoveryEndpoint(), ClientID: m.ClientID, ClientSecret: m.ClientSecret, Resolvers: resolvers}
 	})
@@ -198,14 +198,14 @@ func TestOIDCSignInFlow(t *testing.T) {
 
 // csrfCookie gives the browser the portal's CSRF cookie (as any page
 // render would).
-func csrfCookie(t *testing.T, h *harness, b *http.Client) {
+func csrfCookie(t testing.TB, h *harness, b *http.Client) {
 	t.Helper()
 	u, _ := url.Parse(h.srv.URL)
 	b.Jar.SetCookies(u, []*http.Cookie{{Name: authn.CSRFCookie, Value: "csrf-test-token-000000000000", Path: "/"}})
 }
 
 // signIn runs the whole OIDC flow with browser b.
-func signIn(t *testing.T, h *harness, b *http.Client, provider string) {
+func signIn(t testing.TB, h *harness, b *http.Client, provider string) {
 	t.Helper()
 	resp, body := h.get(b, "/api/auth/"+provider+"/start")
 	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/" && resp.Request.URL.Path != "/catalog" {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"greenroom/internal/access"
 	"greenroom/internal/greenroom"
 )
 
@@ -70,7 +71,7 @@ func (s *Service) session(w http.ResponseWriter, r *http.Request) (*Session, err
 		return nil, nil
 	}
 	if len(c.Value) > 100 {
-		s.clearCookie(w, r, SessionCookie, "/")
+		s.rejectSession(w, r, "", "malformed session cookie")
 		return nil, nil
 	}
 	hash := hashOf(c.Value)
@@ -82,7 +83,7 @@ func (s *Service) session(w http.ResponseWriter, r *http.Request) (*Session, err
 		}
 	}
 	if greenroom.IsNotFound(err) {
-		s.clearCookie(w, r, SessionCookie, "/")
+		s.rejectSession(w, r, "", "unknown session cookie (signed out, rotated or tampered with)")
 		return nil, nil
 	}
 	if err != nil {
@@ -93,7 +94,11 @@ func (s *Service) session(w http.ResponseWriter, r *http.Request) (*Session, err
 		if err := s.store.DeleteSession(ctx, ss.IDHash); err != nil {
 			return nil, err
 		}
-		s.clearCookie(w, r, SessionCookie, "/")
+		why := "session idle for longer than the idle timeout"
+		if !now.Before(ss.ExpiresAt) {
+			why = "session past its absolute timeout"
+		}
+		s.rejectSession(w, r, ss.UserRef, why)
 		return nil, nil
 	}
 	switch {
@@ -157,3 +162,11 @@ func clientIP(r *http.Request) string {
 }
 
 func requestID(r *http.Request) string { return greenroom.RequestID(r.Context()) }
+
+// rejectSession clears a session cookie that no longer signs in, and
+// audits why (once: the browser drops the cookie).
+func (s *Service) rejectSession(w http.ResponseWriter, r *http.Request, userRef, reason string) {
+	s.clearCookie(w, r, SessionCookie, "/")
+	s.auditEvent(r, access.AuditEvent{Actor: userRef, Action: ActionSessionReject, Resource: r.Method + " " + r.URL.Path,
+		Decision: access.DecisionDeny, Reason: reason})
+}

@@ -15,7 +15,7 @@ import (
 
 // signedInOIDC returns a harness with an OIDC provider and a browser
 // signed in as jane.doe holding the CSRF cookie.
-func signedInOIDC(t *testing.T, configure func(o *authn.Options)) (*harness, *http.Client) {
+func signedInOIDC(t testing.TB, configure func(o *authn.Options)) (*harness, *http.Client) {
 	t.Helper()
 	m := startOIDC(t)
 	h := newHarness(t, nil, func(o *authn.Options) {
@@ -33,7 +33,7 @@ func signedInOIDC(t *testing.T, configure func(o *authn.Options)) (*harness, *ht
 
 var csrfHeader = map[string]string{authn.CSRFHeader: "csrf-test-token-000000000000", "Content-Type": "application/json"}
 
-func createToken(t *testing.T, h *harness, b *http.Client, body string) authn.TokenView {
+func createToken(t testing.TB, h *harness, b *http.Client, body string) authn.TokenView {
 	t.Helper()
 	resp, out := h.do(b, http.MethodPost, "/api/auth/tokens", strings.NewReader(body), csrfHeader)
 	if resp.StatusCode != http.StatusCreated {
@@ -239,6 +239,16 @@ func TestSessionTimeoutsAndRotation(t *testing.T) {
 	b3.Jar.SetCookies(mustURL(h.srv.URL), []*http.Cookie{{Name: authn.SessionCookie, Value: second + "x", Path: "/"}})
 	if p, code := h.principal(b3); p != nil || code != http.StatusUnauthorized {
 		t.Errorf("tampered cookie: %+v %d", p, code)
+	}
+	reasons := map[string]bool{}
+	for _, ev := range h.audit.find(authn.ActionSessionReject, access.DecisionDeny) {
+		reasons[ev.Reason] = true
+	}
+	for _, want := range []string{"session idle for longer than the idle timeout", "session past its absolute timeout",
+		"unknown session cookie (signed out, rotated or tampered with)"} {
+		if !reasons[want] {
+			t.Errorf("no audit entry %q in %v", want, reasons)
+		}
 	}
 	n, err := h.svc.Purge(t.Context())
 	if err != nil || n != 1 {
