@@ -69,7 +69,7 @@ func authnOptions(cfg *config.Config) authn.Options {
 	}
 	if oc := si.OIDC; oc != nil {
 		o.OIDC = &authn.OIDCOptions{MetadataURL: oc.MetadataURL, ClientID: oc.ClientID, ClientSecret: oc.ClientSecret.Reveal(), Scope: oc.Scope,
-			Prompt: oc.Prompt, CallbackURL: oc.CallbackURL, Resolvers: resolvers(oc.Resolvers)}
+			Prompt: oc.Prompt, CallbackURL: oc.CallbackURL, TokenEndpointAuthMethod: oc.TokenEndpointAuthMethod, Resolvers: resolvers(oc.Resolvers)}
 	}
 	// Guest is on by default only when no provider is configured.
 	switch {

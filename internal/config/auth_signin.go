@@ -49,7 +49,10 @@ type OIDCSignIn struct {
 	// Prompt is sent as the prompt parameter when set (e.g. "login").
 	Prompt      string
 	CallbackURL string
-	Resolvers   []SignInResolver
+	// TokenEndpointAuthMethod is client_secret_basic or client_secret_post
+	// ("" lets Greenroom try basic, then post).
+	TokenEndpointAuthMethod string
+	Resolvers               []SignInResolver
 }
 
 // GuestSignIn is auth.providers.guest.
@@ -253,6 +256,7 @@ func (d *decoder) oidcSignIn(m *node, p string) *OIDCSignIn {
 	d.str(m.get("scope"), p+".scope", &o.Scope)
 	d.str(m.get("prompt"), p+".prompt", &o.Prompt)
 	d.httpURL(m.get("callbackUrl"), p+".callbackUrl", &o.CallbackURL)
+	d.enum(m.get("tokenEndpointAuthMethod"), p+".tokenEndpointAuthMethod", []string{"client_secret_basic", "client_secret_post"}, &o.TokenEndpointAuthMethod)
 	o.Resolvers = d.resolvers(m.get("signIn"), p+".signIn")
 	return o
 }

@@ -23,7 +23,7 @@ func TestLoadSignIn(t *testing.T) {
 			Resolvers: []SignInResolver{{Resolver: "usernameMatchingUserEntityName"},
 				{Resolver: "emailMatchingUserEntityProfileEmail", AllowedDomains: []string{"corp.example"}}}},
 		OIDC: &OIDCSignIn{MetadataURL: "https://keycloak.example/realms/acme/.well-known/openid-configuration", ClientID: "greenroom",
-			ClientSecret: "oidc-secret-value", Prompt: "login",
+			ClientSecret: "oidc-secret-value", Prompt: "login", TokenEndpointAuthMethod: "client_secret_post",
 			Resolvers: []SignInResolver{{Resolver: "emailLocalPartMatchingUserEntityName", DangerouslyAllowSignInWithoutUserInCatalog: true},
 				{Resolver: "emailMatchingUserEntityAnnotation", Annotation: "keycloak.org/email"}}},
 		Session:   SessionSettings{IdleTimeout: 2 * time.Hour, AbsoluteTimeout: 72 * time.Hour, RotationInterval: 30 * time.Minute},

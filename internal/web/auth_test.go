@@ -144,3 +144,10 @@ func TestCLILoginPage(t *testing.T) {
 		t.Errorf("anonymous settings: %d", res.Code)
 	}
 }
+
+// The sign-in middleware checks the portal's own CSRF cookie and field.
+func TestCSRFNamesAgree(t *testing.T) {
+	if csrfCookie != authn.CSRFCookie || csrfField != authn.CSRFField {
+		t.Errorf("web uses %s/%s, authn checks %s/%s", csrfCookie, csrfField, authn.CSRFCookie, authn.CSRFField)
+	}
+}

@@ -299,6 +299,9 @@ func (s *Service) refreshSession(w http.ResponseWriter, r *http.Request) error {
 				err = s.store.UpdateSession(r.Context(), old, *ss)
 			}
 		}
+		if greenroom.ErrorCode(err) == greenroom.CodeUnavailable {
+			return err
+		}
 		if err != nil && !errors.Is(err, errNoRefresh) {
 			if derr := s.store.DeleteSession(r.Context(), ss.IDHash); derr != nil {
 				return derr

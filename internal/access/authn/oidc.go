@@ -26,7 +26,10 @@ type OIDCOptions struct {
 	Scope        string // space separated; default "openid profile email"
 	Prompt       string
 	CallbackURL  string
-	Resolvers    []Resolver
+	// TokenEndpointAuthMethod is client_secret_basic or client_secret_post;
+	// "" tries basic, then post (what golang.org/x/oauth2 detects).
+	TokenEndpointAuthMethod string
+	Resolvers               []Resolver
 }
 
 type oidcProvider struct {
@@ -90,6 +93,12 @@ func (p *oidcProvider) discover(ctx context.Context) (*oidc.Provider, error) {
 	// provider's client under a background context.
 	p.provider = pc.NewProvider(oidc.ClientContext(context.Background(), p.client))
 	p.endpoint = oauth2.Endpoint{AuthURL: pc.AuthURL, TokenURL: pc.TokenURL}
+	switch p.opts.TokenEndpointAuthMethod {
+	case "client_secret_basic":
+		p.endpoint.AuthStyle = oauth2.AuthStyleInHeader
+	case "client_secret_post":
+		p.endpoint.AuthStyle = oauth2.AuthStyleInParams
+	}
 	return p.provider, nil
 }
 
@@ -134,8 +143,13 @@ func (p *oidcProvider) refresh(ctx context.Context, refreshToken string) (Profil
 	ctx, cancel := context.WithTimeout(ctx, httpTimeout)
 	defer cancel()
 	tok, err := p.config("").TokenSource(ctx, &oauth2.Token{RefreshToken: refreshToken}).Token()
-	if err != nil {
+	var refused *oauth2.RetrieveError
+	if errors.As(err, &refused) {
 		return Profile{}, nil, signInError("the sign-in provider refused to refresh the session", err)
+	}
+	if err != nil {
+		// Unreachable is not refused: the session stays.
+		return Profile{}, nil, &greenroom.Error{Code: greenroom.CodeUnavailable, Message: "The sign-in provider cannot be reached. Try again later.", Err: err}
 	}
 	if tok.RefreshToken == "" {
 		tok.RefreshToken = refreshToken

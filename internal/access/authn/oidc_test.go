@@ -2,7 +2,9 @@ package authn_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -391,4 +393,63 @@ func TestLogoutEverywhere(t *testing.T) {
 		t.Errorf("audit: %+v", ev)
 	}
 	_ = bytes.MinRead
+}
+
+func TestOIDCRefreshRefusedEndsSession(t *testing.T) {
+	m := startOIDC(t)
+	h := newHarness(t, nil, func(o *authn.Options) {
+		// mockoidc reads the client secret from the form only.
+		o.OIDC = &authn.OIDCOptions{MetadataURL: m.DiscoveryEndpoint(), ClientID: m.ClientID, ClientSecret: m.ClientSecret,
+			TokenEndpointAuthMethod: "client_secret_post"}
+	})
+	b := h.browser()
+	signIn(t, h, b, "oidc")
+	xhr := map[string]string{"X-Requested-With": "XMLHttpRequest"}
+	if resp, body := h.do(b, http.MethodGet, "/api/auth/oidc/refresh", nil, xhr); resp.StatusCode != http.StatusOK {
+		t.Fatalf("first refresh: %d %s", resp.StatusCode, body)
+	}
+	// The provider revokes the grant: the next refresh is refused.
+	m.QueueError(&mockoidc.ServerError{Code: http.StatusBadRequest, Error: "invalid_grant", Description: "Token is not active"})
+	resp, body := h.do(b, http.MethodGet, "/api/auth/oidc/refresh", nil, xhr)
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "refused to refresh") {
+		t.Fatalf("refused refresh: %d %s", resp.StatusCode, body)
+	}
+	if p, _ := h.principal(b); p != nil {
+		t.Error("session survived a refused refresh")
+	}
+	if ev := h.audit.find(authn.ActionRefresh, access.DecisionDeny); len(ev) != 1 {
+		t.Errorf("refused refresh not audited: %+v", ev)
+	}
+	// Refresh of another provider's session is refused.
+	if resp, _ := h.do(b, http.MethodGet, "/api/auth/github/refresh", nil, xhr); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unconfigured provider: %d", resp.StatusCode)
+	}
+}
+
+// enricher adds a role, or fails.
+type enricher struct{ fail bool }
+
+func (e enricher) Enrich(_ context.Context, p *access.Principal) error {
+	if e.fail {
+		return errors.New("policy store down")
+	}
+	p.Roles = append(p.Roles, "developer")
+	p.Contractor = strings.HasPrefix(p.UserRef, "user:default/jane")
+	return nil
+}
+
+func TestEnricher(t *testing.T) {
+	m := startOIDC(t)
+	h := oidcHarness(t, m)
+	h.svc.SetEnricher(enricher{})
+	b := h.browser()
+	signIn(t, h, b, "oidc")
+	p, _ := h.principal(b)
+	if p == nil || len(p.Roles) != 1 || p.Roles[0] != "developer" || !p.Contractor {
+		t.Fatalf("enriched principal: %+v", p)
+	}
+	h.svc.SetEnricher(enricher{fail: true})
+	if _, code := h.principal(b); code != http.StatusInternalServerError {
+		t.Errorf("failing enricher: %d", code)
+	}
 }
