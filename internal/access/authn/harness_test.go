@@ -26,6 +26,7 @@ import (
 // fakeCatalog serves entities from testdata/catalog.json, evaluating the
 // few filters sign-in sends (all-of key/value matches on flattened keys).
 type fakeCatalog struct {
+	mu    sync.Mutex
 	byRef map[string]json.RawMessage
 	flat  map[string]map[string][]string
 }
@@ -86,7 +87,16 @@ func flatten(prefix string, v any, out map[string][]string) {
 	}
 }
 
+// set replaces an entity, as a catalog refresh would.
+func (c *fakeCatalog) set(ref string, raw string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.byRef[ref] = json.RawMessage(raw)
+}
+
 func (c *fakeCatalog) EntityByName(_ context.Context, ref greenroom.EntityRef) (json.RawMessage, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if raw, ok := c.byRef[ref.String()]; ok {
 		return raw, nil
 	}
@@ -115,6 +125,8 @@ func (c *fakeCatalog) match(ref string, f query.Filter) bool {
 }
 
 func (c *fakeCatalog) QueryEntities(_ context.Context, q query.EntitiesQuery, _ query.Fields) (query.EntitiesPage[json.RawMessage], error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	var page query.EntitiesPage[json.RawMessage]
 	refs := make([]string, 0, len(c.byRef))
 	for r := range c.byRef {
@@ -185,6 +197,7 @@ type harness struct {
 	store *store.Store
 	audit *auditLog
 	clock *clock
+	cat   *fakeCatalog
 }
 
 // newHarness starts the server; configure fills the options (providers),
@@ -199,7 +212,8 @@ func newHarness(t testing.TB, st *store.Store, configure func(o *authn.Options))
 	var handler http.Handler = mux
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(h.srv.Close)
-	o := authn.Options{BaseURL: h.srv.URL, Store: h.store, Catalog: loadCatalog(t), Auditor: h.audit, Now: h.clock.Now,
+	h.cat = loadCatalog(t)
+	o := authn.Options{BaseURL: h.srv.URL, Store: h.store, Catalog: h.cat, Auditor: h.audit, Now: h.clock.Now,
 		Logger: storetest.Logger(t)}
 	if configure != nil {
 		configure(&o)

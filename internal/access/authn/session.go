@@ -107,10 +107,19 @@ func (s *Service) session(w http.ResponseWriter, r *http.Request) (*Session, err
 		id := randomToken(sessionIDBytes)
 		ss.IDHash, ss.RotatedAt, ss.LastSeenAt = hashOf(id), now, now
 		if err := s.store.UpdateSession(ctx, old, ss); err != nil {
-			if greenroom.IsNotFound(err) {
-				return nil, nil // rotated by a concurrent request
+			if !greenroom.IsNotFound(err) {
+				return nil, err
 			}
-			return nil, err
+			// A concurrent request rotated it first: use its successor.
+			next, ok := s.rotatedTo(old)
+			if !ok {
+				return nil, nil
+			}
+			cur, err := s.store.Session(ctx, next)
+			if err != nil {
+				return nil, nil
+			}
+			return &cur, nil
 		}
 		s.rememberRotation(old, ss.IDHash, now)
 		s.setSessionCookie(w, r, id, ss.ExpiresAt)
