@@ -76,6 +76,18 @@ func (s *Service) CreateToken(ctx context.Context, p *access.Principal, req Toke
 			return NewToken{}, greenroom.Errorf(greenroom.CodeInvalid, "a service token needs a service name of letters, digits, '-', '_' or '.' (up to 63 characters)")
 		}
 		subject = "service:" + strings.ToLower(req.Service)
+		// A service name belongs to whoever first issued a token for it:
+		// otherwise anyone could mint tokens acting as another team's
+		// automation and inherit the rights bound to it.
+		prev, err := s.store.Tokens(ctx, subject)
+		if err != nil {
+			return NewToken{}, err
+		}
+		for _, t := range prev {
+			if t.CreatedBy != p.UserRef {
+				return NewToken{}, greenroom.Errorf(greenroom.CodeConflict, "the service name %q belongs to %s; choose another name", req.Service, t.CreatedBy)
+			}
+		}
 	default:
 		return NewToken{}, greenroom.Errorf(greenroom.CodeInvalid, "token kind must be personal or service, got %q", req.Kind)
 	}

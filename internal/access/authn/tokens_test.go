@@ -390,3 +390,15 @@ func TestGuestModeRefusesCrossSiteWrites(t *testing.T) {
 		t.Errorf("write from a non-browser client in local mode: %d", resp.StatusCode)
 	}
 }
+
+func TestServiceNameBelongsToItsFirstIssuer(t *testing.T) {
+	h, b := signedInOIDC(t, nil)
+	createToken(t, h, b, `{"name":"a","kind":"service","service":"deployer"}`)
+	createToken(t, h, b, `{"name":"b","kind":"service","service":"deployer"}`) // the same owner may issue more
+	// Another user cannot act as service:deployer.
+	other, err := h.svc.CreateToken(t.Context(), &access.Principal{Kind: access.KindUser, UserRef: "user:default/octocat"},
+		authn.TokenRequest{Name: "x", Kind: authn.TokenService, Service: "Deployer"})
+	if err == nil || !strings.Contains(err.Error(), "belongs to user:default/jane.doe") {
+		t.Fatalf("other user's service token: %+v %v", other, err)
+	}
+}
