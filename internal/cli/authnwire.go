@@ -56,8 +56,9 @@ func purgeSessions(ctx context.Context, svc *authn.Service, env *wireEnv) {
 func authnOptions(cfg *config.Config) authn.Options {
 	si := cfg.SignIn
 	o := authn.Options{
-		BaseURL: cfg.Backend.BaseURL,
-		AppURL:  cfg.App.BaseURL,
+		BaseURL:     cfg.Backend.BaseURL,
+		AppURL:      cfg.App.BaseURL,
+		Environment: si.Env(),
 		Session: authn.SessionOptions{IdleTimeout: si.Session.IdleTimeout, AbsoluteTimeout: si.Session.AbsoluteTimeout,
 			RotationInterval: si.Session.RotationInterval},
 		RateLimit: authn.RateLimitOptions{Disabled: si.RateLimit.Disabled, PerUser: si.RateLimit.PerUser, PerTeam: si.RateLimit.PerTeam,

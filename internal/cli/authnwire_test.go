@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/oauth2-proxy/mockoidc"
+
+	"greenroom/internal/config"
 )
 
 // TestServeWithSignIn boots greenroom with an OIDC provider (mockoidc in
@@ -221,4 +223,30 @@ func runStdin(t *testing.T, dir string, env []string, stdin string, args ...stri
 	cmd.Stdin = strings.NewReader(stdin)
 	out, _ := cmd.CombinedOutput()
 	return cmd.ProcessState.ExitCode(), string(out)
+}
+
+func TestAuthnOptions(t *testing.T) {
+	cfg := config.Default()
+	o := authnOptions(cfg)
+	if o.Guest == nil || o.GitHub != nil || o.OIDC != nil || o.Environment != "development" {
+		t.Errorf("zero config: guest %v github %v oidc %v env %q", o.Guest, o.GitHub, o.OIDC, o.Environment)
+	}
+	cfg.SignIn.OIDC = &config.OIDCSignIn{MetadataURL: "https://kc.example/.well-known/openid-configuration", ClientID: "c", ClientSecret: "s3cret-value",
+		Resolvers: []config.SignInResolver{{Resolver: "emailMatchingUserEntityProfileEmail", AllowedDomains: []string{"corp.example"}, DangerouslyAllowSignInWithoutUserInCatalog: true}}}
+	cfg.Backend.Auth.ExternalAccess = []config.ExternalAccess{{Type: "static", Token: "static-token-1", Subject: "ci"}, {Type: "legacy"}}
+	o = authnOptions(cfg)
+	if o.Guest != nil {
+		t.Error("guest stays on beside a provider that did not ask for it")
+	}
+	if o.OIDC == nil || o.OIDC.ClientSecret != "s3cret-value" || len(o.OIDC.Resolvers) != 1 || !o.OIDC.Resolvers[0].AllowWithoutCatalog ||
+		o.OIDC.Resolvers[0].AllowedDomains[0] != "corp.example" {
+		t.Errorf("oidc: %+v", o.OIDC)
+	}
+	if len(o.StaticTokens) != 1 || o.StaticTokens[0].Subject != "ci" {
+		t.Errorf("static tokens: %+v", o.StaticTokens)
+	}
+	cfg.SignIn.Guest = &config.GuestSignIn{UserEntityRef: "user:default/visitor", DangerouslyAllowOutsideDevelopment: true}
+	if o := authnOptions(cfg); o.Guest == nil || o.Guest.UserEntityRef != "user:default/visitor" {
+		t.Errorf("explicit guest: %+v", o.Guest)
+	}
 }

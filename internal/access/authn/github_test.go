@@ -101,6 +101,7 @@ func startGitHub(t *testing.T, login string) *fakeGitHub {
 
 func githubHarness(t *testing.T, g *fakeGitHub, secret string, resolvers ...authn.Resolver) *harness {
 	return newHarness(t, nil, func(o *authn.Options) {
+		o.Environment = "development"
 		o.GitHub = &authn.GitHubOptions{ClientID: ghClientID, ClientSecret: secret, EnterpriseInstanceURL: g.URL, Resolvers: resolvers}
 	})
 }
@@ -160,6 +161,9 @@ func TestGitHubBadClientSecret(t *testing.T) {
 	}
 	if len(h.audit.find(authn.ActionSignIn, access.DecisionDeny)) != 1 {
 		t.Error("failure not audited")
+	}
+	if resp, body := h.get(b, "/api/auth/github/start?env=production"); resp.StatusCode != http.StatusNotFound || !strings.Contains(body, "'production' environment") {
+		t.Errorf("other environment: %d %s", resp.StatusCode, body)
 	}
 	if resp, _ := h.get(b, "/api/auth/gitlab/start"); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown provider: %d", resp.StatusCode)

@@ -152,6 +152,9 @@ func (s *Service) start(w http.ResponseWriter, r *http.Request) error {
 		tooMany(w, r, SignInFailure(FailLimited))
 		return nil
 	}
+	if env := r.URL.Query().Get("env"); env != "" && s.opts.Environment != "" && env != s.opts.Environment {
+		return greenroom.Errorf(greenroom.CodeNotFound, "No configuration available for the '%s' environment of this provider.", clip(env, 40))
+	}
 	raw := r.URL.Query().Get("returnTo")
 	if raw == "" {
 		raw = r.URL.Query().Get("redirectUrl") // Backstage's redirect flow

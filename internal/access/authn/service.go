@@ -66,8 +66,11 @@ type Options struct {
 	BaseURL string
 	// AppURL is app.baseUrl: return URLs must be on it (or BaseURL).
 	AppURL string
-	GitHub *GitHubOptions
-	OIDC   *OIDCOptions
+	// Environment is auth.environment: a /start with another env query
+	// parameter (Backstage's frontends send one) is refused.
+	Environment string
+	GitHub      *GitHubOptions
+	OIDC        *OIDCOptions
 	// Guest enables guest sign-in. With no other provider it is local
 	// mode: requests without credentials act as the guest.
 	Guest        *GuestOptions
