@@ -30,6 +30,12 @@ func wireAuthz(ctx context.Context, env *wireEnv) error {
 		return err
 	}
 	resolver := access.NewResolver(policy, env.catalog)
+	if env.signIn != nil {
+		// Sign-in asks the resolver for roles, contractor flag and
+		// attributes, and records its events in the durable audit log.
+		env.signIn.SetEnricher(resolver)
+		env.signIn.SetAuditor(env.store)
+	}
 	env.catalog.SetReadFilter(authz.ReadScope)
 	env.onStart = append(env.onStart, func(ctx context.Context) { followDirectory(ctx, env.catalog, resolver, logger) })
 

@@ -234,6 +234,7 @@ or the --fields given.`,
 type catalogReader struct {
 	base   string // e.g. http://localhost:7007
 	client *http.Client
+	token  string // sent as a Bearer token: GREENROOM_TOKEN or greenroom login's
 	close  func() error
 }
 
@@ -269,7 +270,7 @@ func openCatalogReader(ctx context.Context, g *globalFlags, f *readFlags, stderr
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, exitf(2, "server %q: want an http:// or https:// URL", base)
 	}
-	remote := &catalogReader{base: strings.TrimRight(base, "/"), client: &http.Client{Timeout: catalogHTTPTimeout}}
+	remote := &catalogReader{base: strings.TrimRight(base, "/"), client: &http.Client{Timeout: catalogHTTPTimeout}, token: storedToken(base)}
 	if f.server != "" || !localStoreExists(cfg) || remote.answers(ctx) {
 		return remote, nil
 	}
@@ -373,6 +374,9 @@ func (c *catalogReader) call(ctx context.Context, path string, max int64) ([]byt
 		return nil, exitf(1, "%v", err)
 	}
 	req.Header.Set("Accept", "application/json")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	resp, err := c.client.Do(req)
 	if err != nil {
 		return nil, exitf(1, "cannot reach %s: %v; start greenroom serve, or read the local store with --data-dir", c.base, rootCause(err))

@@ -39,7 +39,7 @@ func newDiscovery(cfg *config.Config, st *store.Store, pool *jobs.Pool, cat *cat
 		return nil, err
 	}
 	gh, err := githubprovider.NewDiscovery(provs, githubprovider.WebhookSecrets(cfg),
-		githubprovider.Deps{Catalog: cat, Sources: st, Queue: pool, Jobs: st, Logger: log})
+		githubprovider.Deps{Catalog: cat, Sources: st, Queue: pool, Jobs: st, Auditor: st, Logger: log})
 	if err != nil {
 		return nil, err
 	}

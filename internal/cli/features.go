@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"greenroom/internal/access/authn"
 	"greenroom/internal/catalog"
 	"greenroom/internal/config"
 	"greenroom/internal/jobs"
@@ -34,11 +35,14 @@ type wireEnv struct {
 	logger  *slog.Logger
 	reg     *prometheus.Registry
 	dataDir string
+	// signIn is set by authnwire.go; later wiring gives it an Enricher
+	// and an Auditor (SetEnricher, SetAuditor).
+	signIn *authn.Service
 
 	// onStart hooks run once the job pool has started (background loops).
 	onStart []func(ctx context.Context)
 	// middleware wraps the whole mux, outermost first (authentication,
-	// rate limits).
+	// rate limits); see server.Options.Middleware.
 	middleware []func(http.Handler) http.Handler
 }
 
@@ -62,7 +66,8 @@ func (env *wireEnv) wireFeatures(ctx context.Context) error {
 	return nil
 }
 
-// handler applies the features' middleware around h.
+// handler applies the features' middleware around h, as the server does
+// (for tests that serve a wired mux without the server).
 func (env *wireEnv) handler(h http.Handler) http.Handler {
 	for i := len(env.middleware) - 1; i >= 0; i-- {
 		h = env.middleware[i](h)

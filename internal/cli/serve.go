@@ -184,7 +184,7 @@ func buildApp(ctx context.Context, cfg *config.Config, f *serveFlags, logger *sl
 	a.onStart = env.onStart
 
 	errs := api.ErrorWriter{Logger: logger}
-	a.server = server.New(env.handler(mux), server.Options{
+	a.server = server.New(mux, server.Options{
 		Logger:          logger.With("component", "http"),
 		RequestTimeout:  cfg.Greenroom.Server.RequestTimeout,
 		ShutdownTimeout: cfg.Greenroom.Server.ShutdownTimeout,
@@ -192,6 +192,7 @@ func buildApp(ctx context.Context, cfg *config.Config, f *serveFlags, logger *sl
 		Registerer:      reg,
 		OnError:         errs.Write,
 		StreamPrefixes:  []string{"/api/events/stream", "/ws"},
+		Middleware:      env.middleware,
 	})
 	return a, nil
 }

@@ -21,6 +21,7 @@ type Config struct {
 	Integrations Integrations // see integrations.go
 	GitHubEvents GitHubEvents // events.modules.github, see providers_github.go
 	Permission   Permission   // permission, see permission.go
+	SignIn       SignIn       // auth and greenroom.rateLimit, see auth_signin.go
 
 	raw   *node    // merged tree; nil for configs built in code
 	files []string // the files Load read, in order

@@ -30,6 +30,11 @@ type Options struct {
 	// StreamPrefixes are path prefixes exempt from RequestTimeout
 	// (long-lived event streams).
 	StreamPrefixes []string
+	// Middleware are the features' handlers around the routes
+	// (authentication, rate limits), outermost first. They run inside the
+	// request id, access log, recovery, body limit and timeout, and outside
+	// the route capture, so the access log still sees the matched pattern.
+	Middleware []func(http.Handler) http.Handler
 }
 
 // Server is an http.Server with Greenroom's middleware and lifecycle.
@@ -59,6 +64,9 @@ func New(routes http.Handler, opts Options) *Server {
 	// Outermost first: the id must exist before anything logs; recovery
 	// sits inside the access log so a panic is logged with its 500.
 	var h http.Handler = captureRoute(routes)
+	for i := len(opts.Middleware) - 1; i >= 0; i-- {
+		h = opts.Middleware[i](h)
+	}
 	h = compress(h)
 	h = withTimeout(opts.RequestTimeout, opts.StreamPrefixes, h)
 	h = limitBody(opts.MaxBodyBytes, opts.OnError, h)

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"greenroom/internal/access"
+	"greenroom/internal/access/authn"
 	"greenroom/internal/catalog/entity"
 	"greenroom/internal/greenroom"
 )
@@ -24,6 +26,15 @@ func (h *Handler) SetIdentify(fn IdentifyFunc) { h.identify = fn }
 type viewer struct {
 	UserRef string   // "" when anonymous
 	Starred []string // refs of starred entities, from the cookie
+	// Guest is set for the guest of local mode or a guest session: the
+	// layout shows the guest banner.
+	Guest bool
+	// Session is set when a sign-in session backs the page, which can
+	// then be signed out of.
+	Session bool
+	// SignIn is set when sign-in is configured (AuthPages), so the header
+	// offers the sign-in link to anonymous visitors.
+	SignIn bool
 }
 
 // SignedIn reports whether the viewer is known.
@@ -37,6 +48,13 @@ func (v viewer) IsStarred(ref string) bool { return slices.Contains(v.Starred, r
 
 func (h *Handler) viewer(r *http.Request) viewer {
 	v := viewer{Starred: starredRefs(r)}
+	if p := access.FromContext(r.Context()); p != nil {
+		v.Guest = p.Kind == access.KindGuest
+	}
+	if c, err := r.Cookie(authn.SessionCookie); err == nil && c.Value != "" {
+		v.Session = true
+	}
+	v.SignIn = h.identify != nil
 	if h.identify != nil {
 		if ref, ok := h.identify(r); ok {
 			if er, err := entity.ParseRefInContext(ref, "user", ""); err == nil {

@@ -1,0 +1,181 @@
+package authn
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"greenroom/internal/access"
+	"greenroom/internal/greenroom"
+)
+
+// Cookie names. The CSRF cookie is the portal's double-submit cookie
+// (internal/web/security.go), which cookie-authenticated writes must
+// repeat in a header or form field.
+const (
+	SessionCookie = "greenroom_session"
+	stateCookie   = "greenroom_auth_state"
+	CSRFCookie    = "greenroom_csrf"
+	CSRFHeader    = "X-CSRF-Token"
+	CSRFField     = "csrf"
+)
+
+// sessionIDBytes is the entropy of a session id.
+const sessionIDBytes = 32
+
+// touchEvery limits last-seen writes to one per session per interval.
+const touchEvery = time.Minute
+
+// rotationGrace is how long the id a session rotated away from still
+// finds it, for requests already in flight.
+const rotationGrace = 30 * time.Second
+
+// startSession creates a session for userRef and sets its cookie. Any
+// session the browser already had is ended first: a new sign-in always
+// gets a new id (no session fixation).
+func (s *Service) startSession(w http.ResponseWriter, r *http.Request, prov, userRef string, prof Profile, refreshToken string) error {
+	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
+		if err := s.store.DeleteSession(r.Context(), hashOf(c.Value)); err != nil {
+			return err
+		}
+	}
+	id := randomToken(sessionIDBytes)
+	now := s.now()
+	ss := Session{IDHash: hashOf(id), UserRef: userRef, Provider: prov, DisplayName: prof.DisplayName, Email: prof.Email,
+		RefreshToken: refreshToken, CreatedAt: now, LastSeenAt: now, RotatedAt: now, ExpiresAt: now.Add(s.opts.Session.AbsoluteTimeout)}
+	if err := s.store.CreateSession(r.Context(), ss); err != nil {
+		return fmt.Errorf("authn: start session: %w", err)
+	}
+	s.setSessionCookie(w, r, id, ss.ExpiresAt)
+	return nil
+}
+
+func (s *Service) setSessionCookie(w http.ResponseWriter, r *http.Request, id string, expires time.Time) {
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: id, Path: "/", HttpOnly: true, Secure: s.secure || r.TLS != nil,
+		SameSite: http.SameSiteLaxMode, Expires: expires, MaxAge: int(time.Until(expires) / time.Second)})
+}
+
+func (s *Service) clearCookie(w http.ResponseWriter, r *http.Request, name, path string) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: path, HttpOnly: true, Secure: s.secure || r.TLS != nil,
+		SameSite: http.SameSiteLaxMode, MaxAge: -1})
+}
+
+// session returns the request's live session, rotating its id when it is
+// due and recording activity; nil when the request has none, or an
+// expired, idle, unknown or malformed one (whose cookie is then cleared).
+func (s *Service) session(w http.ResponseWriter, r *http.Request) (*Session, error) {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil || c.Value == "" {
+		return nil, nil
+	}
+	if len(c.Value) > 100 {
+		s.rejectSession(w, r, "", "malformed session cookie")
+		return nil, nil
+	}
+	hash := hashOf(c.Value)
+	ctx := r.Context()
+	ss, err := s.store.Session(ctx, hash)
+	if greenroom.IsNotFound(err) {
+		if next, ok := s.rotatedTo(hash); ok {
+			ss, err = s.store.Session(ctx, next)
+		}
+	}
+	if greenroom.IsNotFound(err) {
+		s.rejectSession(w, r, "", "unknown session cookie (signed out, rotated or tampered with)")
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("authn: session: %w", err)
+	}
+	now := s.now()
+	if !now.Before(ss.ExpiresAt) || now.Sub(ss.LastSeenAt) > s.opts.Session.IdleTimeout {
+		if err := s.store.DeleteSession(ctx, ss.IDHash); err != nil {
+			return nil, err
+		}
+		why := "session idle for longer than the idle timeout"
+		if !now.Before(ss.ExpiresAt) {
+			why = "session past its absolute timeout"
+		}
+		s.rejectSession(w, r, ss.UserRef, why)
+		return nil, nil
+	}
+	switch {
+	case now.Sub(ss.RotatedAt) >= s.opts.Session.RotationInterval && ss.IDHash == hash:
+		old := ss.IDHash
+		id := randomToken(sessionIDBytes)
+		ss.IDHash, ss.RotatedAt, ss.LastSeenAt = hashOf(id), now, now
+		if err := s.store.UpdateSession(ctx, old, ss); err != nil {
+			if !greenroom.IsNotFound(err) {
+				return nil, err
+			}
+			// A concurrent request rotated it first: use its successor.
+			next, ok := s.rotatedTo(old)
+			if !ok {
+				return nil, nil
+			}
+			cur, err := s.store.Session(ctx, next)
+			if err != nil {
+				return nil, nil
+			}
+			return &cur, nil
+		}
+		s.rememberRotation(old, ss.IDHash, now)
+		s.setSessionCookie(w, r, id, ss.ExpiresAt)
+	case now.Sub(ss.LastSeenAt) >= touchEvery:
+		ss.LastSeenAt = now
+		if err := s.store.UpdateSession(ctx, ss.IDHash, ss); err != nil && !greenroom.IsNotFound(err) {
+			return nil, err
+		}
+	}
+	return &ss, nil
+}
+
+func (s *Service) rememberRotation(old, next string, now time.Time) {
+	s.rotMu.Lock()
+	defer s.rotMu.Unlock()
+	for k, v := range s.rotated {
+		if now.Sub(v.at) > rotationGrace {
+			delete(s.rotated, k)
+		}
+	}
+	s.rotated[old] = rotation{next: next, at: now}
+}
+
+func (s *Service) rotatedTo(old string) (string, bool) {
+	s.rotMu.Lock()
+	defer s.rotMu.Unlock()
+	v, ok := s.rotated[old]
+	if !ok || s.now().Sub(v.at) > rotationGrace {
+		return "", false
+	}
+	return v.next, true
+}
+
+// Purge deletes expired and idle sessions and stale flows; run it
+// periodically.
+func (s *Service) Purge(ctx context.Context) (int, error) {
+	now := s.now()
+	return s.store.PurgeSessions(ctx, now, now.Add(-s.opts.Session.IdleTimeout))
+}
+
+// clientIP is the address of the connection's peer. Forwarded headers are
+// not trusted: behind a proxy every client shares the proxy's budget.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func requestID(r *http.Request) string { return greenroom.RequestID(r.Context()) }
+
+// rejectSession clears a session cookie that no longer signs in, and
+// audits why (once: the browser drops the cookie).
+func (s *Service) rejectSession(w http.ResponseWriter, r *http.Request, userRef, reason string) {
+	s.clearCookie(w, r, SessionCookie, "/")
+	s.auditEvent(r, access.AuditEvent{Actor: userRef, Action: ActionSessionReject, Resource: r.Method + " " + r.URL.Path,
+		Decision: access.DecisionDeny, Reason: reason})
+}
