@@ -68,14 +68,21 @@
       var form = el && el.form;
       if (!form || !form.hasAttribute('data-autosubmit')) return;
       if (el.type === 'search' || el.type === 'text') return; // text applies on Enter
-      if (el.id) put('sessionStorage', FOCUS, el.id);
+      // By name and value: ids of choices follow their order, which the
+      // new results' counts may change.
+      put('sessionStorage', FOCUS, JSON.stringify({ name: el.name, value: el.value, id: el.id }));
       announce('Updating results');
       if (form.requestSubmit) form.requestSubmit(); else form.submit();
     });
     var again = get('sessionStorage', FOCUS);
     if (again) {
       put('sessionStorage', FOCUS, null);
-      var el = document.getElementById(again);
+      var el = null;
+      try { again = JSON.parse(again); } catch (e) { again = {}; }
+      Array.prototype.forEach.call(document.querySelectorAll('form[data-autosubmit] [name]'), function (c) {
+        if (!el && c.name === again.name && (c.type !== 'checkbox' && c.type !== 'radio' || c.value === again.value)) el = c;
+      });
+      if (!el && again.id) el = document.getElementById(again.id);
       if (el) {
         var d = el.closest('details');
         if (d) d.open = true;
@@ -116,14 +123,14 @@
     // Live updates: <main data-live="entity|list" data-live-url="…">.
     var main = document.getElementById('main');
     var liveURL = main && main.getAttribute('data-live-url');
-    if (liveURL && window.EventSource && window.DOMParser) live(main, main.getAttribute('data-live'), liveURL);
+    if (liveURL && window.EventSource && window.DOMParser) follow(main, main.getAttribute('data-live'), liveURL);
 
-    function live(main, mode, url) {
+    function follow(main, mode, url) {
       var es = null, lastID = '', timer = 0, changed = {}, count = 0, banner = null, said = 0, retries = 0;
       function open() {
         if (es || document.hidden) return;
         es = new EventSource(lastID ? url + (url.indexOf('?') < 0 ? '?' : '&') + 'since=' + encodeURIComponent(lastID) : url);
-        es.addEventListener('open', function () { retries = 0; });
+        es.addEventListener('open', function () { retries = 0; main.setAttribute('data-live-state', 'open'); });
         es.addEventListener('change', function (ev) {
           lastID = ev.lastEventId || lastID;
           var d;
@@ -138,7 +145,6 @@
           es = null; // refused (server busy or off): try again, more slowly
           if (retries++ < 5) window.setTimeout(open, 5000 * retries);
         });
-        main.setAttribute('data-live-state', 'open');
       }
       function close() {
         if (es) { es.close(); es = null; }
@@ -175,7 +181,8 @@
             focusID = active.id;
             focusHref = active.getAttribute('href') || '';
           }
-          var nodes = Array.prototype.map.call(fresh.childNodes, function (n) { return document.adoptNode(n); });
+          // A copy first: adopting a node removes it from the live list.
+          var nodes = Array.prototype.slice.call(fresh.childNodes).map(function (n) { return document.adoptNode(n); });
           main.replaceChildren.apply(main, nodes);
           banner = null;
           document.title = doc.title;
