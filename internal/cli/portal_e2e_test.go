@@ -37,7 +37,8 @@ spec:
 // update through the push API, axe-core on every page type in both
 // themes, layout with a hostile entity, and the README's screenshots
 // (written to docs/screenshots with GREENROOM_UPDATE_SCREENSHOTS=1, else
-// to a temporary directory and checked). Without chromium or the npm
+// to a temporary directory and checked; pngquant, when installed, shrinks
+// the committed ones). Without chromium or the npm
 // packages it skips loudly, and fails under CI=true.
 func TestPortalE2E(t *testing.T) {
 	t.Parallel()
@@ -80,6 +81,14 @@ func TestPortalE2E(t *testing.T) {
 	runNodeTestFor(t, 5*time.Minute, dir, node, "portal.test.mjs", "GREENROOM_URL="+p.base, "GREENROOM_FILES="+files.URL,
 		"GREENROOM_PUSH_TOKEN="+token, "GREENROOM_SCREENSHOTS="+shots, "CHROMIUM="+browser)
 
+	if q, err := exec.LookPath("pngquant"); err == nil && os.Getenv("GREENROOM_UPDATE_SCREENSHOTS") == "1" {
+		// Keep the committed PNGs small: 256 colours are plenty for the UI.
+		files, _ := filepath.Glob(filepath.Join(shots, "*.png"))
+		args := append([]string{"--force", "--skip-if-larger", "--strip", "--ext", ".png", "--quality", "70-95"}, files...)
+		if out, err := exec.Command(q, args...).CombinedOutput(); err != nil {
+			t.Logf("pngquant: %v\n%s", err, out)
+		}
+	}
 	for _, name := range []string{"home", "catalog", "entity", "graph"} {
 		for _, theme := range []string{"light", "dark"} {
 			f := filepath.Join(shots, name+"-"+theme+".png")
