@@ -376,3 +376,47 @@ func TestLivePageAttributes(t *testing.T) {
 		t.Error("the import page follows changes")
 	}
 }
+
+// FuzzLiveResume: whatever Last-Event-ID or ?entity= a client sends, the
+// hub neither panics nor replays events the client has seen or does not
+// follow, and a stream is either caught up, replayed or told to resync.
+func FuzzLiveResume(f *testing.F) {
+	hub := newLiveHub()
+	hub.start()
+	for i := range 40 {
+		hub.publish(catalog.Event{Type: catalog.EventUpdated, Ref: fmt.Sprintf("component:default/s%d", i%7), At: time.Now()})
+	}
+	for _, seed := range []string{"", hub.boot + "-0", hub.boot + "-1", hub.boot + "-39", hub.boot + "-40", hub.boot + "-41",
+		hub.boot + "--1", hub.boot + "-18446744073709551615", "deadbeef-3", "-", "garbage", hub.boot + "-+5"} {
+		f.Add(seed, "component:default/s3")
+	}
+	f.Fuzz(func(t *testing.T, lastID, entity string) {
+		r := httptest.NewRequest(http.MethodGet, LivePath+"?"+url.Values{"entity": {entity}}.Encode(), nil)
+		refs, err := liveRefs(r)
+		if err != nil {
+			if greenroom.ErrorCode(err) != greenroom.CodeInvalid {
+				t.Fatalf("refs %q: %v", entity, err)
+			}
+			refs = nil
+		}
+		c, missed, resync, err := hub.join("fuzz", refs, lastID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer hub.leave(c)
+		if resync && len(missed) > 0 {
+			t.Fatalf("%q: resync and %d replayed", lastID, len(missed))
+		}
+		var after uint64
+		if _, n, ok := strings.Cut(lastID, "-"); ok {
+			fmt.Sscan(n, &after)
+		}
+		prev := uint64(0)
+		for _, ev := range missed {
+			if ev.seq <= after || ev.seq <= prev || !c.wants(ev.Ref) {
+				t.Fatalf("%q: replayed %+v (after %d, previous %d)", lastID, ev, after, prev)
+			}
+			prev = ev.seq
+		}
+	})
+}
