@@ -420,3 +420,37 @@ func FuzzLiveResume(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkLiveFanout: one catalog change handed to 1000 open streams
+// (each drained by its own goroutine, as the handlers do).
+func BenchmarkLiveFanout(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("streams=%d", n), func(b *testing.B) {
+			hub := newLiveHub()
+			hub.start()
+			done := make(chan struct{})
+			defer close(done)
+			for i := range n {
+				c, _, _, err := hub.join(fmt.Sprintf("10.0.%d.%d", i/250, i%250), nil, "")
+				if err != nil {
+					b.Fatal(err)
+				}
+				go func() {
+					for {
+						select {
+						case <-c.c:
+						case <-c.resync:
+						case <-done:
+							return
+						}
+					}
+				}()
+			}
+			ev := catalog.Event{Type: catalog.EventUpdated, Ref: "component:default/svc", ETag: "abc", At: time.Now()}
+			b.ResetTimer()
+			for range b.N {
+				hub.publish(ev)
+			}
+		})
+	}
+}
