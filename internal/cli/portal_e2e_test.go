@@ -78,7 +78,7 @@ func TestPortalE2E(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	runNodeTestFor(t, 5*time.Minute, dir, node, "portal.test.mjs", "GREENROOM_URL="+p.base, "GREENROOM_FILES="+files.URL,
+	runNodeTestFor(t, 8*time.Minute, dir, node, "portal.test.mjs", "GREENROOM_URL="+p.base, "GREENROOM_FILES="+files.URL,
 		"GREENROOM_PUSH_TOKEN="+token, "GREENROOM_SCREENSHOTS="+shots, "CHROMIUM="+browser)
 
 	if q, err := exec.LookPath("pngquant"); err == nil && os.Getenv("GREENROOM_UPDATE_SCREENSHOTS") == "1" {
