@@ -26,9 +26,14 @@ const LivePath = "/api/events/stream/catalog"
 const (
 	// maxLiveClients bounds concurrent streams over all clients.
 	maxLiveClients = 1024
-	// maxLivePerClient bounds concurrent streams from one address (one
-	// per open tab; the script closes the stream of hidden tabs).
+	// maxLivePerClient bounds concurrent streams from one browser (one
+	// per open tab; the script closes the stream of hidden tabs). A browser
+	// is told apart by its CSRF cookie, which every page sets.
 	maxLivePerClient = 16
+	// maxLivePerAddr bounds concurrent streams from one IP address, where
+	// browsers can mint cookies at will. Behind a reverse proxy every
+	// client has the proxy's address (backend.trustProxy is not read yet).
+	maxLivePerAddr = 256
 	// maxLiveRefs bounds the entity refs one stream may follow.
 	maxLiveRefs = 100
 	// liveBuffer is how many events a stream may fall behind before it is
@@ -53,10 +58,11 @@ type liveEvent struct {
 
 // liveClient is one open stream.
 type liveClient struct {
-	refs   map[string]bool // nil: every entity
-	addr   string
-	c      chan liveEvent
-	resync chan struct{} // signalled (cap 1) when c overflowed
+	refs    map[string]bool // nil: every entity
+	addr    string
+	browser string
+	c       chan liveEvent
+	resync  chan struct{} // signalled (cap 1) when c overflowed
 }
 
 func (c *liveClient) wants(ref string) bool { return c.refs == nil || c.refs[ref] }
@@ -72,6 +78,7 @@ type liveHub struct {
 	history []liveEvent // ring of the last liveHistory events, oldest first
 	clients map[*liveClient]struct{}
 	perAddr map[string]int
+	perBrws map[string]int
 	done    chan struct{} // closed when the feed ends (shutdown)
 	closed  bool
 	started bool
@@ -83,7 +90,7 @@ type liveHub struct {
 func newLiveHub() *liveHub {
 	b := make([]byte, 4)
 	rand.Read(b) // never fails (crypto/rand)
-	return &liveHub{boot: hex.EncodeToString(b), clients: map[*liveClient]struct{}{}, perAddr: map[string]int{},
+	return &liveHub{boot: hex.EncodeToString(b), clients: map[*liveClient]struct{}{}, perAddr: map[string]int{}, perBrws: map[string]int{},
 		done: make(chan struct{}), heartbeat: 25 * time.Second}
 }
 
@@ -150,8 +157,8 @@ func (hub *liveHub) close() {
 // still in the history. It reports whether the stream must resynchronise
 // first (lastID unknown or too old). Errors are code unavailable: the hub
 // is closed or not fed, or there are too many streams (overall or from
-// addr).
-func (hub *liveHub) join(addr string, refs map[string]bool, lastID string) (*liveClient, []liveEvent, bool, error) {
+// addr or browser).
+func (hub *liveHub) join(addr, browser string, refs map[string]bool, lastID string) (*liveClient, []liveEvent, bool, error) {
 	hub.mu.Lock()
 	defer hub.mu.Unlock()
 	switch {
@@ -159,12 +166,15 @@ func (hub *liveHub) join(addr string, refs map[string]bool, lastID string) (*liv
 		return nil, nil, false, greenroom.Errorf(greenroom.CodeUnavailable, "live updates are not available on this server")
 	case len(hub.clients) >= maxLiveClients:
 		return nil, nil, false, greenroom.Errorf(greenroom.CodeUnavailable, "too many open live-update streams (at most %d); reload later", maxLiveClients)
-	case hub.perAddr[addr] >= maxLivePerClient:
-		return nil, nil, false, greenroom.Errorf(greenroom.CodeUnavailable, "too many open live-update streams from this address (at most %d); close some tabs", maxLivePerClient)
+	case hub.perBrws[browser] >= maxLivePerClient:
+		return nil, nil, false, greenroom.Errorf(greenroom.CodeUnavailable, "too many open live-update streams from this browser (at most %d); close some tabs", maxLivePerClient)
+	case hub.perAddr[addr] >= maxLivePerAddr:
+		return nil, nil, false, greenroom.Errorf(greenroom.CodeUnavailable, "too many open live-update streams from this address (at most %d)", maxLivePerAddr)
 	}
-	c := &liveClient{refs: refs, addr: addr, c: make(chan liveEvent, liveBuffer), resync: make(chan struct{}, 1)}
+	c := &liveClient{refs: refs, addr: addr, browser: browser, c: make(chan liveEvent, liveBuffer), resync: make(chan struct{}, 1)}
 	hub.clients[c] = struct{}{}
 	hub.perAddr[addr]++
+	hub.perBrws[browser]++
 	if lastID == "" {
 		return c, nil, false, nil
 	}
@@ -194,6 +204,9 @@ func (hub *liveHub) leave(c *liveClient) {
 	delete(hub.clients, c)
 	if hub.perAddr[c.addr]--; hub.perAddr[c.addr] <= 0 {
 		delete(hub.perAddr, c.addr)
+	}
+	if hub.perBrws[c.browser]--; hub.perBrws[c.browser] <= 0 {
+		delete(hub.perBrws, c.browser)
 	}
 }
 
@@ -226,6 +239,15 @@ func lastEventID(r *http.Request) string {
 		return id
 	}
 	return r.URL.Query().Get("since")
+}
+
+// liveBrowser is the browser streams are counted by: its CSRF cookie, or
+// its address when it has none.
+func liveBrowser(r *http.Request, addr string) string {
+	if c, err := r.Cookie(csrfCookie); err == nil && validToken(c.Value) {
+		return "cookie:" + c.Value
+	}
+	return "addr:" + addr
 }
 
 // clientAddr is the address streams are counted by: the peer's IP.
@@ -261,7 +283,8 @@ func (h *Handler) liveStream(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	rc := http.NewResponseController(w)
-	c, missed, resync, err := h.live.join(clientAddr(r), refs, lastEventID(r))
+	addr := clientAddr(r)
+	c, missed, resync, err := h.live.join(addr, liveBrowser(r, addr), refs, lastEventID(r))
 	if err != nil {
 		return err
 	}

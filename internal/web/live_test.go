@@ -254,6 +254,12 @@ func TestLiveStreamBadInputAndLimits(t *testing.T) {
 	if over.resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "close some tabs") {
 		t.Errorf("stream over the limit: %d\n%.300s", over.resp.StatusCode, body)
 	}
+	// Another browser (its own CSRF cookie) at the same address may.
+	tok := strings.Repeat("A", 43) // 32 bytes, base64url
+	other := openStream(t, srv.URL, "", http.Header{"Cookie": {csrfCookie + "=" + tok}})
+	if other.resp.StatusCode != 200 {
+		t.Errorf("another browser at the same address refused: %d", other.resp.StatusCode)
+	}
 	open[0].resp.Body.Close()
 	var s *sseStream
 	for deadline := time.Now().Add(5 * time.Second); ; {
@@ -310,7 +316,7 @@ func TestLiveStreamShutdown(t *testing.T) {
 func TestLiveHubSlowClient(t *testing.T) {
 	hub := newLiveHub()
 	hub.start()
-	c, _, _, err := hub.join("a", nil, "")
+	c, _, _, err := hub.join("a", "a", nil, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,15 +347,26 @@ func TestLiveHubSlowClient(t *testing.T) {
 	if len(hub.history) != liveHistory {
 		t.Errorf("history %d", len(hub.history))
 	}
-	_, missed, resync, _ := hub.join("b", nil, hub.boot+"-1")
+	_, missed, resync, _ := hub.join("b", "b", nil, hub.boot+"-1")
 	if !resync || missed != nil {
 		t.Errorf("old id: resync %v, %d missed", resync, len(missed))
 	}
-	_, missed, resync, _ = hub.join("b", map[string]bool{"component:default/x": true}, fmt.Sprintf("%s-%d", hub.boot, hub.seq-3))
+	_, missed, resync, _ = hub.join("b", "b", map[string]bool{"component:default/x": true}, fmt.Sprintf("%s-%d", hub.boot, hub.seq-3))
 	if resync || len(missed) != 3 {
 		t.Errorf("recent id: resync %v, %d missed", resync, len(missed))
 	}
-	if _, _, _, err := (&liveHub{}).join("a", nil, ""); greenroom.ErrorCode(err) != greenroom.CodeUnavailable {
+	// One address, many browsers: bounded too.
+	addrHub := newLiveHub()
+	addrHub.start()
+	for i := range maxLivePerAddr {
+		if _, _, _, err := addrHub.join("10.0.0.1", fmt.Sprint("cookie:", i), nil, ""); err != nil {
+			t.Fatalf("stream %d: %v", i, err)
+		}
+	}
+	if _, _, _, err := addrHub.join("10.0.0.1", "cookie:new", nil, ""); err == nil || !strings.Contains(err.Error(), "this address") {
+		t.Errorf("stream over the address limit: %v", err)
+	}
+	if _, _, _, err := (&liveHub{}).join("a", "a", nil, ""); greenroom.ErrorCode(err) != greenroom.CodeUnavailable {
 		t.Errorf("unstarted hub: %v", err)
 	}
 }
@@ -399,7 +416,7 @@ func FuzzLiveResume(f *testing.F) {
 			}
 			refs = nil
 		}
-		c, missed, resync, err := hub.join("fuzz", refs, lastID)
+		c, missed, resync, err := hub.join("fuzz", "fuzz", refs, lastID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -431,7 +448,8 @@ func BenchmarkLiveFanout(b *testing.B) {
 			done := make(chan struct{})
 			defer close(done)
 			for i := range n {
-				c, _, _, err := hub.join(fmt.Sprintf("10.0.%d.%d", i/250, i%250), nil, "")
+				addr := fmt.Sprintf("10.0.%d.%d", i/250, i%250)
+				c, _, _, err := hub.join(addr, addr, nil, "")
 				if err != nil {
 					b.Fatal(err)
 				}
