@@ -257,6 +257,10 @@ const pages = {
   'api-docs': '/api-docs',
   'catalog-import': '/catalog-import',
   'not-found': '/catalog/default/component/no-such-thing',
+  // A notice explains the malformed filter and page size; the rest applies.
+  'bad-filters': '/catalog?filters%5Bkind%5D=component&filters%5Bowners%5D=%3Abad&limit=x',
+  // Pushed by the bad-input journey above (tests run in file order).
+  hostile: `/catalog/default/component/${'a'.repeat(63)}`,
 };
 
 async function axe(page) {
