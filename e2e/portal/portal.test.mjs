@@ -196,6 +196,19 @@ test('live update: an open entity page updates without reload and announces it',
   await page.waitForFunction(() => /was updated/.test(document.getElementById('live').textContent));
   assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('href')), '/catalog/default/group/team-invoicing', 'focus was lost');
 
+  // A hidden tab gives up its stream; shown again, it catches up on what
+  // changed meanwhile (?since= the last event id it saw).
+  const setHidden = (hidden) => page.evaluate((h) => {
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => h });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, hidden);
+  await setHidden(true);
+  await page.locator('main[data-live-state="closed"]').waitFor();
+  await push('portal-e2e', [component('live-demo', { metadata: { description: 'Version 2b, pushed while the tab was hidden.' } })]);
+  await setHidden(false);
+  await page.locator('main .description', { hasText: 'Version 2b' }).waitFor({ timeout: 20000 });
+  assert.equal(await page.evaluate(() => window.__noReload), true, 'the page reloaded');
+
   // A list shows how many entities changed and offers a refresh.
   const list = await open(t);
   await list.goto(`${BASE}/catalog`);

@@ -61,6 +61,7 @@ type liveClient struct {
 	refs    map[string]bool // nil: every entity
 	addr    string
 	browser string
+	startID string // the id of the latest event when the stream joined
 	c       chan liveEvent
 	resync  chan struct{} // signalled (cap 1) when c overflowed
 }
@@ -127,6 +128,13 @@ func (hub *liveHub) publish(ev catalog.Event) {
 	}
 }
 
+// latestID returns the id of the latest event published.
+func (hub *liveHub) latestID() string {
+	hub.mu.Lock()
+	defer hub.mu.Unlock()
+	return hub.boot + "-" + strconv.FormatUint(hub.seq, 10)
+}
+
 // resyncAll tells every stream that events were lost upstream.
 func (hub *liveHub) resyncAll() {
 	hub.mu.Lock()
@@ -171,7 +179,8 @@ func (hub *liveHub) join(addr, browser string, refs map[string]bool, lastID stri
 	case hub.perAddr[addr] >= maxLivePerAddr:
 		return nil, nil, false, greenroom.Errorf(greenroom.CodeUnavailable, "too many open live-update streams from this address (at most %d)", maxLivePerAddr)
 	}
-	c := &liveClient{refs: refs, addr: addr, browser: browser, c: make(chan liveEvent, liveBuffer), resync: make(chan struct{}, 1)}
+	c := &liveClient{refs: refs, addr: addr, browser: browser, c: make(chan liveEvent, liveBuffer), resync: make(chan struct{}, 1),
+		startID: hub.boot + "-" + strconv.FormatUint(hub.seq, 10)}
 	hub.clients[c] = struct{}{}
 	hub.perAddr[addr]++
 	hub.perBrws[browser]++
@@ -273,7 +282,8 @@ func (h *Handler) serveLive(w http.ResponseWriter, r *http.Request) {
 }
 
 // liveStream serves GET LivePath: a text/event-stream of "change" events
-// (data: {"type","entityRef","etag","at"}) for the followed entities, a
+// (data: {"type","entityRef","etag","at"}) for the followed entities
+// after a "ready" event that carries the current event id, a
 // "resync" event when the stream fell behind or missed events (the page
 // reloads what it shows), and a comment every heartbeat. It ends when the
 // client goes away or the server shuts down.
@@ -318,6 +328,11 @@ func (h *Handler) liveStream(w http.ResponseWriter, r *http.Request) error {
 		if err := sendLive(send, ev); err != nil {
 			return nil
 		}
+	}
+	// "ready" carries the latest event's id, so that a stream reopened
+	// later (?since=) catches up even when it has seen no change yet.
+	if err := send("id: %s\nevent: ready\ndata: {}\n\n", c.startID); err != nil {
+		return nil
 	}
 	tick := time.NewTicker(h.live.heartbeat)
 	defer tick.Stop()

@@ -90,7 +90,7 @@ func (s *sseStream) next(t *testing.T) sseEvent {
 	for {
 		select {
 		case ev := <-s.c:
-			if ev.Event == "" && ev.Data == "" {
+			if ev.Event == "" && ev.Data == "" || ev.Event == "ready" {
 				continue
 			}
 			return ev
@@ -120,7 +120,7 @@ func (s *sseStream) quiet(t *testing.T, d time.Duration) {
 	for {
 		select {
 		case ev := <-s.c:
-			if ev.Event != "" {
+			if ev.Event != "" && ev.Event != "ready" {
 				t.Fatalf("unexpected event %+v", ev)
 			}
 		case <-timer:
@@ -174,6 +174,21 @@ func TestLiveStream(t *testing.T) {
 		}
 	}
 
+	// Each stream starts with "ready", carrying the latest event's id.
+	for _, s := range []*sseStream{one, all} {
+		for ev := range s.c {
+			if ev.Event == "" {
+				continue // the opening comment
+			}
+			if ev.Event != "ready" || !strings.HasPrefix(ev.ID, f.h.live.boot+"-") {
+				t.Errorf("first event %+v, want ready with the latest id", ev)
+			}
+			break
+		}
+	}
+	// A stream reopened from ready's id catches up on what followed.
+	readyID := f.h.live.latestID()
+
 	// Another entity's change reaches the unfiltered stream only.
 	pushComponent(t, f.svc, "live-other", "first")
 	if le := all.nextFor(t, "component:default/live-other"); le.Type != "created" || le.ETag == "" {
@@ -215,6 +230,12 @@ func TestLiveStream(t *testing.T) {
 		t.Errorf("replay: %+v", le)
 	}
 	again.quiet(t, 150*time.Millisecond)
+	fromReady := openStream(t, srv.URL, "?entity=component:default/live-one&since="+url.QueryEscape(readyID), nil)
+	for _, want := range []string{"created", "updated"} {
+		if le := changeOf(t, fromReady.next(t)); le.Type != want {
+			t.Errorf("from ready: %+v, want %s", le, want)
+		}
+	}
 	since := openStream(t, srv.URL, "?entity=component:default/live-one&since="+url.QueryEscape(ids[1]), nil)
 	since.quiet(t, 150*time.Millisecond) // up to date: nothing to replay
 	for _, id := range []string{"0000-1", "garbage", f.h.live.boot + "-999999"} {

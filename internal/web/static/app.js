@@ -137,6 +137,7 @@
           try { d = JSON.parse(ev.data); } catch (e) { return; }
           if (mode === 'entity') entityChanged(d); else listChanged(d.entityRef);
         });
+        es.addEventListener('ready', function (ev) { lastID = ev.lastEventId || lastID; });
         es.addEventListener('resync', function () {
           if (mode === 'entity') schedule(); else listChanged('');
         });
