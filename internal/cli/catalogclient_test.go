@@ -25,14 +25,26 @@ func TestCatalogClient(t *testing.T) {
 // (failing under CI=true) when node or the npm packages are missing.
 func catalogClientE2E(t *testing.T) (dir, node string) {
 	t.Helper()
-	dir, err := filepath.Abs("../../e2e/catalog-client")
+	return nodeE2E(t, "catalog-client", "@backstage/catalog-client")
+}
+
+// nodeE2E returns e2e/<name> and node, skipping loudly (failing under
+// CI=true) when node or one of the npm packages is missing.
+func nodeE2E(t *testing.T, name string, packages ...string) (dir, node string) {
+	t.Helper()
+	dir, err := filepath.Abs(filepath.Join("../../e2e", name))
 	if err != nil {
 		t.Fatal(err)
 	}
 	node, err = exec.LookPath("node")
-	_, modErr := os.Stat(filepath.Join(dir, "node_modules", "@backstage", "catalog-client"))
-	if err != nil || modErr != nil {
-		msg := "node or e2e/catalog-client/node_modules missing (run npm ci --prefix e2e/catalog-client)"
+	var missing error
+	for _, p := range packages {
+		if _, err := os.Stat(filepath.Join(dir, "node_modules", p)); err != nil {
+			missing = err
+		}
+	}
+	if err != nil || missing != nil {
+		msg := "node or e2e/" + name + "/node_modules missing (run npm ci --prefix e2e/" + name + ")"
 		if os.Getenv("CI") == "true" {
 			t.Fatal(msg)
 		}
@@ -45,7 +57,13 @@ func catalogClientE2E(t *testing.T) (dir, node string) {
 // test with its output when any journey fails.
 func runNodeTest(t *testing.T, dir, node, file string, env ...string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	runNodeTestFor(t, 2*time.Minute, dir, node, file, env...)
+}
+
+// runNodeTestFor is runNodeTest with a time limit of its own.
+func runNodeTestFor(t *testing.T, limit time.Duration, dir, node, file string, env ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", file)
 	cmd.Dir = dir

@@ -157,7 +157,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, spec listSpec) er
 	if spec.fixedKind == "" && f.Kind != "" {
 		title = "Catalog: " + v.KindLabel
 	}
-	return h.render(w, r, http.StatusOK, "list", &page{Title: title, Nav: spec.nav, Notices: append(notes, more...), Data: v})
+	return h.render(w, r, http.StatusOK, "list", &page{Title: title, Nav: spec.nav, Notices: append(notes, more...), Data: v, Live: listLive()})
 }
 
 // runList reads the page and its counts. A cursor the store refuses

@@ -48,7 +48,8 @@ func (l *changeLog) recent(n int) ([]change, time.Time) {
 }
 
 // Watch subscribes to the catalog's change events until ctx is done, so
-// that the home page can list recently changed entities. It returns at
+// that the home page can list recently changed entities and open pages
+// update live (LivePath); when ctx is done the live streams end. It returns at
 // once; without a ChangeFeed it is an error. Calling it again does
 // nothing.
 func (h *Handler) Watch(ctx context.Context) error {
@@ -67,10 +68,18 @@ func (h *Handler) Watch(ctx context.Context) error {
 	}
 	l.since = time.Now()
 	h.facetCache.enable()
+	h.live.start()
 	go func() {
+		defer h.live.close() // shutdown: end the open streams
+		var dropped uint64
 		for ev := range sub.C {
 			h.facetCache.invalidate()
 			l.add(ev)
+			h.live.publish(ev)
+			if d := sub.Dropped(); d != dropped {
+				dropped = d
+				h.live.resyncAll() // some changes never reached us
+			}
 		}
 	}()
 	return nil

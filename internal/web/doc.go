@@ -9,8 +9,12 @@
 // content-hash names with a year-long immutable cache; pages revalidate
 // with an ETag. Every feature works without JavaScript (forms and links);
 // the small script in static/app.js only enhances (theme switch, filters
-// that apply on change, starring in place). The Content-Security-Policy
-// allows no inline script or style.
+// that apply on change, starring in place, live updates). The
+// Content-Security-Policy allows no inline script or style.
+//
+// Live updates: Handler.Watch holds one catalog subscription and fans it
+// out to Server-Sent Event streams at LivePath (live.go); entity pages
+// refresh their content when their entity changes, lists offer a refresh.
 //
 // The entity page is a set of sections (tabs) that other packages add
 // with Handler.Register; the built-in ones are the Overview, Dependencies

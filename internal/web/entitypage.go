@@ -89,7 +89,7 @@ func (h *Handler) entityPage(w http.ResponseWriter, r *http.Request) error {
 	if id != OverviewID {
 		title = current.Title() + " · " + title
 	}
-	return h.render(w, r, http.StatusOK, "entity", &page{Title: title, Nav: "catalog", Data: v})
+	return h.render(w, r, http.StatusOK, "entity", &page{Title: title, Nav: "catalog", Data: v, Live: entityLive(e.RefString())})
 }
 
 // notFoundView is the 404 page of an unknown entity or section.

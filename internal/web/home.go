@@ -100,7 +100,7 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) error {
 		}
 		v.Problems = append(v.Problems, pr)
 	}
-	return h.render(w, r, http.StatusOK, "home", &page{Title: h.title, Nav: "home", Data: v})
+	return h.render(w, r, http.StatusOK, "home", &page{Title: h.title, Nav: "home", Data: v, Live: listLive()})
 }
 
 // homeHealth counts the last refresh's problems and returns the first

@@ -27,6 +27,7 @@ type page struct {
 	Notices []string // problems with the request that the page worked around
 	Viewer  viewer
 	Data    any
+	Live    *liveView // set for pages that update live
 	assets  *assets
 }
 

@@ -57,6 +57,7 @@ type Handler struct {
 	changes    changeLog
 	facetCache facetCache
 	identify   IdentifyFunc
+	live       *liveHub
 }
 
 // New parses every template and loads the assets; an error means the
@@ -75,7 +76,7 @@ func New(title string, c Catalog, logger *slog.Logger) (*Handler, error) {
 	if title == "" {
 		title = "Greenroom"
 	}
-	h := &Handler{title: title, catalog: c, logger: logger, tmpl: tmpl, assets: a}
+	h := &Handler{title: title, catalog: c, logger: logger, tmpl: tmpl, assets: a, live: newLiveHub()}
 	h.registrar, _ = c.(Registrar)
 	h.health, _ = c.(Health)
 	h.feed, _ = c.(ChangeFeed)
@@ -97,6 +98,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /catalog-import", h.handle(h.importForm))
 	mux.Handle("POST /catalog-import", h.handle(h.importSubmit))
 	mux.HandleFunc("GET /static/{file}", h.serveAsset)
+	mux.HandleFunc("GET "+LivePath, h.serveLive)
 	mux.Handle("/", h.handle(h.notFound))
 }
 

@@ -387,17 +387,16 @@ func (d *diagram) writeNodes(b *strings.Builder, root Node) {
 			isRoot := key(n.Ref) == rootKey
 			x, y := colX(vx.layer), vx.y-nodeH/2
 			kind := n.Kind
-			aria := n.label()
-			if kind != "" {
-				aria += ", " + kind
-			}
 			class := "gr-graph-node"
 			if isRoot {
 				kind = strings.TrimSpace(kind + " · this entity")
-				aria += ", this entity"
 				class += " gr-graph-node-root"
 			}
-			b.WriteString(`<a href="` + esc(n.Href) + `" class="` + class + `" aria-label="` + esc(aria) + `"`)
+
+			// The link's name is its <title>: the full title and the ref
+			// (which says the kind). No aria-label, which would have to
+			// repeat the visible, possibly truncated, text (WCAG 2.5.3).
+			b.WriteString(`<a href="` + esc(n.Href) + `" class="` + class + `"`)
 			if isRoot {
 				b.WriteString(` aria-current="page"`)
 			}
