@@ -193,6 +193,18 @@ func init() {
 		"GET /admin/approvals":       list("approvals"),
 		"POST /admin/approvals/{id}": {SelfChecked: true},
 		"GET /admin/audit":           {Action: access.ActionAuditRead, Type: "audit"},
+		"GET /admin/providers":       {Action: access.ActionAdmin, Type: "admin"},
+		// live updates (internal/web/live.go): the stream filters its
+		// events by the caller's read scope itself.
+		"GET /api/events/stream/catalog": list("catalog"),
+		// sign-in and the caller's own settings (internal/web/auth.go): the
+		// caller acts on their own session and tokens only.
+		"GET /signin":                       {Public: true},
+		"GET /settings":                     {SelfChecked: true},
+		"POST /settings/tokens":             {SelfChecked: true},
+		"POST /settings/tokens/{id}/revoke": {SelfChecked: true},
+		"GET /settings/cli-login":           {SelfChecked: true},
+		"POST /settings/cli-login":          {SelfChecked: true},
 		// server (cli/serve.go)
 		"GET /healthz": {Public: true},
 		"GET /readyz":  {Public: true},

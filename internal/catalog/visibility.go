@@ -294,3 +294,14 @@ func (s *Service) VisibleRefs(ctx context.Context, refs []string) ([]string, err
 	}
 	return out, nil
 }
+
+// Visibility returns whether the caller of ctx may see the entity a ref
+// names, for those that hand out refs outside a query (change events on a
+// live stream). Refs are compared lowercased.
+func (s *Service) Visibility(ctx context.Context) (func(ref string) bool, error) {
+	sc, err := s.scope(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return sc.visible, nil
+}

@@ -46,7 +46,7 @@ func (h *Handler) AuthPages(s SignIn) *AuthPages { return &AuthPages{h: h, signI
 
 // Routes registers the pages on mux.
 func (a *AuthPages) Routes(mux *http.ServeMux) {
-	mux.Handle("GET "+authn.SignInPath, a.h.handle(a.signInPage))
+	mux.Handle("GET /signin", a.h.handle(a.signInPage)) // authn.SignInPath
 	mux.Handle("GET /settings", a.h.handle(a.settings))
 	mux.Handle("POST /settings/tokens", a.h.handle(a.createToken))
 	mux.Handle("POST /settings/tokens/{id}/revoke", a.h.handle(a.revokeToken))

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -292,6 +293,14 @@ func (h *Handler) liveStream(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// The stream names only entities the caller may see: a hidden
+	// entity's changes are never announced (not even its ref).
+	visible := func(string) bool { return true }
+	if vc, ok := h.catalog.(visibilityChecker); ok {
+		if visible, err = vc.Visibility(r.Context()); err != nil {
+			return err
+		}
+	}
 	rc := http.NewResponseController(w)
 	addr := clientAddr(r)
 	c, missed, resync, err := h.live.join(addr, liveBrowser(r, addr), refs, lastEventID(r))
@@ -325,6 +334,9 @@ func (h *Handler) liveStream(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	for _, ev := range missed {
+		if !visible(ev.Ref) {
+			continue
+		}
 		if err := sendLive(send, ev); err != nil {
 			return nil
 		}
@@ -345,7 +357,9 @@ func (h *Handler) liveStream(w http.ResponseWriter, r *http.Request) error {
 		case <-c.resync:
 			err = send("event: resync\ndata: {}\n\n")
 		case ev := <-c.c:
-			err = sendLive(send, ev)
+			if visible(ev.Ref) {
+				err = sendLive(send, ev)
+			}
 		case <-tick.C:
 			err = send(": ping\n\n")
 		}
@@ -353,6 +367,12 @@ func (h *Handler) liveStream(w http.ResponseWriter, r *http.Request) error {
 			return nil // the client went away
 		}
 	}
+}
+
+// visibilityChecker is the catalog's read scope for refs outside a query
+// (catalog.Service.Visibility).
+type visibilityChecker interface {
+	Visibility(ctx context.Context) (func(ref string) bool, error)
 }
 
 func sendLive(send func(string, ...any) error, ev liveEvent) error {

@@ -493,3 +493,26 @@ func BenchmarkLiveFanout(b *testing.B) {
 		})
 	}
 }
+
+// A caller's read scope applies to the stream: a hidden entity's changes
+// are never announced, not even by ref.
+func TestLiveStreamHonoursReadScope(t *testing.T) {
+	f := newFixture(t, storetest.SQLite(t))
+	f.svc.SetReadFilter(func(context.Context) (catalog.ReadScope, error) {
+		return catalog.ReadScope{Visible: func(ref string) bool { return ref != "component:default/live-secret" }}, nil
+	})
+	srv := httptest.NewServer(f.mux)
+	t.Cleanup(srv.Close)
+	all := openStream(t, srv.URL, "", nil)
+	pushComponent(t, f.svc, "live-secret", "hidden")
+	pushComponent(t, f.svc, "live-open", "shown")
+	for {
+		le := changeOf(t, all.next(t))
+		if le.Ref == "component:default/live-secret" {
+			t.Fatalf("a hidden entity's change was announced: %+v", le)
+		}
+		if le.Ref == "component:default/live-open" {
+			break
+		}
+	}
+}

@@ -98,7 +98,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /catalog-import", h.handle(h.importForm))
 	mux.Handle("POST /catalog-import", h.handle(h.importSubmit))
 	mux.HandleFunc("GET /static/{file}", h.serveAsset)
-	mux.HandleFunc("GET "+LivePath, h.serveLive)
+	mux.HandleFunc("GET /api/events/stream/catalog", h.serveLive) // LivePath
 	mux.Handle("/", h.handle(h.notFound))
 }
 
