@@ -115,7 +115,7 @@ func (s *Service) DryRun(ctx context.Context, req DryRunRequest, files fs.FS) (D
 		res.Steps = append(res.Steps, DryRunStep{ID: st.ID, Name: st.Name, Action: st.Action, Status: t.Steps[i].Status})
 	}
 	if runErr != nil {
-		res.Status, res.Error = StatusFailed, greenroom.ErrorMessage(runErr)
+		res.Status, res.Error = StatusFailed, runErr.Error()
 	} else {
 		res.Status = StatusCompleted
 		res.Output = orEmpty(t.Output)

@@ -221,8 +221,8 @@ func (r *run) fail(ctx context.Context, i int, err error) error {
 	}
 	st := &r.task.Steps[i]
 	end := time.Now().UTC()
-	st.Status, st.Error, st.EndedAt = StatusFailed, greenroom.ErrorMessage(err), &end
-	msg := "Step " + r.task.Spec.Steps[i].Name + " failed: " + greenroom.ErrorMessage(err)
+	st.Status, st.Error, st.EndedAt = StatusFailed, err.Error(), &end
+	msg := "Step " + r.task.Spec.Steps[i].Name + " failed: " + err.Error()
 	r.emit(ctx, st.ID, StatusFailed, msg)
 	if cerr := r.checkpoint(ctx); cerr != nil {
 		return cerr
@@ -235,7 +235,7 @@ type stepError struct {
 	err  error
 }
 
-func (e stepError) Error() string { return "step " + e.step + ": " + greenroom.ErrorMessage(e.err) }
+func (e stepError) Error() string { return "step " + e.step + ": " + e.err.Error() }
 func (e stepError) Unwrap() error { return e.err }
 
 // createdSoFar lists what the task's steps created outside the workspace.

@@ -511,7 +511,7 @@ func (s *Service) RunTask(ctx context.Context, id string) error {
 		s.event(ctx, id, EventCompletion, map[string]any{"message": "Run completed with status: cancelled", "status": "cancelled", "created": createdSoFar(&t)})
 		return nil
 	case err != nil:
-		t.Status, t.Error = StatusFailed, greenroom.ErrorMessage(err)
+		t.Status, t.Error = StatusFailed, err.Error()
 		created := createdSoFar(&t)
 		if len(created) > 0 {
 			t.Error += "; created before the failure: " + strings.Join(created, ", ")
@@ -521,7 +521,7 @@ func (s *Service) RunTask(ctx context.Context, id string) error {
 		}
 		s.event(ctx, id, EventCompletion, map[string]any{
 			"message": "Run completed with status: failed", "status": "failed",
-			"error": map[string]any{"name": "Error", "message": greenroom.ErrorMessage(err)}, "created": created,
+			"error": map[string]any{"name": "Error", "message": err.Error()}, "created": created,
 		})
 		s.forgetSecrets(id)
 		return nil
