@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -60,7 +61,11 @@ func runPublishGit(ctx context.Context, ac *ActionContext) error {
 		if owner == "" {
 			owner = r.Organization
 		}
-		remote = "https://" + r.Host + "/" + owner + "/" + r.Repo + ".git"
+		scheme := "https"
+		if isLoopback(r.Host) {
+			scheme = "http" // a local server (tests, a developer's gitea); never plain http over the network
+		}
+		remote = scheme + "://" + r.Host + "/" + owner + "/" + r.Repo + ".git"
 	}
 	u, err := url.Parse(remote)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -152,6 +157,18 @@ func runPublishGit(ctx context.Context, ac *ActionContext) error {
 	ac.Output("repoContentsUrl", base+"/blob/"+branch)
 	ac.Output("commitHash", hash.String())
 	return nil
+}
+
+func isLoopback(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
 }
 
 func containsHost(hosts []string, h string) bool {

@@ -75,9 +75,7 @@ func (s *Service) DryRun(ctx context.Context, req DryRunRequest, files fs.FS) (D
 	if ps := tmpl.Validate(s.actions, s.engine); len(ps) > 0 {
 		return DryRunResult{}, greenroom.Errorf(greenroom.CodeInvalid, "template is invalid: %s", Problems(ps).Error())
 	}
-	if req.Values == nil {
-		req.Values = map[string]any{}
-	}
+	req.Values = tmpl.WithDefaults(req.Values)
 	if err := tmpl.ValidateValues(req.Values); err != nil {
 		return DryRunResult{}, err
 	}

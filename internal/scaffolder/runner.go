@@ -162,6 +162,15 @@ func (r *run) runStep(ctx context.Context, a *Action, step Step, data map[string
 				d["each"] = map[string]any{"value": item}
 			}
 		}
+		if r.dryRun && a.SideEffects {
+			// As Backstage: an action that cannot dry-run is skipped before
+			// its input is checked, with example outputs from its schema.
+			r.emit(ctx, step.ID, StatusProcessing, fmt.Sprintf("Dry run: skipping %s, which changes systems outside the workspace", a.ID))
+			if step.Each == nil {
+				output = exampleOutput(a.Output)
+			}
+			continue
+		}
 		rendered, err := eng.RenderValue(anyMap(step.Input), d)
 		if err != nil {
 			return nil, created, fmt.Errorf("input: %w", err)
@@ -178,10 +187,6 @@ func (r *run) runStep(ctx context.Context, a *Action, step Step, data map[string
 			TemplateFS: r.files, TemplateInfo: r.task.Spec.TemplateInfo, User: r.task.Spec.User,
 			Secrets: r.secrets, DryRun: r.dryRun, Deps: r.svc.deps,
 			log: func(msg string) { r.emit(ctx, step.ID, StatusProcessing, msg) },
-		}
-		if r.dryRun && a.SideEffects {
-			r.emit(ctx, step.ID, StatusProcessing, fmt.Sprintf("Dry run: skipping %s, which changes systems outside the workspace", a.ID))
-			continue
 		}
 		err = runAction(ctx, a, ac)
 		created = append(created, ac.created...)
@@ -276,4 +281,27 @@ func anyMap(m map[string]any) any {
 func workspaceExists(dir string) bool {
 	fi, err := os.Stat(dir)
 	return err == nil && fi.IsDir()
+}
+
+// exampleOutput makes placeholder outputs from an output schema, for the
+// steps a dry-run skips.
+func exampleOutput(schema map[string]any) map[string]any {
+	out := map[string]any{}
+	props, _ := schema["properties"].(map[string]any)
+	for name, p := range props {
+		ps, _ := p.(map[string]any)
+		switch ps["type"] {
+		case "array":
+			out[name] = []any{}
+		case "number", "integer":
+			out[name] = 0
+		case "boolean":
+			out[name] = false
+		case "object":
+			out[name] = map[string]any{}
+		default:
+			out[name] = "<" + name + ">"
+		}
+	}
+	return out
 }

@@ -187,9 +187,7 @@ func (s *Service) CreateTask(ctx context.Context, req CreateRequest) (string, er
 			return "", err
 		}
 	}
-	if req.Values == nil {
-		req.Values = map[string]any{}
-	}
+	req.Values = tmpl.WithDefaults(req.Values)
 	if ps := tmpl.Validate(s.actions, s.engine); len(ps) > 0 {
 		return "", greenroom.Errorf(greenroom.CodeInvalid, "template %s is invalid: %s", ref, Problems(ps).Error())
 	}

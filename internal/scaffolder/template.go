@@ -417,3 +417,25 @@ func schemaMessage(err error) string {
 	slices.Sort(leaves)
 	return strings.Join(slices.Compact(leaves), "; ")
 }
+
+// WithDefaults returns values with the default of every top-level property
+// of the parameter steps that values lacks, as Backstage's form submits
+// them: API and CLI callers get the same values a user of the form would.
+func (t *Template) WithDefaults(values map[string]any) map[string]any {
+	out := make(map[string]any, len(values))
+	for k, v := range values {
+		out[k] = v
+	}
+	for _, p := range t.Parameters {
+		props, _ := p.Schema["properties"].(map[string]any)
+		for name, s := range props {
+			sm, _ := s.(map[string]any)
+			if d, ok := sm["default"]; ok {
+				if _, set := out[name]; !set {
+					out[name] = d
+				}
+			}
+		}
+	}
+	return out
+}
