@@ -1,0 +1,141 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"greenroom/internal/integration/gitsource/gittest"
+)
+
+type taskView struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
+	Error  string `json:"error"`
+	Output struct {
+		Links []struct {
+			Title, URL, EntityRef string
+		} `json:"links"`
+	} `json:"output"`
+}
+
+func postJSON(t *testing.T, url string, body any, into any) int {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	resp, err := http.Post(url, "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if into != nil {
+		_ = json.NewDecoder(resp.Body).Decode(into)
+	}
+	return resp.StatusCode
+}
+
+// TestServeScaffolderPublishGit runs the shipped Go golden path end to end:
+// greenroom serve with the bundled templates, a task created through the
+// Backstage API, publish:git to a real git server on loopback, the pushed
+// content checked with git, the events streamed, and the new component
+// found in the catalog.
+func TestServeScaffolderPublishGit(t *testing.T) {
+	t.Parallel()
+	git := gittest.NewServer(t)
+	git.CreateRepo("acme-ledger/billing-api")
+	host := strings.TrimPrefix(git.URL, "http://")
+	p := serve(t, t.TempDir(), nil)
+	waitEntities(t, p.base, "?filter=kind=template", 4)
+
+	var schema struct {
+		Title string
+		Steps []struct{ Title string }
+	}
+	if code := getJSON(t, p.base+"/api/scaffolder/v2/templates/default/template/go-service/parameter-schema", &schema); code != 200 || len(schema.Steps) != 3 {
+		t.Fatalf("parameter-schema: %d %+v", code, schema)
+	}
+	var created struct{ ID string }
+	start := time.Now()
+	code := postJSON(t, p.base+"/api/scaffolder/v2/tasks", map[string]any{
+		"templateRef": "template:default/go-service",
+		"values": map[string]any{
+			"name": "billing-api", "owner": "group:default/team-payments",
+			"repoUrl": host + "?owner=acme-ledger&repo=billing-api",
+		},
+	}, &created)
+	if code != http.StatusCreated || created.ID == "" {
+		t.Fatalf("POST tasks: %d %+v", code, created)
+	}
+	// The event stream ends with the completion event.
+	resp, err := http.Get(p.base + "/api/scaffolder/v2/tasks/" + created.ID + "/eventstream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if ev, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
+			types = append(types, ev)
+		}
+	}
+	resp.Body.Close()
+	if len(types) == 0 || types[len(types)-1] != "completion" {
+		t.Fatalf("event stream types %v, want it to end with completion", types)
+	}
+	var task taskView
+	getJSON(t, p.base+"/api/scaffolder/v2/tasks/"+created.ID, &task)
+	if task.Status != "completed" {
+		t.Fatalf("task %s: %s", task.Status, task.Error)
+	}
+	t.Logf("full run to the local git remote took %s", time.Since(start))
+
+	clone := filepath.Join(t.TempDir(), "clone")
+	git.Git("", "clone", "--quiet", git.RepoURL("acme-ledger/billing-api"), clone)
+	for _, f := range []string{"main.go", "main_test.go", "go.mod", "catalog-info.yaml", "chart/templates/deployment.yaml", "argocd/billing-api-production.yaml", "datadog/service.datadog.yaml", ".github/workflows/ci.yaml"} {
+		if _, err := os.Stat(filepath.Join(clone, f)); err != nil {
+			t.Errorf("pushed repository lacks %s: %v", f, err)
+		}
+	}
+	b, _ := os.ReadFile(filepath.Join(clone, "go.mod"))
+	if !strings.Contains(string(b), "module "+host+"/acme-ledger/billing-api") {
+		t.Errorf("go.mod = %q", b)
+	}
+	var comp entity
+	if code := getJSON(t, p.base+"/api/catalog/entities/by-name/component/default/billing-api", &comp); code != 200 || comp.Metadata.Name != "billing-api" {
+		t.Errorf("new component not in the catalog: %d %+v", code, comp)
+	}
+	var entityRef string
+	for _, l := range task.Output.Links {
+		if l.EntityRef != "" {
+			entityRef = l.EntityRef
+		}
+	}
+	if entityRef != "component:default/billing-api" {
+		t.Errorf("output links %+v, want the entity ref", task.Output.Links)
+	}
+
+	// Publishing again to the same repository fails with a clear error.
+	code = postJSON(t, p.base+"/api/scaffolder/v2/tasks", map[string]any{
+		"templateRef": "template:default/go-service",
+		"values":      map[string]any{"name": "billing-api", "owner": "group:default/team-payments", "repoUrl": host + "?owner=acme-ledger&repo=billing-api"},
+	}, &created)
+	if code != http.StatusCreated {
+		t.Fatalf("second POST: %d", code)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		getJSON(t, p.base+"/api/scaffolder/v2/tasks/"+created.ID, &task)
+		if task.Status == "failed" || task.Status == "completed" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if task.Status != "failed" || !strings.Contains(task.Error, "already has a branch main") {
+		t.Errorf("second publish: %s %q, want failed: already has a branch main", task.Status, task.Error)
+	}
+}
