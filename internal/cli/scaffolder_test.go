@@ -119,6 +119,15 @@ func TestServeScaffolderPublishGit(t *testing.T) {
 		t.Errorf("output links %+v, want the entity ref", task.Output.Links)
 	}
 
+	// greenroom create runs a task from the command line and follows it.
+	git.CreateRepo("acme-ledger/billing-worker")
+	code, out := run(t, t.TempDir(), nil, "create", "go-service", "--server", p.base,
+		"--set", "name=billing-worker", "--set", "owner=group:default/team-payments",
+		"--set", "repoUrl="+host+"?owner=acme-ledger&repo=billing-worker")
+	if code != 0 || !strings.Contains(out, "Run completed with status: completed") {
+		t.Errorf("greenroom create: %d\n%s", code, out)
+	}
+
 	// Publishing again to the same repository fails with a clear error.
 	code = postJSON(t, p.base+"/api/scaffolder/v2/tasks", map[string]any{
 		"templateRef": "template:default/go-service",
@@ -137,5 +146,43 @@ func TestServeScaffolderPublishGit(t *testing.T) {
 	}
 	if task.Status != "failed" || !strings.Contains(task.Error, "already has a branch main") {
 		t.Errorf("second publish: %s %q, want failed: already has a branch main", task.Status, task.Error)
+	}
+}
+
+func TestTemplateCommands(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	golden, err := filepath.Abs("../../templates/go-service/template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, out := run(t, dir, nil, "template", "validate", golden); code != 0 || !strings.Contains(out, "is valid") {
+		t.Errorf("validate golden: %d\n%s", code, out)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata: {name: bad}\nspec:\n  steps:\n    - {id: a, action: publish:nowhere}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := run(t, dir, nil, "template", "validate", bad); code != 1 || !strings.Contains(out, `unknown action "publish:nowhere"`) {
+		t.Errorf("validate bad: %d\n%s", code, out)
+	}
+	values := filepath.Join(dir, "values.yaml")
+	if err := os.WriteFile(values, []byte("name: ledger-sync\nowner: group:default/team-payments\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	code, log := run(t, dir, nil, "template", "dry-run", golden, "--values", values, "--set", "repoUrl=github.com?owner=acme&repo=ledger-sync", "--out", out)
+	if code != 0 {
+		t.Fatalf("dry-run: %d\n%s", code, log)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "catalog-info.yaml"))
+	if err != nil || !strings.Contains(string(b), "name: ledger-sync") {
+		t.Errorf("dry-run catalog-info.yaml = %q, %v", b, err)
+	}
+	if !strings.Contains(log, "Dry run: skipping publish:git") {
+		t.Errorf("dry-run log does not say publish was skipped:\n%s", log)
+	}
+	if code, log := run(t, dir, nil, "template", "dry-run", golden, "--values", values, "--out", out); code != 2 || !strings.Contains(log, "not empty") {
+		t.Errorf("dry-run into a non-empty dir: %d\n%s", code, log)
 	}
 }
