@@ -4,9 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -184,5 +188,80 @@ func TestTemplateCommands(t *testing.T) {
 	}
 	if code, log := run(t, dir, nil, "template", "dry-run", golden, "--values", values, "--out", out); code != 2 || !strings.Contains(log, "not empty") {
 		t.Errorf("dry-run into a non-empty dir: %d\n%s", code, log)
+	}
+}
+
+var csrfInput = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// TestServeCreatePages walks the portal's golden-path pages without
+// JavaScript: list, form, validation messages, review, create, task page.
+func TestServeCreatePages(t *testing.T) {
+	t.Parallel()
+	p := serve(t, t.TempDir(), nil)
+	waitEntities(t, p.base, "?filter=kind=template", 4)
+	waitEntities(t, p.base, "?filter=kind=group", 5)
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(path string) (int, string) {
+		resp, err := c.Get(p.base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	post := func(path string, form url.Values) (*http.Response, string) {
+		req, _ := http.NewRequest(http.MethodPost, p.base+path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", p.base)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	code, body := get("/create?tag=go")
+	if code != 200 || !strings.Contains(body, "Go service (net/http)") || strings.Contains(body, "Java service") {
+		t.Fatalf("GET /create?tag=go: %d, Go listed and Java filtered out? %s", code, body)
+	}
+	code, body = get("/create/templates/default/go-service")
+	if code != 200 || !strings.Contains(body, `<label for="p-name">Name <span class="required">(required)</span></label>`) ||
+		!strings.Contains(body, `list="p-owner-list"`) || !strings.Contains(body, `option value="group:default/team-payments"`) ||
+		!strings.Contains(body, `name="p.repoUrl.owner"`) {
+		t.Fatalf("form page lacks the generated fields: %d\n%s", code, body)
+	}
+	m := csrfInput.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatal("no csrf token in the form")
+	}
+	form := url.Values{"csrf": {m[1]}, "action": {"review"}, "p.name": {"Bad Name"}, "p.repoUrl.host": {"github.com"}}
+	resp, body := post("/create/templates/default/go-service", form)
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `role="alert"`) || !strings.Contains(body, `href="#p-owner"`) || !strings.Contains(body, `aria-invalid="true"`) {
+		t.Fatalf("invalid form: %d\n%s", resp.StatusCode, body)
+	}
+	form.Set("p.name", "ledger-ui")
+	form.Set("p.owner", "group:default/team-payments")
+	form.Set("p.repoUrl.owner", "acme-ledger")
+	form.Set("p.repoUrl.repo", "ledger-ui")
+	resp, body = post("/create/templates/default/go-service", form)
+	if resp.StatusCode != 200 || !strings.Contains(body, "<h2>Review</h2>") || !strings.Contains(body, "github.com?owner=acme-ledger&amp;repo=ledger-ui") {
+		t.Fatalf("review: %d\n%s", resp.StatusCode, body)
+	}
+	form.Set("action", "create")
+	resp, _ = post("/create/templates/default/go-service", form)
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/create/tasks/") {
+		t.Fatalf("create: %d Location %q", resp.StatusCode, loc)
+	}
+	code, body = get(loc)
+	if code != 200 || !strings.Contains(body, `aria-live="polite"`) || !strings.Contains(body, "Generate the project") {
+		t.Fatalf("task page: %d\n%s", code, body)
+	}
+	code, body = get("/create/edit?template=template:default/go-service")
+	if code != 200 || !strings.Contains(body, "scaffolder.backstage.io/v1beta3") {
+		t.Fatalf("editor: %d", code)
 	}
 }

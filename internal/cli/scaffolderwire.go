@@ -42,6 +42,7 @@ func wireScaffolder(ctx context.Context, env *wireEnv) error {
 		return svc.RunTask(ctx, j.TaskID)
 	})
 	api.NewScaffolder(svc, env.logger.With("component", "scaffolder")).Routes(env.mux)
+	env.pages.CreatePages(svc, scaffolderCatalog{env.catalog}).Routes(env.mux)
 	if !env.cfg.Scaffolder.SkipBundledTemplates {
 		env.onStart = append(env.onStart, func(ctx context.Context) {
 			if err := loadBundledTemplates(ctx, env.catalog); err != nil {

@@ -563,3 +563,15 @@ func (s *Service) watchCancel(ctx context.Context, id string, cancel context.Can
 		}
 	}
 }
+
+// TemplateFiles returns a template entity's own files, nil when unknown.
+func (s *Service) TemplateFiles(ctx context.Context, entity map[string]any) fs.FS {
+	if s.files == nil {
+		return nil
+	}
+	f, err := s.files.TemplateFiles(ctx, entity)
+	if err != nil {
+		return nil
+	}
+	return f
+}
