@@ -61,7 +61,7 @@ func (c *CreatePages) Routes(mux *http.ServeMux) {
 
 type templateCard struct {
 	Title, Description, Type, Owner, Path string
-	Tags                                   []string
+	Tags                                  []string
 }
 
 type filterOption struct {

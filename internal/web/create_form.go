@@ -21,17 +21,17 @@ import (
 // formField is one input generated from a parameter's JSON Schema.
 type formField struct {
 	Name, ID, Label, Help, Widget, Type string
-	Value                                 string
-	Checked, Required, Autofocus          bool
-	Pattern                               string
-	MinLength, MaxLength                  int
-	Min, Max                              string
-	Enum                                  []enumOption
-	Datalist                              []string
-	Hosts                                 []string // RepoUrlPicker
-	Host, Owner, Repo                     string
-	Error                                 string
-	Display                               string // for the review step
+	Value                               string
+	Checked, Required, Autofocus        bool
+	Pattern                             string
+	MinLength, MaxLength                int
+	Min, Max                            string
+	Enum                                []enumOption
+	Datalist                            []string
+	Hosts                               []string // RepoUrlPicker
+	Host, Owner, Repo                   string
+	Error                               string
+	Display                             string // for the review step
 }
 
 type enumOption struct {
@@ -97,7 +97,9 @@ func orderedKeys(schema map[string]any, props map[string]any) []string {
 			rest = append(rest, k)
 		}
 	}
-	sort.Slice(rest, func(i, j int) bool { return fieldRank(props, rest[i]) < fieldRank(props, rest[j]) || fieldRank(props, rest[i]) == fieldRank(props, rest[j]) && rest[i] < rest[j] })
+	sort.Slice(rest, func(i, j int) bool {
+		return fieldRank(props, rest[i]) < fieldRank(props, rest[j]) || fieldRank(props, rest[i]) == fieldRank(props, rest[j]) && rest[i] < rest[j]
+	})
 	return append(out, rest...)
 }
 
@@ -239,7 +241,7 @@ func (c *CreatePages) pickerRefs(ctx context.Context, kind string) []string {
 	var out []string
 	for _, raw := range raws {
 		var e struct {
-			Kind     string `json:"kind"`
+			Kind     string                           `json:"kind"`
 			Metadata struct{ Name, Namespace string } `json:"metadata"`
 		}
 		if json.Unmarshal(raw, &e) != nil {
