@@ -78,6 +78,7 @@ func newScaffolderService(cfg *config.Config, st scaffolder.TaskStore, cat *cata
 		HTTP:                 &http.Client{Timeout: 30 * time.Second},
 		Logger:               logger,
 		Git:                  gitAuth(cfg.Integrations),
+		GitHub:               githubAPIs(cfg.Integrations),
 		Publishers:           sc.PublishHosts,
 		DefaultAuthor:        scaffolder.Author{Name: sc.DefaultAuthorName, Email: sc.DefaultAuthorEmail},
 		DefaultCommitMessage: sc.DefaultCommitMessage,
@@ -119,6 +120,18 @@ func gitAuth(in config.Integrations) scaffolder.GitAuth {
 			}
 		}
 		return "", ""
+	}
+}
+
+// githubAPIs gives the GitHub actions the API and token of a host.
+func githubAPIs(in config.Integrations) func(host string) (string, string, bool) {
+	return func(host string) (string, string, bool) {
+		for _, g := range in.GitHub {
+			if strings.EqualFold(g.Host, host) {
+				return g.APIBaseURL, g.Token.Reveal(), true
+			}
+		}
+		return "", "", false
 	}
 }
 

@@ -113,10 +113,13 @@ func (ac *ActionContext) strings(key string) []string {
 // Deps are the systems actions talk to; nil fields make the actions that
 // need them fail with a clear error.
 type Deps struct {
-	Catalog    CatalogRegistrar
-	HTTP       *http.Client
-	Logger     *slog.Logger
-	Git        GitAuth
+	Catalog CatalogRegistrar
+	HTTP    *http.Client
+	Logger  *slog.Logger
+	Git     GitAuth
+	// GitHub gives the REST API base URL and token for a GitHub host
+	// (integrations.github); ok is false for an unknown host.
+	GitHub     func(host string) (apiBase, token string, ok bool)
 	Endpoints  Endpoints
 	Publishers []string // hosts publish:git may push to; empty allows all
 	// DefaultAuthor and DefaultCommitMessage are scaffolder.defaultAuthor
@@ -144,8 +147,6 @@ type Author struct{ Name, Email string }
 type Endpoints struct {
 	Sentry, SentryToken string
 	N8N, N8NToken       string
-	GitHubAPI           string
-	GitHubToken         string
 }
 
 // GitAuth gives credentials for a git remote URL ("" for none).
@@ -247,6 +248,7 @@ func builtinActions() []*Action {
 	out = append(out, fsActions()...)
 	out = append(out, debugLog(), catalogWrite(), catalogRegister(), publishGit())
 	out = append(out, greenroomActions()...)
+	out = append(out, githubActions()...)
 	return out
 }
 

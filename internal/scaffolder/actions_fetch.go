@@ -43,6 +43,28 @@ func fetchActions() []*Action {
 			Run: runFetchTemplate,
 		},
 		{
+			ID: "fetch:cookiecutter",
+			Description: "Renders a cookiecutter skeleton ({{ cookiecutter.x }}) into the workspace with the Jinja2 engine " +
+				"(cookiecutter is Jinja2), without Python or Docker. Hooks and cookiecutter.json prompts are not run.",
+			Input: obj([]string{"url"}, map[string]any{
+				"url":               str("Relative path of the cookiecutter skeleton, from the template's location."),
+				"targetPath":        str("Target path within the working directory. Defaults to the working directory root."),
+				"values":            anyObj("Values to pass on to the templating engine, as {{ cookiecutter.x }}."),
+				"copyWithoutRender": strList("Globs of files to copy without templating."),
+				"extensions":        strList("Accepted for compatibility (Jinja2 extensions are not loaded)."),
+				"imageName":         str("Accepted for compatibility (no container is run)."),
+			}),
+			Run: func(ctx context.Context, ac *ActionContext) error {
+				in := map[string]any{}
+				for k, v := range ac.Input {
+					in[k] = v
+				}
+				in["cookiecutterCompat"] = true
+				ac.Input = in
+				return runFetchTemplate(ctx, ac)
+			},
+		},
+		{
 			ID:          "fetch:plain",
 			Description: "Downloads a directory and places it in the workspace, unchanged.",
 			Input: obj([]string{"url"}, map[string]any{

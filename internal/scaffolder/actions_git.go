@@ -102,54 +102,9 @@ func runPublishGit(ctx context.Context, ac *ActionContext) error {
 			}
 		}
 	}
-	// A fresh repository each attempt, so a retried step starts clean.
-	_ = os.RemoveAll(filepath.Join(src, ".git"))
-	repo, err := git.PlainInitWithOptions(src, &git.PlainInitOptions{
-		InitOptions: git.InitOptions{DefaultBranch: plumbing.NewBranchReferenceName(branch)},
-	})
-	if err != nil {
-		return fmt.Errorf("publish:git: init: %w", err)
-	}
-	wt, err := repo.Worktree()
+	hash, err := pushWorkspace(ctx, ac, src, remote, branch, auth)
 	if err != nil {
 		return err
-	}
-	if err := wt.AddWithOptions(&git.AddOptions{All: true}); err != nil {
-		return fmt.Errorf("publish:git: add: %w", err)
-	}
-	author := Author{Name: "Scaffolder", Email: "scaffolder@greenroom.invalid"}
-	msg := "initial commit"
-	if ac.Deps != nil {
-		if ac.Deps.DefaultAuthor.Name != "" {
-			author = ac.Deps.DefaultAuthor
-		}
-		if ac.Deps.DefaultCommitMessage != "" {
-			msg = ac.Deps.DefaultCommitMessage
-		}
-	}
-	if v := ac.str("gitAuthorName"); v != "" {
-		author.Name = v
-	}
-	if v := ac.str("gitAuthorEmail"); v != "" {
-		author.Email = v
-	}
-	if v := ac.str("gitCommitMessage"); v != "" {
-		msg = v
-	}
-	hash, err := wt.Commit(msg, &git.CommitOptions{
-		AllowEmptyCommits: true,
-		Author:            &object.Signature{Name: author.Name, Email: author.Email, When: time.Now()},
-	})
-	if err != nil {
-		return fmt.Errorf("publish:git: commit: %w", err)
-	}
-	if _, err := repo.CreateRemote(&gitconfig.RemoteConfig{Name: "origin", URLs: []string{remote}}); err != nil {
-		return err
-	}
-	spec := gitconfig.RefSpec("refs/heads/" + branch + ":refs/heads/" + branch)
-	ac.Logf("Pushing %s to %s", branch, redactURL(remote))
-	if err := repo.PushContext(ctx, &git.PushOptions{RemoteName: "origin", RefSpecs: []gitconfig.RefSpec{spec}, Auth: auth}); err != nil {
-		return greenroom.Errorf(greenroom.CodeUnavailable, "publish:git: push to %s: %v", redactURL(remote), err)
 	}
 	ac.Created(fmt.Sprintf("git branch %s at %s (commit %s)", branch, redactURL(remote), hash))
 	base := strings.TrimSuffix(remote, ".git")
@@ -189,4 +144,59 @@ func redactURL(s string) string {
 		u.User = url.User("***")
 	}
 	return u.String()
+}
+
+// pushWorkspace commits the directory src as the first commit of branch
+// and pushes it to remote.
+func pushWorkspace(ctx context.Context, ac *ActionContext, src, remote, branch string, auth transport.AuthMethod) (plumbing.Hash, error) {
+	// A fresh repository each attempt, so a retried step starts clean.
+	_ = os.RemoveAll(filepath.Join(src, ".git"))
+	repo, err := git.PlainInitWithOptions(src, &git.PlainInitOptions{
+		InitOptions: git.InitOptions{DefaultBranch: plumbing.NewBranchReferenceName(branch)},
+	})
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("publish: init: %w", err)
+	}
+	wt, err := repo.Worktree()
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if err := wt.AddWithOptions(&git.AddOptions{All: true}); err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("publish: add: %w", err)
+	}
+	author := Author{Name: "Scaffolder", Email: "scaffolder@greenroom.invalid"}
+	msg := "initial commit"
+	if ac.Deps != nil {
+		if ac.Deps.DefaultAuthor.Name != "" {
+			author = ac.Deps.DefaultAuthor
+		}
+		if ac.Deps.DefaultCommitMessage != "" {
+			msg = ac.Deps.DefaultCommitMessage
+		}
+	}
+	if v := ac.str("gitAuthorName"); v != "" {
+		author.Name = v
+	}
+	if v := ac.str("gitAuthorEmail"); v != "" {
+		author.Email = v
+	}
+	if v := ac.str("gitCommitMessage"); v != "" {
+		msg = v
+	}
+	hash, err := wt.Commit(msg, &git.CommitOptions{
+		AllowEmptyCommits: true,
+		Author:            &object.Signature{Name: author.Name, Email: author.Email, When: time.Now()},
+	})
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("publish: commit: %w", err)
+	}
+	if _, err := repo.CreateRemote(&gitconfig.RemoteConfig{Name: "origin", URLs: []string{remote}}); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	spec := gitconfig.RefSpec("refs/heads/" + branch + ":refs/heads/" + branch)
+	ac.Logf("Pushing %s to %s", branch, redactURL(remote))
+	if err := repo.PushContext(ctx, &git.PushOptions{RemoteName: "origin", RefSpecs: []gitconfig.RefSpec{spec}, Auth: auth}); err != nil {
+		return plumbing.ZeroHash, greenroom.Errorf(greenroom.CodeUnavailable, "publish: push to %s: %v", redactURL(remote), err)
+	}
+	return hash, nil
 }
