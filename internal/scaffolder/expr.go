@@ -70,7 +70,7 @@ func NewEngine(limits Limits) *Engine {
 			ctl[name] = p
 		}
 	}
-	filters := exec.NewFilterSet(map[string]exec.FilterFunction{"__capture": filterCapture}).Update(builtins.Filters)
+	filters := exec.NewFilterSet(map[string]exec.FilterFunction{"__capture": filterCapture, "__notstring": filterNotString}).Update(builtins.Filters)
 	for name, fn := range backstageFilters() {
 		if filters.Exists(name) {
 			_ = filters.Replace(name, fn)
@@ -137,6 +137,7 @@ func parseSafely(cfg *config.Config, loader loaders.Loader, env *exec.Environmen
 	if err != nil {
 		return nil, cleanGonjaError(err)
 	}
+	guardMultiplication(t.Root())
 	return t, nil
 }
 

@@ -36,6 +36,7 @@ func TestRender(t *testing.T) {
 		{"if block", "{% if parameters.name == 'billing' %}yes{% else %}no{% endif %}", "yes"},
 		{"for", "{% for t in parameters.tags %}<${{ t }}>{% endfor %}", "<go><api>"},
 		{"default filter", "${{ parameters.missing | default('d') }}", "d"},
+		{"numbers multiply", "${{ parameters.replicas * 2 }}", "6"},
 		{"trailing newline kept", "a ${{ parameters.name }}\n", "a billing\n"},
 	}
 	for _, tc := range tests {
@@ -88,6 +89,8 @@ func TestRenderBadInput(t *testing.T) {
 		{"too many iterations", "{% for i in range(100) %}{% for j in range(100) %}{% endfor %}{% endfor %}", "iterations"},
 		{"include is refused", "{% include '/etc/passwd' %}", "template syntax"},
 		{"macro is refused", "{% macro f() %}${{ f() }}{% endmacro %}${{ f() }}", "template syntax"},
+		{"string repetition", "${{ 'x' * 10000000000 }}", "cannot be multiplied"},
+		{"string repetition of a value", "${{ parameters.name * 100000000000 }}", "cannot be multiplied"},
 		{"bad repo url", "${{ 'github.com?owner=a' | parseRepoUrl }}", "missing repo"},
 	}
 	for _, tc := range tests {
