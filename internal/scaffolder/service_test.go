@@ -124,7 +124,7 @@ type harness struct {
 	queue chan string
 }
 
-func newHarness(t *testing.T, dataDir string, st scaffolder.TaskStore) *harness {
+func newHarness(t testing.TB, dataDir string, st scaffolder.TaskStore) *harness {
 	h := &harness{marks: new(atomic.Int32), fail: new(atomic.Bool), crash: new(atomic.Bool), queue: make(chan string, 10)}
 	reg := scaffolder.NewRegistry()
 	if err := reg.Register(&scaffolder.Action{ID: "test:mark", SideEffects: true, Input: map[string]any{"type": "object"},
