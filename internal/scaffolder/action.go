@@ -246,7 +246,7 @@ func builtinActions() []*Action {
 	var out []*Action
 	out = append(out, fetchActions()...)
 	out = append(out, fsActions()...)
-	out = append(out, debugLog(), catalogWrite(), catalogRegister(), publishGit())
+	out = append(out, debugLog(), debugWait(), catalogWrite(), catalogRegister(), publishGit())
 	out = append(out, greenroomActions()...)
 	out = append(out, githubActions()...)
 	return out

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/bmatcuk/doublestar/v4"
 	"github.com/goccy/go-yaml"
@@ -142,6 +143,37 @@ func debugLog() *Action {
 			}
 			ac.Logf("Workspace:\n%s", strings.Join(lines, "\n"))
 			return nil
+		},
+	}
+}
+
+// maxWait bounds debug:wait.
+const maxWait = 10 * time.Minute
+
+func debugWait() *Action {
+	return &Action{
+		ID:          "debug:wait",
+		Description: "Waits for a certain period of time.",
+		Input: map[string]any{"type": "object", "properties": map[string]any{
+			"minutes": map[string]any{"type": "number"}, "seconds": map[string]any{"type": "number"}, "milliseconds": map[string]any{"type": "number"},
+		}},
+		Run: func(ctx context.Context, ac *ActionContext) error {
+			var d time.Duration
+			for k, unit := range map[string]time.Duration{"minutes": time.Minute, "seconds": time.Second, "milliseconds": time.Millisecond} {
+				if v, ok := ac.Input[k].(float64); ok && v > 0 {
+					d += time.Duration(v * float64(unit))
+				}
+			}
+			if d > maxWait {
+				return greenroom.Errorf(greenroom.CodeInvalid, "debug:wait: %s is longer than the %s allowed", d, maxWait)
+			}
+			ac.Logf("Waiting for %s", d)
+			select {
+			case <-time.After(d):
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		},
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/goccy/go-yaml"
 
@@ -317,3 +318,46 @@ func TestDryRunHasNoSideEffects(t *testing.T) {
 }
 
 func toFS(v any) fs.FS { return v.(fs.FS) }
+
+// TestCancelRunningTask: cancelling a task stops the step that is running.
+func TestCancelRunningTask(t *testing.T) {
+	st := storetest.SQLite(t)
+	src := "apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata: {name: slow}\nspec:\n  steps:\n    - {id: wait, action: debug:wait, input: {seconds: 60}}\n    - {id: after, action: debug:log, input: {message: never}}\n"
+	cat := &fakeCatalog{entities: map[string]json.RawMessage{"template:default/slow": yamlToJSON(t, src)}}
+	svc := scaffolder.NewService(scaffolder.Options{Store: st, Catalog: cat, DataDir: t.TempDir()})
+	ctx := t.Context()
+	id, err := svc.CreateTask(ctx, scaffolder.CreateRequest{TemplateRef: "template:default/slow"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- svc.RunTask(ctx, id) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		task, _ := svc.Task(ctx, id)
+		if len(task.Steps) > 0 && task.Steps[0].Status == scaffolder.StatusProcessing {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the wait step did not start")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	start := time.Now()
+	if _, err := svc.Cancel(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("RunTask still running 5s after cancel")
+	}
+	task, _ := svc.Task(ctx, id)
+	if task.Status != scaffolder.StatusCancelled || task.Steps[1].Status != scaffolder.StatusOpen {
+		t.Errorf("after cancel: %s %+v", task.Status, task.Steps)
+	}
+	t.Logf("cancelled in %s", time.Since(start))
+}
