@@ -250,6 +250,11 @@ func TestServeCreatePages(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(body, "<h2>Review</h2>") || !strings.Contains(body, "github.com?owner=acme-ledger&amp;repo=ledger-ui") {
 		t.Fatalf("review: %d\n%s", resp.StatusCode, body)
 	}
+	form.Set("action", "edit")
+	resp, body = post("/create/templates/default/go-service", form)
+	if resp.StatusCode != 200 || !strings.Contains(body, `value="ledger-ui"`) || strings.Contains(body, "<h2>Review</h2>") {
+		t.Fatalf("back to the form: %d\n%s", resp.StatusCode, body)
+	}
 	form.Set("action", "create")
 	resp, _ = post("/create/templates/default/go-service", form)
 	loc := resp.Header.Get("Location")

@@ -155,6 +155,10 @@ func (c *CreatePages) submit(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
+	if r.PostFormValue("action") == "edit" {
+		v := c.formView(r.Context(), t, values, nil)
+		return c.h.render(w, r, http.StatusOK, "create_form", &page{Title: v.Title, Nav: "create", Data: v})
+	}
 	if len(fieldErrs) > 0 {
 		v := c.formView(r.Context(), t, values, fieldErrs)
 		return c.h.render(w, r, http.StatusUnprocessableEntity, "create_form", &page{Title: v.Title, Nav: "create", Data: v})
