@@ -231,7 +231,8 @@ func (h *ScaffolderHandler) eventStream(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	flusher, _ := w.(http.Flusher)
+	rc := http.NewResponseController(w) // reaches Flush through the middleware's wrappers
+	flush := func() { _ = rc.Flush() }
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Accel-Buffering", "no")
@@ -248,15 +249,11 @@ func (h *ScaffolderHandler) eventStream(w http.ResponseWriter, r *http.Request) 
 			}
 			after = e.ID
 			if e.Type == scaffolder.EventCompletion {
-				if flusher != nil {
-					flusher.Flush()
-				}
+				flush()
 				return nil
 			}
 		}
-		if flusher != nil {
-			flusher.Flush()
-		}
+		flush()
 		select {
 		case <-r.Context().Done():
 			return nil
