@@ -43,7 +43,7 @@ func wireScaffolder(ctx context.Context, env *wireEnv) error {
 	})
 	api.NewScaffolder(svc, env.logger.With("component", "scaffolder")).Routes(env.mux)
 	env.pages.CreatePages(svc, scaffolderCatalog{env.catalog}).Routes(env.mux)
-	if !env.cfg.Scaffolder.SkipBundledTemplates {
+	if env.cfg.BundledTemplatesEnabled() {
 		env.onStart = append(env.onStart, func(ctx context.Context) {
 			if err := loadBundledTemplates(ctx, env.catalog); err != nil {
 				env.logger.Warn("golden-path templates not loaded", "err", err)

@@ -18,9 +18,10 @@ type Scaffolder struct {
 	// PublishHosts limits the hosts publish:git pushes to
 	// (scaffolder.publishHosts); empty allows any.
 	PublishHosts []string
-	// SkipBundledTemplates is set by scaffolder.bundledTemplates: false; by
-	// default the golden-path templates shipped in the binary are loaded.
-	SkipBundledTemplates bool
+	// BundledTemplates is scaffolder.bundledTemplates: whether the
+	// golden-path templates shipped in the binary are put in the catalog.
+	// nil (not set) follows the demo: loaded when the demo company is.
+	BundledTemplates *bool
 	// Sentry and N8N are the endpoints of sentry:create-project and
 	// n8n:trigger (scaffolder.sentry.baseUrl/token, scaffolder.n8n.baseUrl/token).
 	SentryBaseURL string
@@ -60,7 +61,7 @@ func decodeScaffolder(d *decoder, root *node, c *Config) {
 	}
 	d.str(n.get("defaultCommitMessage"), "scaffolder.defaultCommitMessage", &s.DefaultCommitMessage)
 	if b, ok := d.boolean(n.get("bundledTemplates"), "scaffolder.bundledTemplates"); ok {
-		s.SkipBundledTemplates = !b
+		s.BundledTemplates = &b
 	}
 	if hosts := n.get("publishHosts"); set(hosts) {
 		if hosts.kind != kindSeq {
@@ -92,4 +93,12 @@ func decodeScaffolder(d *decoder, root *node, c *Config) {
 	}
 	endpoint("sentry", &s.SentryBaseURL, &s.SentryToken)
 	endpoint("n8n", &s.N8NBaseURL, &s.N8NToken)
+}
+
+// BundledTemplatesEnabled reports whether the shipped templates are loaded.
+func (c *Config) BundledTemplatesEnabled() bool {
+	if c.Scaffolder.BundledTemplates != nil {
+		return *c.Scaffolder.BundledTemplates
+	}
+	return c.DemoEnabled()
 }

@@ -27,7 +27,7 @@ func TestScaffolderConfig(t *testing.T) {
   concurrentTasksLimit: 5
 `,
 			want: Scaffolder{DefaultAuthorName: "Bot", DefaultAuthorEmail: "bot@acme.example", DefaultCommitMessage: "scaffolded",
-				PublishHosts: []string{"git.acme.example"}, SkipBundledTemplates: true, SentryBaseURL: "https://sentry.acme.example", SentryToken: "tok", N8NBaseURL: "http://n8n.local:5678"},
+				PublishHosts: []string{"git.acme.example"}, BundledTemplates: new(false), SentryBaseURL: "https://sentry.acme.example", SentryToken: "tok", N8NBaseURL: "http://n8n.local:5678"},
 			problems: []string{"scaffolder.concurrentTasksLimit: ignored by Greenroom"},
 		},
 		{
