@@ -45,17 +45,16 @@ func NewScaffolder(svc Scaffolder, logger *slog.Logger) *ScaffolderHandler {
 
 // Routes registers the scaffolder routes.
 func (h *ScaffolderHandler) Routes(mux *http.ServeMux) {
-	const p = "/api/scaffolder/v2"
-	mux.Handle("GET "+p+"/templates/{namespace}/{kind}/{name}/parameter-schema", h.handle(h.parameterSchema))
-	mux.Handle("GET "+p+"/actions", h.handle(h.listActions))
-	mux.Handle("POST "+p+"/tasks", h.handle(h.createTask))
-	mux.Handle("GET "+p+"/tasks", h.handle(h.listTasks))
-	mux.Handle("GET "+p+"/tasks/{id}", h.handle(h.getTask))
-	mux.Handle("GET "+p+"/tasks/{id}/eventstream", h.handle(h.eventStream))
-	mux.Handle("GET "+p+"/tasks/{id}/events", h.handle(h.events))
-	mux.Handle("POST "+p+"/tasks/{id}/cancel", h.handle(h.cancel))
-	mux.Handle("POST "+p+"/tasks/{id}/retry", h.handle(h.retry))
-	mux.Handle("POST "+p+"/dry-run", h.handle(h.dryRun))
+	mux.Handle("GET /api/scaffolder/v2/templates/{namespace}/{kind}/{name}/parameter-schema", h.handle(h.parameterSchema))
+	mux.Handle("GET /api/scaffolder/v2/actions", h.handle(h.listActions))
+	mux.Handle("POST /api/scaffolder/v2/tasks", h.handle(h.createTask))
+	mux.Handle("GET /api/scaffolder/v2/tasks", h.handle(h.listTasks))
+	mux.Handle("GET /api/scaffolder/v2/tasks/{id}", h.handle(h.getTask))
+	mux.Handle("GET /api/scaffolder/v2/tasks/{id}/eventstream", h.handle(h.eventStream))
+	mux.Handle("GET /api/scaffolder/v2/tasks/{id}/events", h.handle(h.events))
+	mux.Handle("POST /api/scaffolder/v2/tasks/{id}/cancel", h.handle(h.cancel))
+	mux.Handle("POST /api/scaffolder/v2/tasks/{id}/retry", h.handle(h.retry))
+	mux.Handle("POST /api/scaffolder/v2/dry-run", h.handle(h.dryRun))
 }
 
 func (h *ScaffolderHandler) handle(fn func(http.ResponseWriter, *http.Request) error) http.Handler {
