@@ -17,7 +17,7 @@ import (
 )
 
 func githubActions() []*Action {
-	return []*Action{publishGitHub(), githubActionsDispatch(), githubWebhook()}
+	return []*Action{publishGitHub(), publishGitHubPullRequest(), githubActionsDispatch(), githubWebhook()}
 }
 
 // githubTarget resolves a repoUrl to the REST API of its GitHub host.
