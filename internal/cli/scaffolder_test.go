@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -15,7 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"greenroom/internal/integration/gitsource"
 	"greenroom/internal/integration/gitsource/gittest"
+	"greenroom/internal/scaffolder"
 )
 
 type taskView struct {
@@ -268,5 +271,53 @@ func TestServeCreatePages(t *testing.T) {
 	code, body = get("/create/edit?template=template:default/go-service")
 	if code != 200 || !strings.Contains(body, "scaffolder.backstage.io/v1beta3") {
 		t.Fatalf("editor: %d", code)
+	}
+}
+
+// TestRemoteTemplateFiles: a template registered at a url: location of a
+// git host has its skeleton fetched from the repository (one copy per
+// commit), and symlinks there are refused by fetch:template.
+func TestRemoteTemplateFiles(t *testing.T) {
+	t.Parallel()
+	git := gittest.NewServer(t)
+	git.CreateRepo("acme/templates")
+	git.Commit("acme/templates", "main", map[string]string{
+		"svc/template.yaml":          "unused: the entity comes from the catalog\n",
+		"svc/skeleton/README.md":     "# ${{ values.name }}\n",
+		"svc/skeleton/src/main.txt":  "main of ${{ values.name }}\n",
+		"other/skeleton/ignored.txt": "x",
+	}, "templates")
+	cache, err := gitsource.NewCache(t.TempDir(), gitsource.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := scaffolder.NewResolver()
+	files := &remoteFiles{local: local, cache: cache, dir: t.TempDir()}
+	ent := map[string]any{"metadata": map[string]any{"annotations": map[string]any{
+		"backstage.io/managed-by-location": "url:" + git.URL + "/acme/templates/blob/main/svc/template.yaml"}}}
+	fsys, err := files.TemplateFiles(t.Context(), ent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := fs.ReadFile(fsys, "skeleton/src/main.txt")
+	if err != nil || string(b) != "main of ${{ values.name }}\n" {
+		t.Fatalf("skeleton file = %q, %v", b, err)
+	}
+	if _, err := fs.Stat(fsys, "other"); err == nil {
+		t.Error("files outside the template's directory were copied")
+	}
+	svc := scaffolder.NewService(scaffolder.Options{})
+	tmpl := `{"apiVersion":"scaffolder.backstage.io/v1beta3","kind":"Template","metadata":{"name":"svc"},"spec":{"steps":[{"id":"f","action":"fetch:template","input":{"url":"./skeleton","values":{"name":"remote"}}}]}}`
+	res, err := svc.DryRun(t.Context(), scaffolder.DryRunRequest{Template: json.RawMessage(tmpl)}, fsys)
+	if err != nil || res.Status != scaffolder.StatusCompleted || len(res.DirectoryContents) != 2 {
+		t.Fatalf("dry-run with remote files: %v %+v", err, res)
+	}
+	for _, bad := range []string{"https://github.com/acme", "ftp://x/y/blob/main/t.yaml", "https://github.com/acme/repo/commits/main"} {
+		if _, _, err := parseBlobURL(bad); err == nil {
+			t.Errorf("parseBlobURL(%q) accepted", bad)
+		}
+	}
+	if r, dir, err := parseBlobURL("https://gitlab.acme.dev/group/sub/proj/-/blob/dev/tpl/template.yaml"); err != nil || r.URL != "https://gitlab.acme.dev/group/sub/proj.git" || r.Branch != "dev" || dir != "tpl" {
+		t.Errorf("GitLab URL: %+v %q %v", r, dir, err)
 	}
 }

@@ -2,12 +2,16 @@ package cli
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -18,6 +22,7 @@ import (
 	"greenroom/internal/catalog"
 	"greenroom/internal/config"
 	"greenroom/internal/greenroom"
+	"greenroom/internal/integration/gitsource"
 	"greenroom/internal/jobs"
 	"greenroom/internal/scaffolder"
 	"greenroom/internal/store"
@@ -70,8 +75,14 @@ func loadBundledTemplates(ctx context.Context, cat *catalog.Service) error {
 
 // newScaffolderService builds the scaffolder for serve and the CLI.
 func newScaffolderService(cfg *config.Config, st scaffolder.TaskStore, cat *catalog.Service, dataDir string, logger *slog.Logger, enqueue scaffolder.Enqueuer) *scaffolder.Service {
-	files := scaffolder.NewResolver()
-	files.SetBundled(templates.FS)
+	local := scaffolder.NewResolver()
+	local.SetBundled(templates.FS)
+	var files scaffolder.FilesResolver = local
+	if cache, err := gitsource.NewCache(filepath.Join(dataDir, "scaffolder", "git"), gitsource.Options{Logger: logger}); err == nil {
+		files = &remoteFiles{local: local, cache: cache, dir: filepath.Join(dataDir, "scaffolder", "templates"), in: cfg.Integrations}
+	} else {
+		logger.Warn("templates at url locations cannot be fetched", "err", err)
+	}
 	sc := cfg.Scaffolder
 	deps := &scaffolder.Deps{
 		Catalog:              &registrar{cat: cat, dir: filepath.Join(dataDir, "scaffolder", "registered")},
@@ -234,4 +245,125 @@ func firstRef(raw json.RawMessage) string {
 		ns = "default"
 	}
 	return strings.ToLower(ent.Kind) + ":" + ns + "/" + ent.Metadata.Name
+}
+
+// remoteFiles finds the files of templates registered at url: locations of
+// git hosts (https://host/owner/repo/blob/branch/path/template.yaml, and
+// GitLab's /-/blob/ form) by syncing the repository into a git cache and
+// copying the template's directory out of the commit, once per commit.
+type remoteFiles struct {
+	local *scaffolder.Resolver
+	cache *gitsource.Cache
+	dir   string
+	in    config.Integrations
+}
+
+// maxRemoteTemplateFiles bounds the files copied out of a repository.
+const maxRemoteTemplateFiles = 10_000
+
+func (r *remoteFiles) TemplateFiles(ctx context.Context, ent map[string]any) (fs.FS, error) {
+	f, err := r.local.TemplateFiles(ctx, ent)
+	if err == nil {
+		return f, nil
+	}
+	md, _ := ent["metadata"].(map[string]any)
+	ann, _ := md["annotations"].(map[string]any)
+	loc, _ := ann["backstage.io/managed-by-location"].(string)
+	target, ok := strings.CutPrefix(loc, "url:")
+	if !ok {
+		return nil, err
+	}
+	repo, dir, perr := parseBlobURL(target)
+	if perr != nil {
+		return nil, perr
+	}
+	if u, tok := gitAuth(r.in)(repo.URL); tok != "" {
+		repo.Auth = gitsource.Auth{Username: u, Token: config.Secret(tok)}
+	}
+	commit, _, serr := r.cache.Sync(ctx, repo)
+	if serr != nil {
+		return nil, fmt.Errorf("template files at %s: %w", target, serr)
+	}
+	sum := sha256.Sum256([]byte(repo.URL + "\x00" + dir))
+	out := filepath.Join(r.dir, hex.EncodeToString(sum[:8]), commit)
+	if _, err := os.Stat(out); err == nil {
+		return os.DirFS(out), nil
+	}
+	snap, err := r.cache.Snapshot(ctx, repo, commit)
+	if err != nil {
+		return nil, err
+	}
+	defer snap.Close()
+	tmp := out + ".tmp"
+	_ = os.RemoveAll(tmp)
+	if err := copySnapshot(snap, dir, tmp); err != nil {
+		_ = os.RemoveAll(tmp)
+		return nil, fmt.Errorf("template files at %s: %w", target, err)
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		return nil, err
+	}
+	return os.DirFS(out), nil
+}
+
+// parseBlobURL splits a file URL of a git host into the repository, its
+// branch, and the file's directory.
+func parseBlobURL(raw string) (gitsource.Repo, string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
+		return gitsource.Repo{}, "", greenroom.Errorf(greenroom.CodeInvalid, "template location %q is not an http(s) URL", raw)
+	}
+	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
+	for i := 0; i+2 < len(parts); i++ {
+		if parts[i] == "blob" || parts[i] == "tree" {
+			repoParts := parts[:i]
+			if len(repoParts) > 0 && repoParts[len(repoParts)-1] == "-" {
+				repoParts = repoParts[:len(repoParts)-1] // GitLab's /-/blob/
+			}
+			if len(repoParts) < 2 {
+				break
+			}
+			file := strings.Join(parts[i+2:], "/")
+			repo := gitsource.Repo{URL: u.Scheme + "://" + u.Host + "/" + strings.Join(repoParts, "/") + ".git", Branch: parts[i+1]}
+			return repo, path.Dir(file), nil
+		}
+	}
+	return gitsource.Repo{}, "", greenroom.Errorf(greenroom.CodeInvalid, "template location %q is not a file URL of a git host (…/owner/repo/blob/branch/path)", raw)
+}
+
+func copySnapshot(fsys fs.FS, dir, out string) error {
+	n := 0
+	return fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel := strings.TrimPrefix(strings.TrimPrefix(p, dir), "/")
+		if dir == "." {
+			rel = p
+		}
+		dst := filepath.Join(out, filepath.FromSlash(rel))
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(dst, 0o755)
+		case d.Type()&fs.ModeSymlink != 0:
+			// Kept as a link so that fetch:template refuses it by name.
+			link, err := fs.ReadLink(fsys, p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(link, dst)
+		}
+		if n++; n > maxRemoteTemplateFiles {
+			return greenroom.Errorf(greenroom.CodeInvalid, "the template's directory has more than %d files", maxRemoteTemplateFiles)
+		}
+		b, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return err
+		}
+		mode := os.FileMode(0o644)
+		if fi, err := d.Info(); err == nil && fi.Mode()&0o111 != 0 {
+			mode = 0o755
+		}
+		return os.WriteFile(dst, b, mode)
+	})
 }
