@@ -312,12 +312,19 @@ func TestRemoteTemplateFiles(t *testing.T) {
 	if err != nil || res.Status != scaffolder.StatusCompleted || len(res.DirectoryContents) != 2 {
 		t.Fatalf("dry-run with remote files: %v %+v", err, res)
 	}
+	tree, err := files.FetchTree(t.Context(), git.URL+"/acme/templates/tree/main/svc/skeleton")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := fs.ReadFile(tree, "README.md"); err != nil || string(b) != "# ${{ values.name }}\n" {
+		t.Errorf("FetchTree README.md = %q, %v", b, err)
+	}
 	for _, bad := range []string{"https://github.com/acme", "ftp://x/y/blob/main/t.yaml", "https://github.com/acme/repo/commits/main"} {
 		if _, _, err := parseBlobURL(bad); err == nil {
 			t.Errorf("parseBlobURL(%q) accepted", bad)
 		}
 	}
-	if r, dir, err := parseBlobURL("https://gitlab.acme.dev/group/sub/proj/-/blob/dev/tpl/template.yaml"); err != nil || r.URL != "https://gitlab.acme.dev/group/sub/proj.git" || r.Branch != "dev" || dir != "tpl" {
+	if r, dir, err := parseBlobURL("https://gitlab.acme.dev/group/sub/proj/-/blob/dev/tpl/template.yaml"); err != nil || r.URL != "https://gitlab.acme.dev/group/sub/proj.git" || r.Branch != "dev" || dir != "tpl/template.yaml" {
 		t.Errorf("GitLab URL: %+v %q %v", r, dir, err)
 	}
 }

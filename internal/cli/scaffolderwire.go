@@ -78,8 +78,10 @@ func newScaffolderService(cfg *config.Config, st scaffolder.TaskStore, cat *cata
 	local := scaffolder.NewResolver()
 	local.SetBundled(templates.FS)
 	var files scaffolder.FilesResolver = local
+	var fetchTree func(context.Context, string) (fs.FS, error)
 	if cache, err := gitsource.NewCache(filepath.Join(dataDir, "scaffolder", "git"), gitsource.Options{Logger: logger}); err == nil {
-		files = &remoteFiles{local: local, cache: cache, dir: filepath.Join(dataDir, "scaffolder", "templates"), in: cfg.Integrations}
+		rf := &remoteFiles{local: local, cache: cache, dir: filepath.Join(dataDir, "scaffolder", "templates"), in: cfg.Integrations}
+		files, fetchTree = rf, rf.FetchTree
 	} else {
 		logger.Warn("templates at url locations cannot be fetched", "err", err)
 	}
@@ -90,6 +92,7 @@ func newScaffolderService(cfg *config.Config, st scaffolder.TaskStore, cat *cata
 		Logger:               logger,
 		Git:                  gitAuth(cfg.Integrations),
 		GitHub:               githubAPIs(cfg.Integrations),
+		FetchTree:            fetchTree,
 		Publishers:           sc.PublishHosts,
 		DefaultAuthor:        scaffolder.Author{Name: sc.DefaultAuthorName, Email: sc.DefaultAuthorEmail},
 		DefaultCommitMessage: sc.DefaultCommitMessage,
@@ -273,10 +276,24 @@ func (r *remoteFiles) TemplateFiles(ctx context.Context, ent map[string]any) (fs
 	if !ok {
 		return nil, err
 	}
-	repo, dir, perr := parseBlobURL(target)
+	repo, file, perr := parseBlobURL(target)
 	if perr != nil {
 		return nil, perr
 	}
+	return r.tree(ctx, target, repo, path.Dir(file))
+}
+
+// FetchTree is the directory at a tree URL of a git host, for fetch:*
+// actions given an absolute url.
+func (r *remoteFiles) FetchTree(ctx context.Context, target string) (fs.FS, error) {
+	repo, dir, err := parseBlobURL(target)
+	if err != nil {
+		return nil, err
+	}
+	return r.tree(ctx, target, repo, dir)
+}
+
+func (r *remoteFiles) tree(ctx context.Context, target string, repo gitsource.Repo, dir string) (fs.FS, error) {
 	if u, tok := gitAuth(r.in)(repo.URL); tok != "" {
 		repo.Auth = gitsource.Auth{Username: u, Token: config.Secret(tok)}
 	}
@@ -306,15 +323,15 @@ func (r *remoteFiles) TemplateFiles(ctx context.Context, ent map[string]any) (fs
 	return os.DirFS(out), nil
 }
 
-// parseBlobURL splits a file URL of a git host into the repository, its
-// branch, and the file's directory.
+// parseBlobURL splits a file or tree URL of a git host into the
+// repository, its branch, and the path in it.
 func parseBlobURL(raw string) (gitsource.Repo, string, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
 		return gitsource.Repo{}, "", greenroom.Errorf(greenroom.CodeInvalid, "template location %q is not an http(s) URL", raw)
 	}
 	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
-	for i := 0; i+2 < len(parts); i++ {
+	for i := 0; i+1 < len(parts); i++ {
 		if parts[i] == "blob" || parts[i] == "tree" {
 			repoParts := parts[:i]
 			if len(repoParts) > 0 && repoParts[len(repoParts)-1] == "-" {
@@ -324,8 +341,11 @@ func parseBlobURL(raw string) (gitsource.Repo, string, error) {
 				break
 			}
 			file := strings.Join(parts[i+2:], "/")
+			if file == "" {
+				file = "."
+			}
 			repo := gitsource.Repo{URL: u.Scheme + "://" + u.Host + "/" + strings.Join(repoParts, "/") + ".git", Branch: parts[i+1]}
-			return repo, path.Dir(file), nil
+			return repo, file, nil
 		}
 	}
 	return gitsource.Repo{}, "", greenroom.Errorf(greenroom.CodeInvalid, "template location %q is not a file URL of a git host (…/owner/repo/blob/branch/path)", raw)

@@ -117,6 +117,10 @@ type Deps struct {
 	HTTP    *http.Client
 	Logger  *slog.Logger
 	Git     GitAuth
+	// FetchTree returns the directory at an absolute URL of a git host
+	// (…/owner/repo/tree/branch/path), for fetch:* actions given one; nil
+	// refuses absolute URLs.
+	FetchTree func(ctx context.Context, url string) (fs.FS, error)
 	// GitHub gives the REST API base URL and token for a GitHub host
 	// (integrations.github); ok is false for an unknown host.
 	GitHub     func(host string) (apiBase, token string, ok bool)

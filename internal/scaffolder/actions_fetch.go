@@ -91,8 +91,18 @@ func runFetchPlain(ctx context.Context, ac *ActionContext) error {
 	return copyTree(ctx, ac, ac.str("url"), ac.str("targetPath"), nil)
 }
 
-func runFetchPlainFile(_ context.Context, ac *ActionContext) error {
-	fsys, src, err := inFS(ac.TemplateFS, ac.str("url"))
+func runFetchPlainFile(ctx context.Context, ac *ActionContext) error {
+	u := ac.str("url")
+	var fsys fs.FS
+	var src string
+	var err error
+	if strings.Contains(u, "://") {
+		i := strings.LastIndex(u, "/")
+		fsys, _, err = ac.source(ctx, u[:i])
+		src = u[i+1:]
+	} else {
+		fsys, src, err = inFS(ac.TemplateFS, u)
+	}
 	if err != nil {
 		return err
 	}
@@ -167,10 +177,7 @@ func runFetchTemplate(ctx context.Context, ac *ActionContext) error {
 // copyTree copies a directory of the template into the workspace,
 // rendering names and contents when o is set.
 func copyTree(ctx context.Context, ac *ActionContext, url, target string, o *renderOpts) error {
-	if strings.Contains(url, "://") {
-		return greenroom.Errorf(greenroom.CodeInvalid, "fetching %s: only paths relative to the template (./skeleton) are supported; put the files beside template.yaml", url)
-	}
-	fsys, root, err := inFS(ac.TemplateFS, url)
+	fsys, root, err := ac.source(ctx, url)
 	if err != nil {
 		return err
 	}
@@ -336,4 +343,20 @@ func writeFile(dst string, b []byte, mode fs.FileMode, replace bool) error {
 		return err
 	}
 	return f.Close()
+}
+
+// source resolves a fetch url: relative to the template's files, or an
+// absolute URL of a git host through Deps.FetchTree.
+func (ac *ActionContext) source(ctx context.Context, url string) (fs.FS, string, error) {
+	if !strings.Contains(url, "://") {
+		return inFS(ac.TemplateFS, url)
+	}
+	if ac.Deps == nil || ac.Deps.FetchTree == nil {
+		return nil, "", greenroom.Errorf(greenroom.CodeInvalid, "fetching %s: absolute URLs are not enabled here; use a path relative to the template (./skeleton)", url)
+	}
+	fsys, err := ac.Deps.FetchTree(ctx, url)
+	if err != nil {
+		return nil, "", greenroom.Errorf(greenroom.CodeUnavailable, "fetching %s: %v", url, err)
+	}
+	return fsys, ".", nil
 }

@@ -93,6 +93,7 @@ func TestBadSkeletons(t *testing.T) {
 		{"absolute targetPath", fstest.MapFS{"skeleton/x": {Data: []byte("x")}}, `{url: ./skeleton, targetPath: /tmp/x}`, "must be relative"},
 		{"url above the template", fstest.MapFS{"skeleton/x": {Data: []byte("x")}}, `{url: ../../}`, "leaves the template's directory"},
 		{"symlink in skeleton", os.DirFS(dir), `{url: ./skeleton}`, "symbolic link"},
+		{"absolute url without a fetcher", fstest.MapFS{"skeleton/x": {Data: []byte("x")}}, `{url: "https://github.com/a/b/tree/main/x"}`, "absolute URLs are not enabled"},
 		{"huge output", fstest.MapFS{"skeleton/x": {Data: []byte("{% for i in range(90000) %}0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789{% endfor %}")}}, `{url: ./skeleton}`, "exceeds"},
 	}
 	for _, tc := range tests {
