@@ -22,6 +22,7 @@ type Config struct {
 	GitHubEvents GitHubEvents // events.modules.github, see providers_github.go
 	Permission   Permission   // permission, see permission.go
 	SignIn       SignIn       // auth and greenroom.rateLimit, see auth_signin.go
+	Scaffolder   Scaffolder   // see scaffolder.go
 
 	raw   *node    // merged tree; nil for configs built in code
 	files []string // the files Load read, in order

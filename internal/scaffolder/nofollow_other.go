@@ -1,0 +1,5 @@
+//go:build !unix
+
+package scaffolder
+
+const syscallNoFollow = 0
