@@ -93,7 +93,9 @@ func entityByUID(ctx context.Context, r *http.Request, c EntityLookup) access.Re
 	return lookedUp(c.EntityByUID(ctx, r.PathValue("uid")))
 }
 
-func entityByPath(ctx context.Context, r *http.Request, c EntityLookup) access.Resource {
+// EntityFromPath describes the entity a route's {kind}/{namespace}/{name}
+// names, for rules of routes that act on one entity.
+func EntityFromPath(ctx context.Context, r *http.Request, c EntityLookup) access.Resource {
 	ref := greenroom.EntityRef{Kind: r.PathValue("kind"), Namespace: r.PathValue("namespace"), Name: r.PathValue("name")}
 	return lookedUp(c.EntityByName(ctx, ref))
 }
