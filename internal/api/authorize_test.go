@@ -286,3 +286,17 @@ func TestAuthorizationMatrixActions(t *testing.T) {
 		}
 	}
 }
+
+func TestEntityFromPath(t *testing.T) {
+	req := httptest.NewRequest("POST", "/api/deploy/component/default/svc/sync", nil)
+	setPathValues(req, "POST /api/deploy/{kind}/{namespace}/{name}/sync")
+	res := EntityFromPath(req.Context(), req, fakeLookup{})
+	if res.Type != "entity" || res.Ref != "component:default/svc" || res.Owner != "group:default/team-a" {
+		t.Fatalf("%+v", res)
+	}
+	req = httptest.NewRequest("POST", "/api/deploy/component/default/none/sync", nil)
+	setPathValues(req, "POST /api/deploy/{kind}/{namespace}/{name}/sync")
+	if res := EntityFromPath(req.Context(), req, fakeLookup{}); res.Type != "catalog" {
+		t.Fatalf("missing entity: %+v", res)
+	}
+}
