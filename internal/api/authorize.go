@@ -282,6 +282,10 @@ func (a *Authorize) Wrap(next http.Handler) http.Handler {
 			r = r.WithContext(access.NewContext(r.Context(), &cp))
 		}
 		_, pattern := a.Mux.Handler(r)
+		if pattern == "" {
+			next.ServeHTTP(w, r) // no route: the mux answers 404, 405 or a redirect, acting on nothing
+			return
+		}
 		rule, ok := RouteRuleFor(pattern)
 		if !ok {
 			if _, seen := a.warned.LoadOrStore(pattern, true); !seen && a.Logger != nil {
