@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"greenroom/internal/catalog"
@@ -22,6 +23,8 @@ type Authorizer struct {
 	audit  Auditor
 	logger *slog.Logger
 	now    func() time.Time
+	// reported holds the policy errors logged already.
+	reported sync.Map
 }
 
 // NewAuthorizer returns the permission layer of p. audit may be nil only in
@@ -84,7 +87,23 @@ func (a *Authorizer) Check(ctx context.Context, action string, res Resource) Dec
 	case !a.policy.Enabled:
 		return Decision{Allowed: true, Reason: "permission.enabled is false"}
 	}
-	return a.engine.Decide(Request{Principal: p, Action: action, Resource: res})
+	d := a.engine.Decide(Request{Principal: p, Action: action, Resource: res})
+	a.reportPolicyErrors(d)
+	return d
+}
+
+// reportPolicyErrors logs each failing policy once, so that an
+// administrator's mistake shows up in the log rather than as a silent
+// deny.
+func (a *Authorizer) reportPolicyErrors(d Decision) {
+	if a.logger == nil {
+		return
+	}
+	for _, msg := range d.PolicyErrors {
+		if _, seen := a.reported.LoadOrStore(msg, true); !seen {
+			a.logger.Warn("policy failed to evaluate; it is skipped", "err", msg)
+		}
+	}
 }
 
 // ScopeAllows reports whether a token limited to scopes may take action.

@@ -56,6 +56,10 @@ type Decision struct {
 	NeedsApproval bool
 	// Reason says why, naming the deciding policies; safe to show.
 	Reason string
+	// PolicyErrors are the policies that failed to evaluate (a typo in an
+	// administrator's file, e.g. an attribute no resource has); Cedar
+	// skips them.
+	PolicyErrors []string
 }
 
 // AttributeKeys are the ABAC attributes read from greenroom.io/<key>
@@ -232,7 +236,11 @@ func (e *Engine) decide(req Request) Decision {
 		"contractor": cedar.NewRecord(e.ctxRec),
 	}
 	ok, diag := cedar.Authorize(e.policies, entities, cedar.Request{Principal: puid, Action: auid, Resource: ruid, Context: cedar.NewRecord(ctx)})
-	return Decision{Allowed: bool(ok), Reason: reason(bool(ok), req.Action, diag)}
+	d := Decision{Allowed: bool(ok), Reason: reason(bool(ok), req.Action, diag)}
+	for _, de := range diag.Errors {
+		d.PolicyErrors = append(d.PolicyErrors, de.String())
+	}
+	return d
 }
 
 func reason(ok bool, action string, diag cedar.Diagnostic) string {

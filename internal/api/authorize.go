@@ -93,7 +93,9 @@ func entityByUID(ctx context.Context, r *http.Request, c EntityLookup) access.Re
 	return lookedUp(c.EntityByUID(ctx, r.PathValue("uid")))
 }
 
-func entityByPath(ctx context.Context, r *http.Request, c EntityLookup) access.Resource {
+// EntityFromPath describes the entity a route's {kind}/{namespace}/{name}
+// names, for rules of routes that act on one entity.
+func EntityFromPath(ctx context.Context, r *http.Request, c EntityLookup) access.Resource {
 	ref := greenroom.EntityRef{Kind: r.PathValue("kind"), Namespace: r.PathValue("namespace"), Name: r.PathValue("name")}
 	return lookedUp(c.EntityByName(ctx, ref))
 }
@@ -292,6 +294,10 @@ func (a *Authorize) Wrap(next http.Handler) http.Handler {
 			r = r.WithContext(access.NewContext(r.Context(), &cp))
 		}
 		_, pattern := a.Mux.Handler(r)
+		if pattern == "" {
+			next.ServeHTTP(w, r) // no route: the mux answers 404, 405 or a redirect, acting on nothing
+			return
+		}
 		rule, ok := RouteRuleFor(pattern)
 		if !ok {
 			if _, seen := a.warned.LoadOrStore(pattern, true); !seen && a.Logger != nil {

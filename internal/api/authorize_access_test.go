@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -79,4 +80,29 @@ func TestAuditAPIQueryAndExport(t *testing.T) {
 	if n != 2400 {
 		t.Fatalf("exported %d lines, want 2400", n)
 	}
+}
+
+// FuzzParseAuditFilter: any query string parses to a valid filter or a
+// located invalid error, never a panic.
+func FuzzParseAuditFilter(f *testing.F) {
+	for _, s := range []string{"actor=user:default/jane&decision=deny", "since=2026-01-02T15:04:05Z&until=x", "limit=10&before=3",
+		"action=approval.*&resource=component:default/x", "decision=none&limit=99999999999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		flt, err := ParseAuditFilter(q)
+		if err != nil {
+			if !strings.Contains(err.Error(), "must be") {
+				t.Fatalf("unlocated error %v", err)
+			}
+			return
+		}
+		if flt.Limit < 0 || flt.Limit > access.MaxAuditLimit || flt.BeforeID < 0 {
+			t.Fatalf("out of range %+v", flt)
+		}
+	})
 }

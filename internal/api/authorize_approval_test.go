@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -214,4 +215,58 @@ func TestApprovalRequiredNeverExecutesUnapproved(t *testing.T) {
 			}
 		}
 	})
+}
+
+// The approvals API lists and shows a request only to its requester and
+// to those who may decide it, and decides through the workflow.
+func TestApprovalsAPI(t *testing.T) {
+	rig := newApprovalRig(t)
+	if rec := rig.post(contractorP); rec.Code != http.StatusAccepted {
+		t.Fatalf("request: %d", rec.Code)
+	}
+	mux := http.NewServeMux()
+	NewAccess(nil, rig.approvals, nil, nil).Routes(mux)
+	call := func(p *access.Principal, method, target, body string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, target, strings.NewReader(body))
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req.WithContext(access.NewContext(req.Context(), p)))
+		return rec
+	}
+	var list struct {
+		Items []struct {
+			ID        string `json:"id"`
+			CanDecide bool   `json:"canDecide"`
+		} `json:"items"`
+	}
+	for _, tc := range []struct {
+		p         *access.Principal
+		n         int
+		canDecide bool
+	}{{contractorP, 1, false}, {adminP, 1, true}, {developerP, 0, false}} {
+		rec := call(tc.p, "GET", "/api/access/approvals", "")
+		if err := json.Unmarshal(rec.Body.Bytes(), &list); err != nil {
+			t.Fatal(err)
+		}
+		if len(list.Items) != tc.n || (tc.n == 1 && list.Items[0].CanDecide != tc.canDecide) {
+			t.Errorf("%s sees %+v", tc.p.UserRef, list.Items)
+		}
+	}
+	pend, _ := rig.approvals.Pending(t.Context(), 10)
+	id := pend[0].ID
+	if rec := call(developerP, "GET", "/api/access/approvals/"+id, ""); rec.Code != http.StatusNotFound {
+		t.Errorf("developer reads the request: %d", rec.Code)
+	}
+	if rec := call(adminP, "POST", "/api/access/approvals/"+id+"/decision", `{"comment":"x"}`); rec.Code != http.StatusBadRequest {
+		t.Errorf("decision without approve: %d", rec.Code)
+	}
+	if rec := call(contractorP, "POST", "/api/access/approvals/"+id+"/decision", `{"approve":true}`); rec.Code != http.StatusForbidden {
+		t.Errorf("self-approval: %d %s", rec.Code, rec.Body)
+	}
+	rec := call(adminP, "POST", "/api/access/approvals/"+id+"/decision", `{"approve":false,"comment":"no"}`)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"state":"denied"`) {
+		t.Fatalf("deny: %d %s", rec.Code, rec.Body)
+	}
+	if len(rig.executed) != 0 {
+		t.Errorf("denied request executed")
+	}
 }

@@ -286,3 +286,56 @@ func TestAuthorizationMatrixActions(t *testing.T) {
 		}
 	}
 }
+
+func TestEntityFromPath(t *testing.T) {
+	req := httptest.NewRequest("POST", "/api/deploy/component/default/svc/sync", nil)
+	setPathValues(req, "POST /api/deploy/{kind}/{namespace}/{name}/sync")
+	res := EntityFromPath(req.Context(), req, fakeLookup{})
+	if res.Type != "entity" || res.Ref != "component:default/svc" || res.Owner != "group:default/team-a" {
+		t.Fatalf("%+v", res)
+	}
+	req = httptest.NewRequest("POST", "/api/deploy/component/default/none/sync", nil)
+	setPathValues(req, "POST /api/deploy/{kind}/{namespace}/{name}/sync")
+	if res := EntityFromPath(req.Context(), req, fakeLookup{}); res.Type != "catalog" {
+		t.Fatalf("missing entity: %+v", res)
+	}
+}
+
+// A request no route matches acts on nothing: the mux answers it (405
+// here) without a decision or an audit record; a route without a rule is
+// decided as a generic one.
+func TestUnmatchedAndUnruledRoutes(t *testing.T) {
+	audit := &memAudit{}
+	authz, err := access.NewAuthorizer(matrixPolicy(), audit, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /api/catalog/entities", http.NotFoundHandler())
+	mux.Handle("POST /api/new-feature/things", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusCreated) }))
+	h := (&Authorize{Mux: mux, Authz: authz, Lookup: fakeLookup{}}).Wrap(mux)
+	viewer := &access.Principal{Kind: access.KindUser, UserRef: "user:default/v", Roles: []string{access.RoleViewer}}
+	admin := &access.Principal{Kind: access.KindUser, UserRef: "user:default/a", Roles: []string{access.RolePlatformAdmin}}
+	do := func(p *access.Principal, method, target string) int {
+		req := httptest.NewRequest(method, target, nil)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req.WithContext(access.NewContext(req.Context(), p)))
+		return rec.Code
+	}
+	if code := do(viewer, "DELETE", "/api/catalog/entities"); code != http.StatusMethodNotAllowed {
+		t.Errorf("unmatched: %d", code)
+	}
+	if len(audit.events()) != 0 {
+		t.Errorf("unmatched request audited: %+v", audit.events())
+	}
+	if code := do(viewer, "POST", "/api/new-feature/things"); code != http.StatusForbidden {
+		t.Errorf("viewer on an unruled write route: %d", code)
+	}
+	if code := do(admin, "POST", "/api/new-feature/things"); code != http.StatusCreated {
+		t.Errorf("admin on an unruled write route: %d", code)
+	}
+	evs := audit.events()
+	if len(evs) != 2 || evs[0].Resource != "route:POST /api/new-feature/things" || evs[0].Decision != access.DecisionDeny {
+		t.Errorf("audit %+v", evs)
+	}
+}

@@ -252,7 +252,7 @@ func TestContractorNeverSeesRestricted(t *testing.T) {
 				Count int    `json:"count"`
 			} `json:"facets"`
 		}
-		_ = json.Unmarshal(get("GET", "/api/catalog/entity-facets?facet=metadata.namespace", "").Body.Bytes(), &facets)
+		_ = json.Unmarshal(get("GET", "/api/catalog/entity-facets?facet=metadata.namespace&facet=relations.ownedBy&facet=spec.owner&facet=spec.dependsOn&facet=relations.dependsOn", "").Body.Bytes(), &facets)
 		total := 0
 		for _, f := range facets.Facets["metadata.namespace"] {
 			if !slices.Contains(allowed, f.Value) {

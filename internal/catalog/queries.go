@@ -132,6 +132,7 @@ func (s *Service) Facets(ctx context.Context, q query.FacetsQuery) (query.Facets
 	if err != nil {
 		return query.FacetsResponse{}, fmt.Errorf("catalog: facets: %w", err)
 	}
+	sc.facetValues(f) // visibility.go
 	return query.FacetsResponse{Facets: f}, nil
 }
 

@@ -305,3 +305,35 @@ func (s *Service) Visibility(ctx context.Context) (func(ref string) bool, error)
 	}
 	return sc.visible, nil
 }
+
+// facetValues drops the values of ref-valued facets (relations.*, and
+// spec fields holding refs) that name hidden entities: the entities
+// counted are visible, but what they point at may not be.
+func (sc ReadScope) facetValues(f map[string][]query.FacetCount) {
+	if sc.Visible == nil {
+		return
+	}
+	for key, counts := range f {
+		lower := strings.ToLower(key)
+		kind, isRef := "", strings.HasPrefix(lower, "relations.")
+		if field, ok := strings.CutPrefix(key, "spec."); ok {
+			for name, k := range refFields {
+				if strings.EqualFold(name, field) {
+					kind, isRef = k, true
+				}
+			}
+		}
+		if !isRef {
+			continue
+		}
+		kept := counts[:0:0]
+		for _, c := range counts {
+			r, err := greenroom.ParseEntityRef(c.Value, kind, "default")
+			if err == nil && r.Kind != "" && !sc.visible(r.String()) {
+				continue
+			}
+			kept = append(kept, c)
+		}
+		f[key] = kept
+	}
+}
