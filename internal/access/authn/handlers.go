@@ -146,9 +146,13 @@ func (s *Service) start(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if q := s.limits.blocked(clientIP(r)); !q.ok {
+	q := s.limits.blocked(clientIP(r))
+	if q.ok {
+		q = s.limits.started(clientIP(r))
+	}
+	if !q.ok {
 		q.setHeaders(w, s.now())
-		s.auditEvent(r, access.AuditEvent{Action: ActionSignIn, Resource: p.id(), Decision: access.DecisionDeny, Reason: "too many failed attempts from this address"})
+		s.auditEvent(r, access.AuditEvent{Action: ActionSignIn, Resource: p.id(), Decision: access.DecisionDeny, Reason: "too many sign-in attempts from this address"})
 		tooMany(w, r, SignInFailure(FailLimited))
 		return nil
 	}
