@@ -293,7 +293,12 @@ func (s *Service) refreshSession(w http.ResponseWriter, r *http.Request) error {
 		return unauthorized("Refresh failed: no session for provider " + p.id())
 	}
 	if ss.RefreshToken != "" {
-		prof, tok, err := p.refresh(r.Context(), ss.RefreshToken)
+		var prof Profile
+		var tok *oauth2.Token
+		rt, err := s.seal.open(ss.RefreshToken)
+		if err == nil {
+			prof, tok, err = p.refresh(r.Context(), rt)
+		}
 		if err == nil {
 			var ref string
 			ref, err = resolveUser(r.Context(), s.catalog, prof, p.resolvers())
@@ -302,7 +307,7 @@ func (s *Service) refreshSession(w http.ResponseWriter, r *http.Request) error {
 			}
 			if err == nil {
 				old := ss.IDHash
-				ss.RefreshToken, ss.DisplayName, ss.Email = tok.RefreshToken, prof.DisplayName, prof.Email
+				ss.RefreshToken, ss.DisplayName, ss.Email = s.seal.seal(tok.RefreshToken), prof.DisplayName, prof.Email
 				err = s.store.UpdateSession(r.Context(), old, *ss)
 			}
 		}

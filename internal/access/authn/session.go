@@ -44,7 +44,7 @@ func (s *Service) startSession(w http.ResponseWriter, r *http.Request, prov, use
 	id := randomToken(sessionIDBytes)
 	now := s.now()
 	ss := Session{IDHash: hashOf(id), UserRef: userRef, Provider: prov, DisplayName: prof.DisplayName, Email: prof.Email,
-		RefreshToken: refreshToken, CreatedAt: now, LastSeenAt: now, RotatedAt: now, ExpiresAt: now.Add(s.opts.Session.AbsoluteTimeout)}
+		RefreshToken: s.seal.seal(refreshToken), CreatedAt: now, LastSeenAt: now, RotatedAt: now, ExpiresAt: now.Add(s.opts.Session.AbsoluteTimeout)}
 	if err := s.store.CreateSession(r.Context(), ss); err != nil {
 		return fmt.Errorf("authn: start session: %w", err)
 	}
