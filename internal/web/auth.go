@@ -16,7 +16,6 @@ import (
 // SignIn is what the sign-in and settings pages need from sign-in.
 type SignIn interface {
 	Providers() []authn.ProviderInfo
-	Enabled() bool
 	GuestMode() bool
 	Tokens(ctx context.Context, p *access.Principal) ([]authn.Token, error)
 	CreateToken(ctx context.Context, p *access.Principal, req authn.TokenRequest) (authn.NewToken, error)
