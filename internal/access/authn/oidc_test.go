@@ -277,6 +277,8 @@ func TestOIDCStateAndReplay(t *testing.T) {
 
 	// Capture a genuine callback URL without following it.
 	b := h.browser()
+	planted := "planted-csrf-token-0000000000000000000000000"
+	b.Jar.SetCookies(mustURL(h.srv.URL), []*http.Cookie{{Name: authn.CSRFCookie, Value: planted, Path: "/"}})
 	nr := noRedirect(b.Jar)
 	resp, _ := h.do(nr, http.MethodGet, "/api/auth/oidc/start", nil, nil)
 	resp, _ = h.do(nr, http.MethodGet, resp.Header.Get("Location"), nil, nil)
@@ -306,6 +308,9 @@ func TestOIDCStateAndReplay(t *testing.T) {
 	resp, _ = h.get(b, callback)
 	if p, _ := h.principal(b); p == nil {
 		t.Fatalf("genuine callback did not sign in (at %s)", resp.Request.URL)
+	}
+	if got := h.cookie(b, authn.CSRFCookie); got == planted || len(got) != 43 {
+		t.Errorf("CSRF token after sign-in %q: want a fresh one", got)
 	}
 	t.Run("replayed callback", func(t *testing.T) {
 		// Same browser, same state cookie value restored: the state was

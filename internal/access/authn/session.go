@@ -49,6 +49,11 @@ func (s *Service) startSession(w http.ResponseWriter, r *http.Request, prov, use
 		return fmt.Errorf("authn: start session: %w", err)
 	}
 	s.setSessionCookie(w, r, id, ss.ExpiresAt)
+	// A new CSRF token too, so that one planted before sign-in (by a
+	// sibling site setting cookies) is worthless after it. Same form and
+	// attributes as the portal's (internal/web/security.go).
+	http.SetCookie(w, &http.Cookie{Name: CSRFCookie, Value: randomToken(32), Path: "/", HttpOnly: true, Secure: s.secure || r.TLS != nil,
+		SameSite: http.SameSiteLaxMode, MaxAge: 60 * 60 * 24 * 30})
 	return nil
 }
 
