@@ -60,7 +60,7 @@ func authnOptions(cfg *config.Config) authn.Options {
 		AppURL:      cfg.App.BaseURL,
 		Environment: si.Env(),
 		Session: authn.SessionOptions{IdleTimeout: si.Session.IdleTimeout, AbsoluteTimeout: si.Session.AbsoluteTimeout,
-			RotationInterval: si.Session.RotationInterval},
+			RotationInterval: si.Session.RotationInterval, Secret: si.Session.Secret.Reveal()},
 		RateLimit: authn.RateLimitOptions{Disabled: si.RateLimit.Disabled, PerUser: si.RateLimit.PerUser, PerTeam: si.RateLimit.PerTeam,
 			Window: si.RateLimit.Window, SignInFailures: si.RateLimit.SignInFailures, SignInWindow: si.RateLimit.SignInWindow},
 	}

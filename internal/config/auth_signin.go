@@ -78,9 +78,11 @@ type SignInResolver struct {
 	Annotation string
 }
 
-// SessionSettings is auth.session (Backstage's auth.session.secret is
-// accepted and not needed: sessions live in the database).
+// SessionSettings is auth.session.
 type SessionSettings struct {
+	// Secret is Backstage's auth.session.secret; Greenroom encrypts the
+	// provider refresh tokens it keeps with sessions with it.
+	Secret           Secret
 	IdleTimeout      time.Duration // auth.session.idleTimeout, default 12h
 	AbsoluteTimeout  time.Duration // auth.session.absoluteTimeout, default 7d
 	RotationInterval time.Duration // auth.session.rotationInterval, default 1h
@@ -133,14 +135,14 @@ func init() {
 	registerFeature(feature{
 		sections: []string{"auth"},
 		used: []string{
-			"auth.environment", "auth.providers", "auth.session", "auth.session.idleTimeout",
+			"auth.environment", "auth.providers", "auth.session", "auth.session.secret", "auth.session.idleTimeout",
 			"auth.session.absoluteTimeout", "auth.session.rotationInterval",
 			"greenroom.rateLimit", "greenroom.rateLimit.enabled", "greenroom.rateLimit.perUser",
 			"greenroom.rateLimit.perTeam", "greenroom.rateLimit.window", "greenroom.rateLimit.signInFailures",
 			"greenroom.rateLimit.signInWindow",
 		},
 		ignored: []string{
-			"auth.session.secret", "auth.autologout", "auth.omitIdentityTokenOwnershipClaim",
+			"auth.autologout", "auth.omitIdentityTokenOwnershipClaim",
 			"auth.backstageTokenExpiration", "auth.keyStore", "auth.identityTokenAlgorithm",
 			"auth.experimentalExtraAllowedOrigins", "auth.experimentalDynamicClientRegistration",
 		},
@@ -159,6 +161,9 @@ func (d *decoder) signIn(root *node, dst *SignIn) {
 	if a != nil {
 		d.str(a.get("environment"), "auth.environment", &dst.Environment)
 		if s := d.mapping(a.get("session"), "auth.session"); s != nil {
+			var secret string
+			d.str(s.get("secret"), "auth.session.secret", &secret)
+			dst.Session.Secret = Secret(secret)
 			d.duration(s.get("idleTimeout"), "auth.session.idleTimeout", &dst.Session.IdleTimeout)
 			d.duration(s.get("absoluteTimeout"), "auth.session.absoluteTimeout", &dst.Session.AbsoluteTimeout)
 			d.duration(s.get("rotationInterval"), "auth.session.rotationInterval", &dst.Session.RotationInterval)
@@ -361,6 +366,10 @@ func (d *decoder) signInProblems(root *node, c *Config) {
 	}
 	if s.Session.IdleTimeout > 0 && s.Session.AbsoluteTimeout > 0 && s.Session.IdleTimeout > s.Session.AbsoluteTimeout {
 		d.ps.add(SeverityError, at("auth.session.idleTimeout"), "auth.session.idleTimeout", "the idle timeout must not be longer than auth.session.absoluteTimeout")
+	}
+	if s.OIDC != nil && s.Session.Secret == "" {
+		d.ps.add(SeverityWarning, at("auth.providers.oidc"), "auth.session.secret",
+			"not set: OIDC refresh tokens are stored unencrypted in the database; set auth.session.secret to encrypt them")
 	}
 	if s.Guest != nil && !s.Guest.DangerouslyAllowOutsideDevelopment && (s.AnyProvider() || s.Env() != "development") {
 		d.ps.add(SeverityError, at("auth.providers.guest"), "auth.providers.guest",

@@ -26,7 +26,7 @@ func TestLoadSignIn(t *testing.T) {
 			ClientSecret: "oidc-secret-value", Prompt: "login", TokenEndpointAuthMethod: "client_secret_post",
 			Resolvers: []SignInResolver{{Resolver: "emailLocalPartMatchingUserEntityName", DangerouslyAllowSignInWithoutUserInCatalog: true},
 				{Resolver: "emailMatchingUserEntityAnnotation", Annotation: "keycloak.org/email"}}},
-		Session:   SessionSettings{IdleTimeout: 2 * time.Hour, AbsoluteTimeout: 72 * time.Hour, RotationInterval: 30 * time.Minute},
+		Session:   SessionSettings{Secret: "session-secret-value", IdleTimeout: 2 * time.Hour, AbsoluteTimeout: 72 * time.Hour, RotationInterval: 30 * time.Minute},
 		RateLimit: RateLimitSettings{PerUser: 500, PerTeam: 5000, Window: 30 * time.Minute, SignInFailures: 10},
 	}
 	if diff := cmp.Diff(want, c.SignIn); diff != "" {
@@ -82,6 +82,7 @@ func TestLoadSignInProblems(t *testing.T) {
 		"error testdata/signin/bad.yaml:3:5: auth.session.idleTimeout: the idle timeout must not be longer than auth.session.absoluteTimeout",
 		"greenroom.rateLimit.perUser: expected a positive integer, got 0",
 		"greenroom.rateLimit.enabled: expected true or false",
+		"auth.session.secret: not set: OIDC refresh tokens are stored unencrypted",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("problems lack %q:\n%s", want, got)

@@ -16,7 +16,6 @@ import (
 // SignIn is what the sign-in and settings pages need from sign-in.
 type SignIn interface {
 	Providers() []authn.ProviderInfo
-	Enabled() bool
 	GuestMode() bool
 	Tokens(ctx context.Context, p *access.Principal) ([]authn.Token, error)
 	CreateToken(ctx context.Context, p *access.Principal, req authn.TokenRequest) (authn.NewToken, error)
@@ -120,22 +119,20 @@ func (a *AuthPages) renderSettings(w http.ResponseWriter, r *http.Request, statu
 			v.Groups = append(v.Groups, o)
 		}
 	}
-	if p.Kind != access.KindGuest || a.signIn.Enabled() {
-		ts, err := a.signIn.Tokens(r.Context(), p)
-		if err != nil {
-			return err
+	ts, err := a.signIn.Tokens(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	for _, t := range ts {
+		row := tokenRow{Token: t, State: "active"}
+		switch {
+		case !t.RevokedAt.IsZero():
+			row.State = "revoked"
+		case !now.Before(t.ExpiresAt):
+			row.State = "expired"
 		}
-		now := time.Now()
-		for _, t := range ts {
-			row := tokenRow{Token: t, State: "active"}
-			switch {
-			case !t.RevokedAt.IsZero():
-				row.State = "revoked"
-			case !now.Before(t.ExpiresAt):
-				row.State = "expired"
-			}
-			v.Tokens = append(v.Tokens, row)
-		}
+		v.Tokens = append(v.Tokens, row)
 	}
 	return a.h.render(w, r, status, "auth_settings", &page{Title: "Settings", Nav: "settings", Data: v})
 }

@@ -146,9 +146,13 @@ func (s *Service) start(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if q := s.limits.blocked(clientIP(r)); !q.ok {
+	q := s.limits.blocked(clientIP(r))
+	if q.ok {
+		q = s.limits.started(clientIP(r))
+	}
+	if !q.ok {
 		q.setHeaders(w, s.now())
-		s.auditEvent(r, access.AuditEvent{Action: ActionSignIn, Resource: p.id(), Decision: access.DecisionDeny, Reason: "too many failed attempts from this address"})
+		s.auditEvent(r, access.AuditEvent{Action: ActionSignIn, Resource: p.id(), Decision: access.DecisionDeny, Reason: "too many sign-in attempts from this address"})
 		tooMany(w, r, SignInFailure(FailLimited))
 		return nil
 	}
@@ -206,51 +210,83 @@ func (s *Service) frame(w http.ResponseWriter, r *http.Request) error {
 		tooMany(w, r, SignInFailure(FailLimited))
 		return nil
 	}
-	q := r.URL.Query()
-	if e := q.Get("error"); e != "" {
-		return s.failSignIn(w, r, p.id(), FailDenied, fmt.Errorf("provider error %q", clip(e, 60)))
-	}
-	state := q.Get("state")
-	c, cerr := r.Cookie(stateCookie)
-	s.clearCookie(w, r, stateCookie, "/api/auth/"+p.id()+"/")
-	if state == "" || len(state) > 100 || cerr != nil || !equalSecret(c.Value, state) {
-		return s.failSignIn(w, r, p.id(), FailState, errors.New("state missing or not matching the browser's state cookie"))
-	}
-	flow, err := s.store.TakeFlow(r.Context(), hashOf(state))
-	if greenroom.IsNotFound(err) {
-		return s.failSignIn(w, r, p.id(), FailUsed, errors.New("state unknown or already used"))
+	s.clearCookie(w, r, stateCookie, "/api/auth/"+p.id()+"/") // used at most once
+	res, err := s.callback(r, p)
+	var f *failure
+	if errors.As(err, &f) {
+		return s.failSignIn(w, r, p.id(), f.code, f.cause)
 	}
 	if err != nil {
 		return err
 	}
-	if flow.Provider != p.id() || !s.now().Before(flow.ExpiresAt) {
-		return s.failSignIn(w, r, p.id(), FailUsed, errors.New("flow expired or of another provider"))
+	if err := s.startSession(w, r, p.id(), res.userRef, res.profile, res.token.RefreshToken); err != nil {
+		return err
+	}
+	s.auditEvent(r, access.AuditEvent{Actor: res.userRef, ActorKind: access.KindUser, Action: ActionSignIn, Resource: p.id(), Decision: access.DecisionAllow,
+		Details: map[string]string{"subject": res.profile.Subject}})
+	http.Redirect(w, r, res.returnTo, http.StatusSeeOther)
+	return nil
+}
+
+// failure is a refused sign-in: the code the sign-in page explains and
+// the cause for the audit log.
+type failure struct {
+	code  string
+	cause error
+}
+
+func (f *failure) Error() string {
+	return "authn: sign-in refused (" + f.code + "): " + f.cause.Error()
+}
+func (f *failure) Unwrap() error { return f.cause }
+
+type signedIn struct {
+	userRef  string
+	profile  Profile
+	token    *oauth2.Token
+	returnTo string
+}
+
+// callback checks a provider's answer and resolves the user; refusals
+// are *failure, other errors are the server's.
+func (s *Service) callback(r *http.Request, p provider) (signedIn, error) {
+	q := r.URL.Query()
+	if e := q.Get("error"); e != "" {
+		return signedIn{}, &failure{FailDenied, fmt.Errorf("provider error %q", clip(e, 60))}
+	}
+	state := q.Get("state")
+	c, cerr := r.Cookie(stateCookie)
+	if state == "" || len(state) > 100 || cerr != nil || !equalSecret(c.Value, state) {
+		return signedIn{}, &failure{FailState, errors.New("state missing or not matching the browser's state cookie")}
+	}
+	flow, err := s.store.TakeFlow(r.Context(), hashOf(state))
+	switch {
+	case greenroom.IsNotFound(err):
+		return signedIn{}, &failure{FailUsed, errors.New("state unknown or already used")}
+	case err != nil:
+		return signedIn{}, err
+	case flow.Provider != p.id() || !s.now().Before(flow.ExpiresAt):
+		return signedIn{}, &failure{FailUsed, errors.New("flow expired or of another provider")}
 	}
 	code := q.Get("code")
 	if code == "" || len(code) > 2000 {
-		return s.failSignIn(w, r, p.id(), FailProvider, errors.New("no authorization code"))
+		return signedIn{}, &failure{FailProvider, errors.New("no authorization code")}
 	}
 	prof, tok, err := p.exchange(r.Context(), code, flow.Verifier, flow.Nonce, s.callbackURL(p))
 	if err != nil {
 		if greenroom.ErrorCode(err) == greenroom.CodeUnavailable {
-			return err
+			return signedIn{}, err
 		}
-		return s.failSignIn(w, r, p.id(), FailProvider, err)
+		return signedIn{}, &failure{FailProvider, err}
 	}
 	userRef, err := resolveUser(r.Context(), s.catalog, prof, p.resolvers())
+	if greenroom.ErrorCode(err) == greenroom.CodeForbidden {
+		return signedIn{}, &failure{FailNoUser, fmt.Errorf("%s user %q <%s>: %w", p.id(), prof.Username, prof.Email, err)}
+	}
 	if err != nil {
-		if greenroom.ErrorCode(err) == greenroom.CodeForbidden {
-			return s.failSignIn(w, r, p.id(), FailNoUser, fmt.Errorf("%s user %q <%s>: %w", p.id(), prof.Username, prof.Email, err))
-		}
-		return err
+		return signedIn{}, err
 	}
-	if err := s.startSession(w, r, p.id(), userRef, prof, tok.RefreshToken); err != nil {
-		return err
-	}
-	s.auditEvent(r, access.AuditEvent{Actor: userRef, ActorKind: access.KindUser, Action: ActionSignIn, Resource: p.id(), Decision: access.DecisionAllow,
-		Details: map[string]string{"subject": prof.Subject}})
-	http.Redirect(w, r, flow.ReturnTo, http.StatusSeeOther)
-	return nil
+	return signedIn{userRef: userRef, profile: prof, token: tok, returnTo: flow.ReturnTo}, nil
 }
 
 // sessionResponse is Backstage's refresh response, in the parts a client
@@ -289,7 +325,12 @@ func (s *Service) refreshSession(w http.ResponseWriter, r *http.Request) error {
 		return unauthorized("Refresh failed: no session for provider " + p.id())
 	}
 	if ss.RefreshToken != "" {
-		prof, tok, err := p.refresh(r.Context(), ss.RefreshToken)
+		var prof Profile
+		var tok *oauth2.Token
+		rt, err := s.seal.open(ss.RefreshToken)
+		if err == nil {
+			prof, tok, err = p.refresh(r.Context(), rt)
+		}
 		if err == nil {
 			var ref string
 			ref, err = resolveUser(r.Context(), s.catalog, prof, p.resolvers())
@@ -298,7 +339,7 @@ func (s *Service) refreshSession(w http.ResponseWriter, r *http.Request) error {
 			}
 			if err == nil {
 				old := ss.IDHash
-				ss.RefreshToken, ss.DisplayName, ss.Email = tok.RefreshToken, prof.DisplayName, prof.Email
+				ss.RefreshToken, ss.DisplayName, ss.Email = s.seal.seal(tok.RefreshToken), prof.DisplayName, prof.Email
 				err = s.store.UpdateSession(r.Context(), old, *ss)
 			}
 		}

@@ -3,6 +3,8 @@ package authn_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net"
@@ -18,6 +20,8 @@ import (
 
 	"greenroom/internal/access"
 	"greenroom/internal/access/authn"
+	"greenroom/internal/store"
+	"greenroom/internal/store/storetest"
 )
 
 // startOIDC runs mockoidc in-process; tamper, when set, rewrites the
@@ -273,6 +277,8 @@ func TestOIDCStateAndReplay(t *testing.T) {
 
 	// Capture a genuine callback URL without following it.
 	b := h.browser()
+	planted := "planted-csrf-token-0000000000000000000000000"
+	b.Jar.SetCookies(mustURL(h.srv.URL), []*http.Cookie{{Name: authn.CSRFCookie, Value: planted, Path: "/"}})
 	nr := noRedirect(b.Jar)
 	resp, _ := h.do(nr, http.MethodGet, "/api/auth/oidc/start", nil, nil)
 	resp, _ = h.do(nr, http.MethodGet, resp.Header.Get("Location"), nil, nil)
@@ -302,6 +308,9 @@ func TestOIDCStateAndReplay(t *testing.T) {
 	resp, _ = h.get(b, callback)
 	if p, _ := h.principal(b); p == nil {
 		t.Fatalf("genuine callback did not sign in (at %s)", resp.Request.URL)
+	}
+	if got := h.cookie(b, authn.CSRFCookie); got == planted || len(got) != 43 {
+		t.Errorf("CSRF token after sign-in %q: want a fresh one", got)
 	}
 	t.Run("replayed callback", func(t *testing.T) {
 		// Same browser, same state cookie value restored: the state was
@@ -452,4 +461,45 @@ func TestEnricher(t *testing.T) {
 	if _, code := h.principal(b); code != http.StatusInternalServerError {
 		t.Errorf("failing enricher: %d", code)
 	}
+}
+
+func TestRefreshTokensSealedAtRest(t *testing.T) {
+	m := startOIDC(t)
+	st := storetest.SQLite(t)
+	opts := func(secret string) func(o *authn.Options) {
+		return func(o *authn.Options) {
+			o.OIDC = &authn.OIDCOptions{MetadataURL: m.DiscoveryEndpoint(), ClientID: m.ClientID, ClientSecret: m.ClientSecret}
+			o.Session.Secret = secret
+		}
+	}
+	h := newHarness(t, st, opts("first-secret-value"))
+	b := h.browser()
+	signIn(t, h, b, "oidc")
+	xhr := map[string]string{"X-Requested-With": "XMLHttpRequest"}
+	if resp, body := h.do(b, http.MethodGet, "/api/auth/oidc/refresh", nil, xhr); resp.StatusCode != http.StatusOK {
+		t.Fatalf("refresh with a sealed token: %d %s", resp.StatusCode, body)
+	}
+	ss := storedSession(t, st, h.cookie(b, authn.SessionCookie))
+	if !strings.HasPrefix(ss.RefreshToken, "v1:") || strings.Count(ss.RefreshToken, ".") == 2 {
+		t.Fatalf("refresh token stored as %q, want sealed", ss.RefreshToken)
+	}
+	// Another secret cannot open it: the refresh fails and ends the session.
+	h2 := newHarness(t, st, opts("another-secret-value"))
+	b2 := h2.browser()
+	b2.Jar.SetCookies(mustURL(h2.srv.URL), []*http.Cookie{{Name: authn.SessionCookie, Value: h.cookie(b, authn.SessionCookie), Path: "/"}})
+	if resp, _ := h2.do(b2, http.MethodGet, "/api/auth/oidc/refresh", nil, xhr); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("refresh with the wrong secret: %d", resp.StatusCode)
+	}
+}
+
+// storedSession returns the stored session of a cookie value (stored
+// under its SHA-256).
+func storedSession(t *testing.T, st *store.Store, cookie string) authn.Session {
+	t.Helper()
+	sum := sha256.Sum256([]byte(cookie))
+	ss, err := st.Session(t.Context(), hex.EncodeToString(sum[:]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ss
 }

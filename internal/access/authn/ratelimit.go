@@ -148,6 +148,20 @@ func (l *limits) blocked(ip string) quota {
 	return l.peek("fail:"+ip, l.o.SignInFailures, l.o.SignInWindow)
 }
 
+// startsPerFailure sizes the budget of sign-in starts per client address:
+// each start stores a flow row until it expires, so starts are bounded
+// too, more loosely than failures.
+const startsPerFailure = 10
+
+// started counts a sign-in start from a client address and reports
+// whether it is within budget.
+func (l *limits) started(ip string) quota {
+	if l.o.Disabled {
+		return quota{ok: true}
+	}
+	return l.take("start:"+ip, l.o.SignInFailures*startsPerFailure, l.o.SignInWindow, 1)
+}
+
 // failed counts a failed authentication from a client address.
 func (l *limits) failed(ip string) {
 	if !l.o.Disabled {

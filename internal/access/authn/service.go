@@ -44,6 +44,9 @@ type SessionOptions struct {
 	IdleTimeout      time.Duration // default DefaultIdleTimeout
 	AbsoluteTimeout  time.Duration // default DefaultAbsoluteTimeout
 	RotationInterval time.Duration // default DefaultRotationInterval
+	// Secret is auth.session.secret: when set, provider refresh tokens
+	// are stored encrypted with it.
+	Secret string
 }
 
 // Defaults of sessions, tokens and limits.
@@ -105,6 +108,7 @@ type Service struct {
 	static    []staticToken
 	limits    *limits
 	errs      ErrorWriter
+	seal      sealer
 
 	idMu   sync.Mutex
 	idByRf map[string]cachedIdentity
@@ -188,6 +192,9 @@ func New(o Options) (*Service, error) {
 		}
 	}
 	s.limits = newLimits(o.RateLimit, o.Now)
+	if s.seal, err = newSealer(o.Session.Secret); err != nil {
+		return nil, fmt.Errorf("authn: auth.session.secret: %w", err)
+	}
 	return s, nil
 }
 

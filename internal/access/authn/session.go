@@ -44,11 +44,16 @@ func (s *Service) startSession(w http.ResponseWriter, r *http.Request, prov, use
 	id := randomToken(sessionIDBytes)
 	now := s.now()
 	ss := Session{IDHash: hashOf(id), UserRef: userRef, Provider: prov, DisplayName: prof.DisplayName, Email: prof.Email,
-		RefreshToken: refreshToken, CreatedAt: now, LastSeenAt: now, RotatedAt: now, ExpiresAt: now.Add(s.opts.Session.AbsoluteTimeout)}
+		RefreshToken: s.seal.seal(refreshToken), CreatedAt: now, LastSeenAt: now, RotatedAt: now, ExpiresAt: now.Add(s.opts.Session.AbsoluteTimeout)}
 	if err := s.store.CreateSession(r.Context(), ss); err != nil {
 		return fmt.Errorf("authn: start session: %w", err)
 	}
 	s.setSessionCookie(w, r, id, ss.ExpiresAt)
+	// A new CSRF token too, so that one planted before sign-in (by a
+	// sibling site setting cookies) is worthless after it. Same form and
+	// attributes as the portal's (internal/web/security.go).
+	http.SetCookie(w, &http.Cookie{Name: CSRFCookie, Value: randomToken(32), Path: "/", HttpOnly: true, Secure: s.secure || r.TLS != nil,
+		SameSite: http.SameSiteLaxMode, MaxAge: 60 * 60 * 24 * 30})
 	return nil
 }
 

@@ -308,6 +308,16 @@ func TestRateLimits(t *testing.T) {
 	if resp, _ := h.do(cli, http.MethodGet, "/api/whoami", nil, bearer("static-ci-token-123")); resp.StatusCode != http.StatusOK {
 		t.Errorf("after the failure window: %d", resp.StatusCode)
 	}
+	// Starting sign-in stores a flow each time: 10 per allowed failure.
+	h.clock.Add(time.Minute)
+	for i := 0; i < 30; i++ {
+		if resp, _ := h.do(noRedirect(nil), http.MethodGet, "/api/auth/oidc/start", nil, nil); resp.StatusCode != http.StatusFound {
+			t.Fatalf("start %d: %d", i+1, resp.StatusCode)
+		}
+	}
+	if resp, _ := h.do(noRedirect(nil), http.MethodGet, "/api/auth/oidc/start", nil, nil); resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("31st start: %d", resp.StatusCode)
+	}
 }
 
 func TestTeamRateLimit(t *testing.T) {
