@@ -1,0 +1,244 @@
+package techdocs
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/alecthomas/chroma/v2/formatters/html"
+	"github.com/alecthomas/chroma/v2/styles"
+	"golang.org/x/sync/errgroup"
+	"runtime"
+)
+
+//go:embed theme
+var themeFS embed.FS
+
+var (
+	pageTmpl = template.Must(template.ParseFS(themeFS, "theme/page.html"))
+	cssOnce  sync.Once
+	cssBytes []byte
+)
+
+// themeCSS is the theme's stylesheet plus Pygments-class highlighting for
+// light and dark schemes.
+func themeCSS() []byte {
+	cssOnce.Do(func() {
+		base, _ := themeFS.ReadFile("theme/greenroom-docs.css")
+		var b bytes.Buffer
+		b.Write(base)
+		f := html.New(html.WithClasses(true))
+		var light, dark bytes.Buffer
+		_ = f.WriteCSS(&light, styles.Get("github"))
+		_ = f.WriteCSS(&dark, styles.Get("github-dark"))
+		b.WriteString(strings.ReplaceAll(light.String(), ".chroma", ".highlight"))
+		b.WriteString("@media (prefers-color-scheme: dark) {\n")
+		b.WriteString(strings.ReplaceAll(dark.String(), ".chroma", ".highlight"))
+		b.WriteString("}\n")
+		cssBytes = b.Bytes()
+	})
+	return cssBytes
+}
+
+type navView struct {
+	Title, Href, Kind string
+	Active            bool
+	Children          []navView
+}
+
+type pageView struct {
+	SiteName, SiteDescription, Title, Base, EditURL string
+	IsHome                                          bool
+	Nav                                             []navView
+	TOC                                             []*TOCItem
+	Content, Mark, EndMark                          template.HTML
+	Prev, Next                                      *navView
+}
+
+func (b *builder) navViews(items []*NavItem, p *Page) []navView {
+	out := make([]navView, 0, len(items))
+	for _, it := range items {
+		v := navView{Title: it.Title, Kind: it.Kind}
+		switch it.Kind {
+		case "page":
+			v.Href = relativeURL(it.page.File.URL, p.File.URL)
+			v.Active = it.page == p
+		case "link":
+			v.Href = it.URL
+		case "section":
+			v.Children = b.navViews(it.Children, p)
+			v.Active = slices.ContainsFunc(v.Children, func(c navView) bool { return c.Active })
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func (b *builder) renderHTML(p *Page) ([]byte, error) {
+	v := pageView{
+		SiteName: b.cfg.SiteName, SiteDescription: b.cfg.SiteDescription, Title: p.Title,
+		Base:    relativeURL("./", p.File.URL),
+		EditURL: b.editURL(p.File), IsHome: pageURL(p.File) == "",
+		Nav: b.navViews(b.nav, p), TOC: p.TOC,
+		Content: template.HTML(p.html), // sanitized by renderPage
+		Mark:    template.HTML(contentStart), EndMark: template.HTML(contentEnd),
+	}
+	if v.Base == "./" {
+		v.Base = ""
+	}
+	if p.Prev != nil {
+		v.Prev = &navView{Title: p.Prev.Title, Href: relativeURL(p.Prev.File.URL, p.File.URL)}
+	}
+	if p.Next != nil {
+		v.Next = &navView{Title: p.Next.Title, Href: relativeURL(p.Next.File.URL, p.File.URL)}
+	}
+	var buf bytes.Buffer
+	if err := pageTmpl.Execute(&buf, v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// prepareOut makes outDir empty, refusing to empty a directory that holds
+// something other than a previous build unless opts.Overwrite.
+func (b *builder) prepareOut(outDir string) error {
+	if within(b.docsDir, mustAbs(outDir)) {
+		return fmt.Errorf("%w: techdocs: the output directory %s is inside the docs directory", ErrInvalid, outDir)
+	}
+	entries, err := os.ReadDir(outDir)
+	switch {
+	case os.IsNotExist(err):
+		return os.MkdirAll(outDir, 0o755)
+	case err != nil:
+		return fmt.Errorf("techdocs: output directory: %w", err)
+	case len(entries) == 0:
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(outDir, MetadataFile)); err != nil && !b.opts.Overwrite {
+		return fmt.Errorf("techdocs: output directory %s is not empty and holds no previous build; refusing to replace it", outDir)
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(outDir, e.Name())); err != nil {
+			return fmt.Errorf("techdocs: clean output directory: %w", err)
+		}
+	}
+	return nil
+}
+
+func mustAbs(p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	if r, err := filepath.EvalSymlinks(a); err == nil {
+		return r
+	}
+	return a
+}
+
+func (b *builder) write(outDir string, res *Result) error {
+	if err := b.prepareOut(outDir); err != nil {
+		return err
+	}
+	var mu sync.Mutex
+	add := func(rel string) {
+		mu.Lock()
+		res.Files = append(res.Files, rel)
+		mu.Unlock()
+	}
+	put := func(rel string, data []byte) error {
+		p := filepath.Join(outDir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			return err
+		}
+		add(rel)
+		return nil
+	}
+	g, ctx := errgroup.WithContext(b.ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for _, p := range b.all {
+		g.Go(func() error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			data, err := b.renderHTML(p)
+			if err != nil {
+				return fmt.Errorf("techdocs: render %s: %w", p.File.Src, err)
+			}
+			return put(p.File.Dest, data)
+		})
+	}
+	for _, f := range b.files.list {
+		if f.Doc {
+			continue
+		}
+		g.Go(func() error {
+			dst := filepath.Join(outDir, filepath.FromSlash(f.Dest))
+			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+				return err
+			}
+			if err := copyFile(dst, f.abs, b.opts.Limits.MaxFileBytes); err != nil {
+				return fmt.Errorf("techdocs: copy %s: %w", f.Src, err)
+			}
+			add(f.Dest)
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	if err := put("assets/greenroom-docs.css", themeCSS()); err != nil {
+		return err
+	}
+	if b.cfg.plugin("search") || b.cfg.plugin("techdocs-core") {
+		data, err := jsonBytes(b.searchIndex())
+		if err != nil {
+			return err
+		}
+		if err := put("search/search_index.json", data); err != nil {
+			return err
+		}
+	}
+	site, err := jsonBytes(res)
+	if err != nil {
+		return err
+	}
+	if err := put(SiteFile, site); err != nil {
+		return err
+	}
+	res.Files = append(res.Files, MetadataFile)
+	slices.Sort(res.Files)
+	meta := Metadata{SiteName: res.SiteName, SiteDescription: res.SiteDescription,
+		BuildTimestamp: b.opts.Now().UnixMilli(), Files: res.Files, Etag: b.opts.Etag}
+	data, err := jsonBytes(meta)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(outDir, MetadataFile), data, 0o644)
+}
+
+// Metadata is techdocs_metadata.json as mkdocs-techdocs-core and
+// techdocs-cli write it.
+type Metadata struct {
+	SiteName        string   `json:"site_name"`
+	SiteDescription string   `json:"site_description"`
+	Etag            string   `json:"etag,omitempty"`
+	BuildTimestamp  int64    `json:"build_timestamp"`
+	Files           []string `json:"files,omitempty"`
+}
+
+// contentStart and contentEnd delimit a page's content in its HTML, so
+// the portal's reader can take it out of a built (or published) page.
+const (
+	contentStart = "<!-- greenroom:content -->"
+	contentEnd   = "<!-- /greenroom:content -->"
+)
