@@ -52,6 +52,10 @@ type Options struct {
 	// ConfigFile is mkdocs.yml's path in the project (default mkdocs.yml,
 	// then mkdocs.yaml).
 	ConfigFile string
+	// Env resolves mkdocs.yml's !ENV tags; nil resolves them to their
+	// defaults only (the server's choice: a project must not read its
+	// environment). The CLI passes os.LookupEnv.
+	Env func(string) (string, bool)
 	// Limits bound the input.
 	Limits Limits
 	// Now is the clock for build_timestamp (default time.Now).
@@ -154,7 +158,7 @@ func prepare(ctx context.Context, srcDir string, opts Options) (*builder, error)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	cfg, err := LoadConfig(srcDir, opts.ConfigFile)
+	cfg, err := LoadConfig(srcDir, opts.ConfigFile, opts.Env)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}

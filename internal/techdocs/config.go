@@ -1,10 +1,13 @@
 package techdocs
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -56,7 +59,12 @@ const maxInherit = 8
 
 // LoadConfig reads configFile (mkdocs.yml or mkdocs.yaml when empty) in
 // projectDir. INHERIT is followed within projectDir only.
-func LoadConfig(projectDir, configFile string) (*Config, error) {
+//
+// MkDocs' !ENV tag (!ENV NAME, or !ENV [NAME, OTHER, default]) is resolved
+// with env; a nil env resolves every !ENV to its default (or null), which
+// is what the server does so that a docs project cannot read the server's
+// environment.
+func LoadConfig(projectDir, configFile string, env func(string) (string, bool)) (*Config, error) {
 	if configFile == "" {
 		configFile = "mkdocs.yml"
 		if _, err := os.Stat(filepath.Join(projectDir, configFile)); errors.Is(err, os.ErrNotExist) {
@@ -65,7 +73,7 @@ func LoadConfig(projectDir, configFile string) (*Config, error) {
 			}
 		}
 	}
-	root, err := loadTree(projectDir, configFile, nil)
+	root, err := loadTree(projectDir, configFile, nil, env)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +87,7 @@ type tree struct {
 	vals map[string]*yamltree.Node
 }
 
-func loadTree(projectDir, name string, seen []string) (*tree, error) {
+func loadTree(projectDir, name string, seen []string, env func(string) (string, bool)) (*tree, error) {
 	clean := filepath.ToSlash(filepath.Clean(name))
 	if filepath.IsAbs(name) || clean == ".." || strings.HasPrefix(clean, "../") {
 		return nil, fmt.Errorf("techdocs: %s: INHERIT leaves the project directory", name)
@@ -94,6 +102,7 @@ func loadTree(projectDir, name string, seen []string) (*tree, error) {
 	if err != nil {
 		return nil, fmt.Errorf("techdocs: read %s: %w", clean, err)
 	}
+	data = resolveEnvTags(data, env)
 	n, err := yamltree.Parse(clean, data, yamltree.Limits{MaxBytes: 1 << 20, MaxNodes: 100_000, MaxDepth: 32}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("techdocs: %w", err)
@@ -110,7 +119,7 @@ func loadTree(projectDir, name string, seen []string) (*tree, error) {
 			return nil, fmt.Errorf("techdocs: %s: INHERIT must be a file name", inh.Pos())
 		}
 		parent := filepath.ToSlash(filepath.Join(filepath.Dir(clean), inh.Str()))
-		t, err = loadTree(projectDir, parent, append(seen, clean))
+		t, err = loadTree(projectDir, parent, append(seen, clean), env)
 		if err != nil {
 			return nil, err
 		}
@@ -364,4 +373,55 @@ func (c *Config) ext(names ...string) (*yamltree.Node, bool) {
 
 func (c *Config) plugin(name string) bool {
 	return slices.ContainsFunc(c.Plugins, func(e Extension) bool { return e.Name == name })
+}
+
+var (
+	envScalarRE = regexp.MustCompile(`!ENV[ \t]+([A-Za-z_][A-Za-z0-9_]*)[ \t]*(#.*)?$`)
+	envListRE   = regexp.MustCompile(`!ENV[ \t]+\[([^\]\n]*)\][ \t]*(#.*)?$`)
+)
+
+// resolveEnvTags replaces each !ENV value with its resolved value as a
+// quoted YAML string (null when unresolved), line by line so that
+// positions in errors stay those of the file.
+func resolveEnvTags(data []byte, env func(string) (string, bool)) []byte {
+	if !bytes.Contains(data, []byte("!ENV")) {
+		return data
+	}
+	lookup := func(name string) (string, bool) {
+		if env == nil {
+			return "", false
+		}
+		return env(name)
+	}
+	quote := func(s string) string { b, _ := json.Marshal(s); return string(b) }
+	lines := strings.Split(string(data), "\n")
+	for i, l := range lines {
+		if m := envScalarRE.FindStringSubmatchIndex(l); m != nil {
+			v, ok := lookup(l[m[2]:m[3]])
+			r := "null"
+			if ok {
+				r = quote(v)
+			}
+			lines[i] = l[:m[0]] + r
+			continue
+		}
+		if m := envListRE.FindStringSubmatchIndex(l); m != nil {
+			items := strings.Split(l[m[2]:m[3]], ",")
+			r := "null"
+			for j, it := range items {
+				it = strings.TrimSpace(it)
+				if j == len(items)-1 && len(items) > 1 {
+					// The last item is the default: a literal.
+					r = quote(strings.Trim(it, `'"`))
+					break
+				}
+				if v, ok := lookup(it); ok {
+					r = quote(v)
+					break
+				}
+			}
+			lines[i] = l[:m[0]] + r
+		}
+	}
+	return []byte(strings.Join(lines, "\n"))
 }
