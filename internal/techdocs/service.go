@@ -59,8 +59,8 @@ type ServiceOptions struct {
 	Builder   string // BuilderLocal (default) or BuilderExternal
 	Publisher Publisher
 	Status    StatusStore
-	Fetcher   Fetcher   // nil: url: sources cannot be built
-	Notifier  Notifier  // nil: no notifications
+	Fetcher   Fetcher  // nil: url: sources cannot be built
+	Notifier  Notifier // nil: no notifications
 	Logger    *slog.Logger
 	Now       func() time.Time
 	// PortalURL is the portal's base URL, for links in notices.
