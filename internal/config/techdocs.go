@@ -4,8 +4,9 @@ import "strings"
 
 // TechDocs is the techdocs section, with Backstage's keys.
 type TechDocs struct {
-	// Builder is techdocs.builder: "local" (the default: Greenroom builds
-	// docs from entity sources) or "external" (CI publishes them).
+	// Builder is techdocs.builder: "local" (Greenroom builds docs from
+	// entity sources) or "external" (CI publishes them); "" when unset,
+	// which BuilderMode reads as local.
 	Builder   string
 	Publisher TechDocsPublisher
 	// CacheTTLMillis is techdocs.cache.ttl in milliseconds; 0 when unset.
@@ -13,15 +14,27 @@ type TechDocs struct {
 	// Notifications are Greenroom's own keys: who is told when docs fail
 	// to build.
 	Notifications TechDocsNotifications
-	set           bool
 }
 
-// Configured reports whether the techdocs section was present.
-func (t TechDocs) Configured() bool { return t.set }
+// BuilderMode is Builder with its default, "local".
+func (t TechDocs) BuilderMode() string {
+	if t.Builder == "" {
+		return "local"
+	}
+	return t.Builder
+}
+
+// PublisherType is Publisher.Type with its default, "local".
+func (t TechDocs) PublisherType() string {
+	if t.Publisher.Type == "" {
+		return "local"
+	}
+	return t.Publisher.Type
+}
 
 // TechDocsPublisher is techdocs.publisher.
 type TechDocsPublisher struct {
-	Type string // "local" (default) or "awsS3"
+	Type string // "local" or "awsS3"; "" when unset (local)
 	// LocalDir is publisher.local.publishDirectory; "" means
 	// <data dir>/techdocs.
 	LocalDir string
@@ -82,16 +95,14 @@ func init() {
 			"techdocs.publisher.googleGcs", "techdocs.publisher.azureBlobStorage", "techdocs.publisher.openStackSwift",
 		},
 		decode: func(d *decoder, root *node, c *Config) {
-			c.TechDocs = TechDocs{Builder: "local", Publisher: TechDocsPublisher{Type: "local"}}
 			td := d.section(root, "techdocs")
 			if td == nil {
 				return
 			}
-			c.TechDocs.set = true
 			d.enum(td.get("builder"), "techdocs.builder", []string{"local", "external"}, &c.TechDocs.Builder)
 			if p := d.mapping(td.get("publisher"), "techdocs.publisher"); p != nil {
 				d.enum(p.get("type"), "techdocs.publisher.type", techdocsPublisherTypes, &c.TechDocs.Publisher.Type)
-				if t := c.TechDocs.Publisher.Type; t != "local" && t != "awsS3" {
+				if t := c.TechDocs.Publisher.Type; t != "" && t != "local" && t != "awsS3" {
 					n := p.get("type")
 					d.ps.expected(n.pos, "techdocs.publisher.type", "local or awsS3 (the publishers Greenroom supports)", n)
 				}
@@ -144,6 +155,9 @@ func init() {
 		},
 		validate: func(d *decoder, root *node, c *Config) {
 			td := root.get("techdocs")
+			if td == nil {
+				return
+			}
 			if c.TechDocs.Publisher.Type == "awsS3" && c.TechDocs.Publisher.AWSS3.BucketName == "" {
 				d.ps.list = append(d.ps.list, Problem{Severity: SeverityError, File: td.pos.file, Line: td.pos.line, Column: td.pos.col,
 					Path: "techdocs.publisher.awsS3.bucketName", Message: "required when techdocs.publisher.type is awsS3", Expected: "a bucket name"})

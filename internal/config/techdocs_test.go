@@ -13,7 +13,7 @@ func TestTechDocsKeys(t *testing.T) {
 		problem string // part of the one error expected, "" for none
 	}{
 		{"defaults", "app: {}\n", func(t *testing.T, td TechDocs) {
-			if td.Builder != "local" || td.Publisher.Type != "local" || td.Configured() {
+			if td.BuilderMode() != "local" || td.PublisherType() != "local" || td.Builder != "" {
 				t.Errorf("defaults = %+v", td)
 			}
 		}, ""},
