@@ -189,7 +189,7 @@ func buildApp(ctx context.Context, cfg *config.Config, f *serveFlags, logger *sl
 		MaxBodyBytes:    cfg.Greenroom.Server.MaxBodyBytes,
 		Registerer:      reg,
 		OnError:         errs.Write,
-		StreamPrefixes:  []string{"/api/events/stream", "/ws"},
+		StreamPrefixes:  []string{"/api/events/stream", "/ws", "/api/techdocs/sync/"},
 	})
 	return a, nil
 }

@@ -2,6 +2,8 @@ package techdocs
 
 import (
 	"regexp"
+	"strings"
+	"sync"
 
 	"github.com/microcosm-cc/bluemonday"
 )
@@ -29,4 +31,44 @@ func newSanitizer() *bluemonday.Policy {
 	p.RequireNoFollowOnLinks(false)
 	p.AllowURLSchemes("http", "https", "mailto")
 	return p
+}
+
+var (
+	policyOnce   sync.Once
+	sharedPolicy *bluemonday.Policy
+)
+
+// Sanitize applies the builder's HTML policy to html, for pages of sites
+// the builder did not make (published by techdocs-cli in CI).
+func Sanitize(html []byte) []byte {
+	policyOnce.Do(func() { sharedPolicy = newSanitizer() })
+	return sharedPolicy.SanitizeBytes(html)
+}
+
+// PageContent returns the content of a built page: what lies between the
+// builder's content markers, or for pages of other builders the
+// md-content article (Material and techdocs-core's layout), else the
+// body. ok is false when html has none of these.
+func PageContent(html []byte) (content []byte, ours bool) {
+	s := string(html)
+	if i, j := strings.Index(s, contentStart), strings.Index(s, contentEnd); i >= 0 && j > i {
+		return []byte(s[i+len(contentStart) : j]), true
+	}
+	for _, open := range []string{`<article class="md-content__inner md-typeset"`, "<body"} {
+		if i := strings.Index(s, open); i >= 0 {
+			rest := s[i:]
+			if k := strings.IndexByte(rest, '>'); k >= 0 {
+				rest = rest[k+1:]
+			}
+			end := "</article>"
+			if open == "<body" {
+				end = "</body>"
+			}
+			if j := strings.LastIndex(rest, end); j >= 0 {
+				rest = rest[:j]
+			}
+			return []byte(rest), false
+		}
+	}
+	return html, false
 }
