@@ -242,7 +242,8 @@ func (s *Service) prepare(ctx context.Context, src Source) (dir, etag string, cl
 		return src.Target, etag, func() {}, nil
 	case "url":
 		if s.opts.Fetcher == nil {
-			return "", "", nil, greenroom.Errorf(greenroom.CodeUnavailable, "cannot fetch %s: no integration reads url: docs sources", src.Target)
+			// Not retried: nothing changes until the server is configured.
+			return "", "", nil, greenroom.Errorf(greenroom.CodeInvalid, "cannot fetch %s: this server does not fetch url: docs sources (build them in CI with techdocs.builder: external, or use a file location)", src.Target)
 		}
 		return s.opts.Fetcher.Fetch(ctx, src.Target)
 	}
