@@ -59,7 +59,7 @@ func TestDocsPages(t *testing.T) {
 	r = f.get(t, "/docs/default/component/ledger-service/guides/install/")
 	for _, want := range []string{
 		`<a href="/docs/default/component/ledger-service/guides/install/" aria-current="page">Installation</a>`, // site nav
-		`<a href="#troubleshooting">Troubleshooting</a>`,                                                         // page TOC
+		`<a href="#troubleshooting">Troubleshooting</a>`,                                                        // page TOC
 		`rel="prev">← Home</a>`, `rel="next">Configuration →</a>`,
 		`href="https://github.com/acme/payments/edit/main/docs/guides/install.md">Edit this page</a>`,
 		`<div class="admonition warning">`, "Build log (1 warnings)", "Last successful build",
