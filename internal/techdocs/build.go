@@ -105,20 +105,22 @@ const MetadataFile = "techdocs_metadata.json"
 var ErrInvalid = errors.New("invalid docs project")
 
 type builder struct {
-	ctx     context.Context
-	cfg     *Config
-	opts    Options
-	feat    features
-	md      goldmark.Markdown
-	policy  *bluemonday.Policy
-	files   *fileSet
-	pages   map[string]*Page
-	order   []*Page // pages in nav order
-	all     []*Page // pages in file order
-	nav     []*NavItem
-	mu      sync.Mutex
-	warns   []Warning
-	docsDir string
+	ctx      context.Context
+	cfg      *Config
+	opts     Options
+	feat     features
+	md       goldmark.Markdown
+	policy   *bluemonday.Policy
+	files    *fileSet
+	pages    map[string]*Page
+	order    []*Page // pages in nav order
+	all      []*Page // pages in file order
+	nav      []*NavItem
+	mu       sync.Mutex
+	warns    []Warning
+	navMu    sync.Mutex
+	navCache map[string]string
+	docsDir  string
 }
 
 func (b *builder) warn(w Warning) {

@@ -55,42 +55,80 @@ type navView struct {
 type pageView struct {
 	SiteName, SiteDescription, Title, Base, EditURL string
 	IsHome                                          bool
-	Nav                                             []navView
+	Nav                                             template.HTML
 	TOC                                             []*TOCItem
 	Content, Mark, EndMark                          template.HTML
 	Prev, Next                                      *navView
 }
 
-func (b *builder) navViews(items []*NavItem, p *Page) []navView {
+// navViews is the nav with page links as base + the page's URL, so that
+// one rendering serves every page at the same depth.
+func navViews(items []*NavItem, base string) []navView {
 	out := make([]navView, 0, len(items))
 	for _, it := range items {
 		v := navView{Title: it.Title, Kind: it.Kind}
 		switch it.Kind {
 		case "page":
-			v.Href = relativeURL(it.page.File.URL, p.File.URL)
-			v.Active = it.page == p
+			v.Href = base + it.page.File.URL
+			if v.Href == "" || strings.HasSuffix(v.Href, "./") && it.page.File.URL == "./" {
+				v.Href = strings.TrimSuffix(v.Href, "./")
+				if v.Href == "" {
+					v.Href = "./"
+				}
+			}
 		case "link":
 			v.Href = it.URL
 		case "section":
-			v.Children = b.navViews(it.Children, p)
-			v.Active = slices.ContainsFunc(v.Children, func(c navView) bool { return c.Active })
+			v.Children = navViews(it.Children, base)
 		}
 		out = append(out, v)
 	}
 	return out
 }
 
+// navHTML renders the nav for pages whose way to the site root is base,
+// once per base: rendering the whole nav into every page is most of a big
+// site's build otherwise.
+func (b *builder) navHTML(base string) (string, error) {
+	b.navMu.Lock()
+	defer b.navMu.Unlock()
+	if h, ok := b.navCache[base]; ok {
+		return h, nil
+	}
+	var buf bytes.Buffer
+	if err := pageTmpl.ExecuteTemplate(&buf, "nav", navViews(b.nav, base)); err != nil {
+		return "", err
+	}
+	if b.navCache == nil {
+		b.navCache = map[string]string{}
+	}
+	b.navCache[base] = buf.String()
+	return buf.String(), nil
+}
+
+// markActive marks p's own link in a rendered nav as the current page.
+func markActive(nav, href string) string {
+	return strings.Replace(nav, `<a class="md-nav__link" href="`+href+`">`,
+		`<a class="md-nav__link md-nav__link--active" href="`+href+`" aria-current="page">`, 1)
+}
+
 func (b *builder) renderHTML(p *Page) ([]byte, error) {
+	base := relativeURL("./", p.File.URL)
+	if base == "./" {
+		base = ""
+	}
+	nav, err := b.navHTML(base)
+	if err != nil {
+		return nil, err
+	}
+	self := navViews([]*NavItem{{Kind: "page", page: p}}, base)[0].Href
 	v := pageView{
 		SiteName: b.cfg.SiteName, SiteDescription: b.cfg.SiteDescription, Title: p.Title,
-		Base:    relativeURL("./", p.File.URL),
+		Base:    base,
 		EditURL: b.editURL(p.File), IsHome: pageURL(p.File) == "",
-		Nav: b.navViews(b.nav, p), TOC: p.TOC,
+		Nav: template.HTML(markActive(nav, self)), TOC: p.TOC,
 		Content: template.HTML(p.html), // sanitized by renderPage
 		Mark:    template.HTML(contentStart), EndMark: template.HTML(contentEnd),
-	}
-	if v.Base == "./" {
-		v.Base = ""
 	}
 	if p.Prev != nil {
 		v.Prev = &navView{Title: p.Prev.Title, Href: relativeURL(p.Prev.File.URL, p.File.URL)}
