@@ -70,6 +70,7 @@ type preview struct {
 	gen             int
 	waiters         []chan struct{}
 	tmp             string
+	siteB           *techdocs.Site
 }
 
 func newPreview(src, configFile string, out, errw io.Writer) *preview {
@@ -80,27 +81,26 @@ func newPreview(src, configFile string, out, errw io.Writer) *preview {
 func (p *preview) close() { os.RemoveAll(p.tmp) }
 
 func (p *preview) rebuild(ctx context.Context) error {
-	p.mu.Lock()
-	gen := p.gen + 1
-	p.mu.Unlock()
-	dir := filepath.Join(p.tmp, fmt.Sprintf("site-%d", gen))
-	res, err := techdocs.Build(ctx, p.src, dir, techdocs.Options{ConfigFile: p.configFile, Env: os.LookupEnv})
+	if p.siteB == nil {
+		p.siteB = techdocs.NewSite(p.src, filepath.Join(p.tmp, "site"), techdocs.Options{ConfigFile: p.configFile, Env: os.LookupEnv, Overwrite: true})
+	}
+	res, pages, err := p.siteB.Rebuild(ctx)
 	if err != nil {
 		return errors.New(strings.TrimPrefix(err.Error(), techdocs.ErrInvalid.Error()+": "))
 	}
 	printWarnings(p.errw, res.Warnings)
-	fmt.Fprintf(p.out, "Built %d pages in %s\n", len(res.Pages), res.Duration.Round(time.Millisecond))
+	if pages == nil {
+		fmt.Fprintf(p.out, "Built %d pages in %s\n", len(res.Pages), res.Duration.Round(time.Millisecond))
+	} else {
+		fmt.Fprintf(p.out, "Rebuilt %s in %s\n", strings.Join(pages, ", "), res.Duration.Round(time.Millisecond))
+	}
 	p.mu.Lock()
-	old := p.site
-	p.site, p.gen = dir, gen
+	p.site, p.gen = filepath.Join(p.tmp, "site"), p.gen+1
 	for _, w := range p.waiters {
 		close(w)
 	}
 	p.waiters = nil
 	p.mu.Unlock()
-	if old != "" {
-		os.RemoveAll(old)
-	}
 	return nil
 }
 

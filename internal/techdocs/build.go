@@ -381,6 +381,13 @@ func (b *builder) rewrite(p *Page, dest []byte, image bool, line int, warn func(
 
 func (b *builder) checkAnchors() {
 	for _, p := range b.all {
+		b.checkAnchorsOf(p)
+	}
+}
+
+// checkAnchorsOf warns about p's links to missing anchors.
+func (b *builder) checkAnchorsOf(p *Page) {
+	{
 		for _, l := range p.links {
 			t := p
 			if l.target != nil {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 )
 
 // File is one file of the docs directory.
@@ -25,6 +26,7 @@ type File struct {
 	// abs is the real path on disk.
 	abs  string
 	size int64
+	mod  time.Time
 }
 
 // isIndex reports whether the page is its directory's index.
@@ -95,6 +97,7 @@ func walkDocs(docsDir string, directoryURLs bool, lim Limits, warn func(Warning)
 		var files, dirs []string
 		abs := map[string]string{}
 		sizes := map[string]int64{}
+		mods := map[string]time.Time{}
 		for _, e := range entries {
 			name := e.Name()
 			if strings.HasPrefix(name, ".") || rel == "" && name == "templates" && e.IsDir() {
@@ -129,6 +132,7 @@ func walkDocs(docsDir string, directoryURLs bool, lim Limits, warn func(Warning)
 				files = append(files, name)
 				abs[name] = p
 				sizes[name] = info.Size()
+				mods[name] = info.ModTime()
 			}
 		}
 		slices.Sort(dirs)
@@ -157,7 +161,7 @@ func walkDocs(docsDir string, directoryURLs bool, lim Limits, warn func(Warning)
 				warn(Warning{File: src, Message: "both index.md and README.md found; README.md is skipped"})
 				continue
 			}
-			f := &File{Src: src, Doc: isMarkdown(n), abs: abs[n], size: sizes[n]}
+			f := &File{Src: src, Doc: isMarkdown(n), abs: abs[n], size: sizes[n], mod: mods[n]}
 			f.Dest, f.URL = destAndURL(f, directoryURLs)
 			set.list = append(set.list, f)
 			set.bySrc[f.Src] = f
