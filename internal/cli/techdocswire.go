@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"greenroom/examples"
 	"greenroom/internal/api"
 	"greenroom/internal/catalog"
 	"greenroom/internal/catalog/query"
@@ -47,6 +50,7 @@ func wireTechDocs(ctx context.Context, env *wireEnv) error {
 		Logger:    logger,
 		PortalURL: env.cfg.App.BaseURL,
 		WorkDir:   filepath.Join(env.dataDir, "tmp"),
+		Fetcher:   demoDocsFetcher{tmp: filepath.Join(env.dataDir, "tmp")},
 	})
 	if err := os.MkdirAll(filepath.Join(env.dataDir, "tmp"), 0o755); err != nil {
 		return fmt.Errorf("techdocs: %w", err)
@@ -175,4 +179,35 @@ func techdocsNotifier(td config.TechDocs) techdocs.Notifier {
 		return nil
 	}
 	return ns
+}
+
+// demoDocsFetcher serves the demo company's docs (examples.DocsFS) for
+// its fictional repositories, github.com/acme-ledger/<repository>, so the
+// demo shows TechDocs; other url: sources are refused with the reason.
+type demoDocsFetcher struct{ tmp string }
+
+const demoRepoPrefix = "https://github.com/acme-ledger/"
+
+func (f demoDocsFetcher) Fetch(ctx context.Context, rawURL string) (string, string, func(), error) {
+	repo, _, _ := strings.Cut(strings.TrimPrefix(rawURL, demoRepoPrefix), "/")
+	root := "docs/" + repo
+	if !strings.HasPrefix(rawURL, demoRepoPrefix) || repo == "" || strings.Contains(repo, "..") {
+		return "", "", nil, greenroom.Errorf(greenroom.CodeInvalid, "cannot fetch %s: this server does not fetch url: docs sources (build them in CI with techdocs.builder: external, or use a file location)", rawURL)
+	}
+	if _, err := fs.Stat(examples.DocsFS, root+"/mkdocs.yml"); err != nil {
+		return "", "", nil, greenroom.Errorf(greenroom.CodeInvalid, "%s has no mkdocs.yml (the demo ships docs for some of its services only)", rawURL)
+	}
+	dir, err := os.MkdirTemp(f.tmp, "demo-docs-")
+	if err != nil {
+		return "", "", nil, err
+	}
+	sub, err := fs.Sub(examples.DocsFS, root)
+	if err == nil {
+		err = os.CopyFS(dir, sub)
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", "", nil, fmt.Errorf("techdocs: demo docs: %w", err)
+	}
+	return dir, "demo-" + version, func() { os.RemoveAll(dir) }, nil
 }

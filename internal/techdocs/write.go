@@ -11,8 +11,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/alecthomas/chroma/v2/formatters/html"
-	"github.com/alecthomas/chroma/v2/styles"
 	"golang.org/x/sync/errgroup"
 	"runtime"
 )
@@ -27,21 +25,14 @@ var (
 )
 
 // themeCSS is the theme's stylesheet plus Pygments-class highlighting for
-// light and dark schemes.
+// light and dark schemes (theme/highlight.css, generated from chroma's
+// github styles by TestHighlightCSS -update: importing chroma's styles
+// costs every process start tens of milliseconds).
 func themeCSS() []byte {
 	cssOnce.Do(func() {
 		base, _ := themeFS.ReadFile("theme/greenroom-docs.css")
-		var b bytes.Buffer
-		b.Write(base)
-		f := html.New(html.WithClasses(true))
-		var light, dark bytes.Buffer
-		_ = f.WriteCSS(&light, styles.Get("github"))
-		_ = f.WriteCSS(&dark, styles.Get("github-dark"))
-		b.WriteString(strings.ReplaceAll(light.String(), ".chroma", ".highlight"))
-		b.WriteString("@media (prefers-color-scheme: dark) {\n")
-		b.WriteString(strings.ReplaceAll(dark.String(), ".chroma", ".highlight"))
-		b.WriteString("}\n")
-		cssBytes = b.Bytes()
+		hl, _ := themeFS.ReadFile("theme/highlight.css")
+		cssBytes = append(append(base, '\n'), hl...)
 	})
 	return cssBytes
 }
