@@ -27,6 +27,10 @@ func init() { registerWire("techdocs", wireTechDocs) }
 // techdocsBuildJob builds one entity's docs; its payload is the entity ref.
 const techdocsBuildJob = "techdocs.build"
 
+// techdocsRecheckInterval is how often sources are checked for changes
+// the catalog does not see (a push that changes only docs).
+const techdocsRecheckInterval = 30 * time.Second
+
 type techdocsJob struct {
 	Ref   string `json:"ref"`
 	Force bool   `json:"force,omitempty"`
@@ -80,6 +84,21 @@ func wireTechDocs(ctx context.Context, env *wireEnv) error {
 			logger.Warn("docs do not follow catalog changes", "err", err)
 		}
 		enqueueAllDocs(ctx, env.catalog, enqueue, logger)
+		// Docs-only pushes do not change the entity, so no catalog event
+		// reports them: every documented entity is re-checked on this
+		// interval (a check whose source did not change ends at once).
+		go func() {
+			t := time.NewTicker(techdocsRecheckInterval)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					enqueueAllDocs(ctx, env.catalog, enqueue, logger)
+				}
+			}
+		}()
 		if sub == nil {
 			return
 		}
