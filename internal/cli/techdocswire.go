@@ -95,7 +95,7 @@ func wireTechDocs(ctx context.Context, env *wireEnv) error {
 				case <-ctx.Done():
 					return
 				case <-t.C:
-					enqueueAllDocs(ctx, env.catalog, enqueue, logger)
+					enqueueStaleDocs(ctx, env.catalog, svc, enqueue, logger)
 				}
 			}
 		}()
@@ -141,7 +141,7 @@ func runTechDocsJob(ctx context.Context, cat *catalog.Service, svc *techdocs.Ser
 		}
 		return nil
 	case code == greenroom.CodeInvalid || code == greenroom.CodeNotFound:
-		logger.Info("docs build failed", "entity", p.Ref, "err", err)
+		logger.Debug("docs build failed", "entity", p.Ref, "err", err)
 		return nil
 	default:
 		return err
@@ -161,6 +161,23 @@ func enqueueAllDocs(ctx context.Context, cat *catalog.Service, enqueue func(cont
 	for _, raw := range page.Items {
 		e, err := techdocs.EntityDocsFromJSON(raw)
 		if err == nil {
+			enqueue(ctx, e.Name.String())
+		}
+	}
+}
+
+// enqueueStaleDocs queues a build of each documented entity whose source
+// changed since its last build.
+func enqueueStaleDocs(ctx context.Context, cat *catalog.Service, svc *techdocs.Service, enqueue func(context.Context, string), logger *slog.Logger) {
+	f := query.Exists("metadata.annotations." + techdocs.AnnotationRef)
+	page, err := cat.QueryEntities(ctx, query.EntitiesQuery{Style: query.StyleList, Filter: &f, Limit: query.NoLimit},
+		query.Fields{"kind", "metadata.name", "metadata.namespace", "metadata.etag", "metadata.annotations"})
+	if err != nil {
+		logger.Warn("list documented entities", "err", err)
+		return
+	}
+	for _, raw := range page.Items {
+		if e, err := techdocs.EntityDocsFromJSON(raw); err == nil && svc.Stale(ctx, e) {
 			enqueue(ctx, e.Name.String())
 		}
 	}
@@ -229,4 +246,17 @@ func (f demoDocsFetcher) Fetch(ctx context.Context, rawURL string) (string, stri
 		return "", "", nil, fmt.Errorf("techdocs: demo docs: %w", err)
 	}
 	return dir, "demo-" + version, func() { os.RemoveAll(dir) }, nil
+}
+
+// ETag implements techdocs.ETagger: the demo's docs change only with the
+// binary.
+func (f demoDocsFetcher) ETag(ctx context.Context, rawURL string) (string, error) {
+	repo, _, _ := strings.Cut(strings.TrimPrefix(rawURL, demoRepoPrefix), "/")
+	if !strings.HasPrefix(rawURL, demoRepoPrefix) || repo == "" || strings.Contains(repo, "..") {
+		return "", greenroom.Errorf(greenroom.CodeInvalid, "not a demo repository")
+	}
+	if _, err := fs.Stat(examples.DocsFS, "docs/"+repo+"/mkdocs.yml"); err != nil {
+		return "", greenroom.Errorf(greenroom.CodeNotFound, "no demo docs")
+	}
+	return "demo-" + version, nil
 }

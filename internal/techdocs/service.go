@@ -282,3 +282,43 @@ func dirETag(dir string) (string, error) {
 	}
 	return hex.EncodeToString(h.Sum(nil)[:16]), nil
 }
+
+// ETagger is an optional Fetcher method: the current etag of a url:
+// source without fetching it, so Stale can check sources cheaply.
+type ETagger interface {
+	ETag(ctx context.Context, rawURL string) (string, error)
+}
+
+// Stale reports whether the entity's docs source changed since its last
+// build (or it was never built), cheaply: a dir: source is scanned, a url:
+// source is asked for its etag when the fetcher can tell it. A source that
+// cannot be read is not stale: its failure is already recorded.
+func (s *Service) Stale(ctx context.Context, e EntityDocs) bool {
+	if s.opts.Builder != BuilderLocal || !e.Name.Valid() {
+		return false
+	}
+	src, err := ResolveSource(e.Annotations)
+	if err != nil {
+		return false
+	}
+	rec, err := s.opts.Status.BuildRecord(ctx, e.Name.String())
+	if err != nil {
+		return greenroom.ErrorCode(err) == greenroom.CodeNotFound
+	}
+	var etag string
+	switch src.Type {
+	case "dir":
+		if etag, err = dirETag(src.Target); err != nil {
+			return false
+		}
+	case "url":
+		et, ok := s.opts.Fetcher.(ETagger)
+		if !ok {
+			return false
+		}
+		if etag, err = et.ETag(ctx, src.Target); err != nil {
+			return false
+		}
+	}
+	return rec.SourceKey != sourceKey(e.ETag, src, etag)
+}

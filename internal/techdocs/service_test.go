@@ -208,3 +208,36 @@ func TestServiceSyncAndFailures(t *testing.T) {
 		t.Errorf("external builder sync = %v, %v", updated, err)
 	}
 }
+
+func TestServiceStale(t *testing.T) {
+	ctx := context.Background()
+	repo := project(t, map[string]string{"mkdocs.yml": "site_name: S\n", "docs/index.md": "# S\n"})
+	svc := NewService(ServiceOptions{Publisher: &LocalPublisher{Dir: t.TempDir()}, Status: &memStatus{}})
+	e := EntityDocs{Name: EntityName{"default", "component", "s"}, ETag: "e1",
+		Annotations: map[string]string{AnnotationRef: "dir:.", AnnotationLocation: "file:" + filepath.Join(repo, "catalog-info.yaml")}}
+	if !svc.Stale(ctx, e) {
+		t.Error("never built: not stale")
+	}
+	if _, err := svc.Sync(ctx, e, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if svc.Stale(ctx, e) {
+		t.Error("just built: stale")
+	}
+	time.Sleep(10 * time.Millisecond)
+	os.WriteFile(filepath.Join(repo, "docs", "index.md"), []byte("# S\n\nchanged\n"), 0o644)
+	if !svc.Stale(ctx, e) {
+		t.Error("docs changed: not stale")
+	}
+	e.ETag = "e2"
+	if _, err := svc.Sync(ctx, e, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if svc.Stale(ctx, e) {
+		t.Error("rebuilt: stale")
+	}
+	e.Annotations[AnnotationRef] = "url:https://example.com/x"
+	if svc.Stale(ctx, e) {
+		t.Error("url source without an ETagger: stale")
+	}
+}
