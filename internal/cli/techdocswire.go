@@ -46,6 +46,10 @@ func wireTechDocs(ctx context.Context, env *wireEnv) error {
 	if err != nil {
 		return err
 	}
+	fetcher, err := newGitDocsFetcher(env.cfg, filepath.Join(env.dataDir, "techdocs-sources"), filepath.Join(env.dataDir, "tmp"))
+	if err != nil {
+		return err
+	}
 	svc := techdocs.NewService(techdocs.ServiceOptions{
 		Builder:   env.cfg.TechDocs.BuilderMode(),
 		Publisher: pub,
@@ -54,7 +58,7 @@ func wireTechDocs(ctx context.Context, env *wireEnv) error {
 		Logger:    logger,
 		PortalURL: env.cfg.App.BaseURL,
 		WorkDir:   filepath.Join(env.dataDir, "tmp"),
-		Fetcher:   demoDocsFetcher{tmp: filepath.Join(env.dataDir, "tmp")},
+		Fetcher:   fetcher,
 	})
 	if err := os.MkdirAll(filepath.Join(env.dataDir, "tmp"), 0o755); err != nil {
 		return fmt.Errorf("techdocs: %w", err)
