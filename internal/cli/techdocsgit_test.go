@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"greenroom/internal/config"
 	"greenroom/internal/integration/gitsource/gittest"
@@ -49,7 +50,7 @@ func TestGitDocsSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	pub := &techdocs.LocalPublisher{Dir: t.TempDir()}
-	svc := techdocs.NewService(techdocs.ServiceOptions{Publisher: pub, Status: storetest.SQLite(t), Fetcher: f})
+	svc := techdocs.NewService(techdocs.ServiceOptions{Publisher: pub, Status: storetest.SQLite(t), Fetcher: f, URLRecheck: time.Nanosecond})
 	e := techdocs.EntityDocs{Name: techdocs.EntityName{Namespace: "default", Kind: "component", Name: "pay"}, ETag: "e1",
 		Annotations: map[string]string{techdocs.AnnotationRef: "dir:./docs-site",
 			techdocs.AnnotationLocation: "url:" + srv.URL + "/acme/pay.git/blob/main/catalog-info.yaml"}}

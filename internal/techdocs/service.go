@@ -67,14 +67,19 @@ type ServiceOptions struct {
 	PortalURL string
 	// WorkDir holds temporary build output (default os.TempDir()).
 	WorkDir string
+	// URLRecheck is how often Stale asks a url: source for its etag (a
+	// git fetch); default 5 minutes, so a big catalog does not hammer its
+	// git host. Changes the catalog sees rebuild at once regardless.
+	URLRecheck time.Duration
 }
 
 // Service builds, publishes and reports on entities' docs; the web pages,
 // the Backstage API, the jobs and the CLI all go through it.
 type Service struct {
-	opts  ServiceOptions
-	mu    sync.Mutex
-	locks map[string]*sync.Mutex
+	opts    ServiceOptions
+	mu      sync.Mutex
+	locks   map[string]*sync.Mutex
+	checked map[string]time.Time // url: sources' last Stale check
 }
 
 // NewService returns a Service.
@@ -88,7 +93,10 @@ func NewService(o ServiceOptions) *Service {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Service{opts: o, locks: map[string]*sync.Mutex{}}
+	if o.URLRecheck <= 0 {
+		o.URLRecheck = 5 * time.Minute
+	}
+	return &Service{opts: o, locks: map[string]*sync.Mutex{}, checked: map[string]time.Time{}}
 }
 
 // Publisher returns the storage sites are served from.
@@ -314,6 +322,17 @@ func (s *Service) Stale(ctx context.Context, e EntityDocs) bool {
 	case "url":
 		et, ok := s.opts.Fetcher.(ETagger)
 		if !ok {
+			return false
+		}
+		now := s.opts.Now()
+		s.mu.Lock()
+		last := s.checked[e.Name.String()]
+		recent := !last.IsZero() && now.Sub(last) < s.opts.URLRecheck
+		if !recent {
+			s.checked[e.Name.String()] = now
+		}
+		s.mu.Unlock()
+		if recent {
 			return false
 		}
 		if etag, err = et.ETag(ctx, src.Target); err != nil {
