@@ -145,7 +145,7 @@ type docsReaderView struct {
 	Content                                     template.HTML
 	Prev, Next                                  *docsNav
 	Record                                      *techdocs.BuildRecord
-	HasSite, Failed, External                   bool
+	HasSite, Failed, External, NeedsH1          bool
 	PageTitle                                   string
 }
 
@@ -213,6 +213,9 @@ func (d *DocsPages) reader(w http.ResponseWriter, r *http.Request) error {
 		content = techdocs.Sanitize(content)
 	}
 	v.HasSite, v.Content = true, template.HTML(content) // sanitized at build, or just above
+	// The portal's pages have one h1 first; a page whose Markdown has none
+	// gets its title as one.
+	v.NeedsH1 = !strings.Contains(string(content), "<h1")
 	v.PageTitle = v.SiteName
 	if pg != nil {
 		v.PageTitle, v.TOC, v.EditURL = pg.Title, pg.TOC, safeURL(pg.EditURL)

@@ -56,6 +56,16 @@ func TestDocsPages(t *testing.T) {
 		t.Errorf("text filter lost the ledger service")
 	}
 
+	for _, p := range []string{"/docs", "/docs/default/component/ledger-service/guides/install/", "/docs/default/component/ledger-service/reference/api/",
+		"/docs/default/component/payment-gateway/", "/catalog/default/component/ledger-service/docs"} {
+		r := f.get(t, p)
+		if r.doc == nil {
+			t.Fatalf("%s: not HTML", p)
+		}
+		if probs := markupProblems(r.doc); len(probs) > 0 {
+			t.Errorf("%s: %v", p, probs)
+		}
+	}
 	r = f.get(t, "/docs/default/component/ledger-service/guides/install/")
 	for _, want := range []string{
 		`<a href="/docs/default/component/ledger-service/guides/install/" aria-current="page">Installation</a>`, // site nav
