@@ -180,7 +180,13 @@ func (d *DocsPages) reader(w http.ResponseWriter, r *http.Request) error {
 		v.SiteName = site.SiteName
 		for i := range site.Pages {
 			p := &site.Pages[i]
-			if p.URL == file || file == "" && p.URL == "index.html" {
+			// Page URLs are percent-encoded as MkDocs writes them; the
+			// path value is decoded.
+			u, err := url.PathUnescape(p.URL)
+			if err != nil {
+				u = p.URL
+			}
+			if u == file || file == "" && p.URL == "index.html" {
 				pg = p
 				break
 			}

@@ -115,3 +115,33 @@ func TestDocsReaderAfterFailure(t *testing.T) {
 	}
 	_ = greenroom.CodeNotFound
 }
+
+func TestDocsReaderEncodedPaths(t *testing.T) {
+	st := storetest.SQLite(t)
+	f := newFixture(t, st)
+	pub := &techdocs.LocalPublisher{Dir: t.TempDir()}
+	docs := f.h.DocsPages(techdocs.NewService(techdocs.ServiceOptions{Publisher: pub, Status: st}))
+	docs.Routes(f.mux)
+	n := techdocs.EntityName{Namespace: "default", Kind: "component", Name: "ledger-service"}
+	site := filepath.Join(t.TempDir(), "site")
+	if _, err := techdocs.Build(context.Background(), filepath.Join("..", "techdocs", "testdata", "projects", "edge"), site, techdocs.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Publish(context.Background(), n, site); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]string{
+		"/docs/default/component/ledger-service/":                                                             "Welcome",
+		"/docs/default/component/ledger-service/%C3%9Cber%20uns.html":                                         "Über uns",
+		"/docs/default/component/ledger-service/how%20to/first%20step.html":                                   "custom-id",
+		"/docs/default/component/ledger-service/%E4%B8%AD%E6%96%87/%E5%AE%89%E8%A3%85%E6%8C%87%E5%8D%97.html": "配置",
+	} {
+		r := f.get(t, p)
+		if r.Code != 200 || !strings.Contains(r.body, want) {
+			t.Errorf("%s: %d, want %q", p, r.Code, want)
+		}
+	}
+	if r := f.get(t, "/docs/default/component/ledger-service/img/my%20logo.png"); r.Code != 200 {
+		t.Errorf("asset with a space: %d", r.Code)
+	}
+}
