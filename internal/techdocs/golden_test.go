@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -116,6 +117,47 @@ func TestMatchesMkDocs(t *testing.T) {
 			}
 			for _, w := range res.Warnings {
 				t.Logf("warning: %s", w)
+			}
+		})
+	}
+}
+
+// TestGoldenFilesAreMkDocs re-runs MkDocs on the three projects, when
+// Debian's mkdocs is installed, and checks the committed golden files are
+// what it produces now (so they cannot drift or be edited by hand). It
+// skips, saying so, without mkdocs or with -short; GREENROOM_TEST_MKDOCS=1
+// makes a missing mkdocs a failure.
+func TestGoldenFilesAreMkDocs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: not running MkDocs")
+	}
+	if err := exec.Command("/usr/bin/python3", "-c", "import mkdocs, material").Run(); err != nil {
+		if os.Getenv("GREENROOM_TEST_MKDOCS") == "1" {
+			t.Fatalf("MkDocs is required (GREENROOM_TEST_MKDOCS=1): %v", err)
+		}
+		t.Skip("SKIP: Debian's mkdocs and mkdocs-material are not installed (apt-get install mkdocs mkdocs-material); golden files not re-checked")
+	}
+	for _, name := range []string{"service", "handbook", "edge"} {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command("/usr/bin/python3", "mkdocs_golden.py", filepath.Join("projects", name))
+			cmd.Dir = "testdata"
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("mkdocs_golden.py: %v", err)
+			}
+			var fresh, committed goldenSite
+			data, err := os.ReadFile(filepath.Join("testdata", "golden", name+".json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(out, &fresh); err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(data, &committed); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(committed, fresh); diff != "" {
+				t.Errorf("testdata/golden/%s.json differs from MkDocs' output now (-committed +mkdocs):\n%s", name, diff)
 			}
 		})
 	}
