@@ -85,6 +85,8 @@ func TestMarkdownFeatures(t *testing.T) {
 		{"footnote", "Text[^1].\n\n[^1]: Note.\n", []string{`id="fnref:1"`, `id="fn:1"`}, nil},
 		{"task list", "- [x] done\n- [ ] todo\n", []string{`checked=""`, `type="checkbox"`}, nil},
 		{"abbreviation", "Use HTML here.\n\n*[HTML]: Hyper Text Markup Language\n", []string{`<abbr title="Hyper Text Markup Language">HTML</abbr>`}, []string{"*[HTML]"}},
+		{"attribute list on an image", "![Logo](x.png){ width=600 .wide }\n", []string{`<img src="x.png" alt="Logo" width="600" class="wide">`}, []string{"{ width", "}"}},
+		{"attribute list on a link", "[Go](x.md){: .btn #go-link } after\n", []string{`class="btn"`, `id="go-link"`, "</a> after"}, []string{"{:"}},
 		{"attribute list id", "## Custom {#my-id}\n", []string{`<h2 id="my-id">Custom<a class="headerlink" href="#my-id"`}, nil},
 		{"script removed", "<script>alert(1)</script>\n\n<img src=x onerror=alert(1)>\n\n[x](javascript:alert(1))\n", []string{"<img src=\"x\">"}, []string{"<script", "onerror", "javascript:"}},
 		{"style and iframe removed", "<iframe src=\"https://evil\"></iframe><p style=\"x\" onclick=\"y\">p</p>\n", nil, []string{"<iframe", "style=", "onclick"}},

@@ -163,6 +163,9 @@ func (b *builder) parsePage(p *Page) {
 	if b.feat.abbr {
 		applyAbbrs(p.doc, p.src)
 	}
+	if b.feat.attrList {
+		applyInlineAttrs(p.doc, p.src)
+	}
 	p.ids = map[string]bool{}
 	var heads []*ast.Heading
 	_ = ast.Walk(p.doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
