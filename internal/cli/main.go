@@ -81,5 +81,6 @@ files win, as in Backstage).`,
 	root.AddCommand(newServeCmd(g), newVersionCmd(), newConfigCmd(g), newBenchCmd(), newCatalogCmd(g))
 	root.AddCommand(newLoginCmd(g), newLogoutCmd(g))   // sign-in
 	root.AddCommand(newCreateCmd(g), newTemplateCmd()) // scaffolder
+	root.AddCommand(newDocsCmd(g))                     // techdocs
 	return root
 }

@@ -191,7 +191,7 @@ func buildApp(ctx context.Context, cfg *config.Config, f *serveFlags, logger *sl
 		MaxBodyBytes:    cfg.Greenroom.Server.MaxBodyBytes,
 		Registerer:      reg,
 		OnError:         errs.Write,
-		StreamPrefixes:  []string{"/api/events/stream", "/ws", "/api/scaffolder/v2/tasks/"},
+		StreamPrefixes:  []string{"/api/events/stream", "/ws", "/api/scaffolder/v2/tasks/", "/api/techdocs/sync/"},
 		Middleware:      env.middleware,
 	})
 	return a, nil

@@ -23,6 +23,7 @@ type Config struct {
 	Permission   Permission   // permission, see permission.go
 	SignIn       SignIn       // auth and greenroom.rateLimit, see auth_signin.go
 	Scaffolder   Scaffolder   // see scaffolder.go
+	TechDocs     TechDocs     // techdocs, see techdocs.go
 
 	raw   *node    // merged tree; nil for configs built in code
 	files []string // the files Load read, in order

@@ -1,0 +1,273 @@
+package techdocs
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+	"runtime"
+)
+
+//go:embed theme
+var themeFS embed.FS
+
+var (
+	pageTmpl = template.Must(template.ParseFS(themeFS, "theme/page.html"))
+	cssOnce  sync.Once
+	cssBytes []byte
+)
+
+// themeCSS is the theme's stylesheet plus Pygments-class highlighting for
+// light and dark schemes (theme/highlight.css, generated from chroma's
+// github styles by TestHighlightCSS -update: importing chroma's styles
+// costs every process start tens of milliseconds).
+func themeCSS() []byte {
+	cssOnce.Do(func() {
+		base, _ := themeFS.ReadFile("theme/greenroom-docs.css")
+		hl, _ := themeFS.ReadFile("theme/highlight.css")
+		cssBytes = append(append(base, '\n'), hl...)
+	})
+	return cssBytes
+}
+
+type navView struct {
+	Title, Href, Kind string
+	Active            bool
+	Children          []navView
+}
+
+type pageView struct {
+	SiteName, SiteDescription, Title, Base, EditURL string
+	IsHome                                          bool
+	Nav                                             template.HTML
+	TOC                                             []*TOCItem
+	Content, Mark, EndMark                          template.HTML
+	Prev, Next                                      *navView
+}
+
+// navViews is the nav with page links as base + the page's URL, so that
+// one rendering serves every page at the same depth.
+func navViews(items []*NavItem, base string) []navView {
+	out := make([]navView, 0, len(items))
+	for _, it := range items {
+		v := navView{Title: it.Title, Kind: it.Kind}
+		switch it.Kind {
+		case "page":
+			v.Href = base + it.page.File.URL
+			if v.Href == "" || strings.HasSuffix(v.Href, "./") && it.page.File.URL == "./" {
+				v.Href = strings.TrimSuffix(v.Href, "./")
+				if v.Href == "" {
+					v.Href = "./"
+				}
+			}
+		case "link":
+			v.Href = it.URL
+		case "section":
+			v.Children = navViews(it.Children, base)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// navHTML renders the nav for pages whose way to the site root is base,
+// once per base: rendering the whole nav into every page is most of a big
+// site's build otherwise.
+func (b *builder) navHTML(base string) (string, error) {
+	b.navMu.Lock()
+	defer b.navMu.Unlock()
+	if h, ok := b.navCache[base]; ok {
+		return h, nil
+	}
+	var buf bytes.Buffer
+	if err := pageTmpl.ExecuteTemplate(&buf, "nav", navViews(b.nav, base)); err != nil {
+		return "", err
+	}
+	if b.navCache == nil {
+		b.navCache = map[string]string{}
+	}
+	b.navCache[base] = buf.String()
+	return buf.String(), nil
+}
+
+// markActive marks p's own link in a rendered nav as the current page.
+func markActive(nav, href string) string {
+	return strings.Replace(nav, `<a class="md-nav__link" href="`+href+`">`,
+		`<a class="md-nav__link md-nav__link--active" href="`+href+`" aria-current="page">`, 1)
+}
+
+func (b *builder) renderHTML(p *Page) ([]byte, error) {
+	base := relativeURL("./", p.File.URL)
+	if base == "./" {
+		base = ""
+	}
+	nav, err := b.navHTML(base)
+	if err != nil {
+		return nil, err
+	}
+	self := navViews([]*NavItem{{Kind: "page", page: p}}, base)[0].Href
+	v := pageView{
+		SiteName: b.cfg.SiteName, SiteDescription: b.cfg.SiteDescription, Title: p.Title,
+		Base:    base,
+		EditURL: b.editURL(p.File), IsHome: pageURL(p.File) == "",
+		Nav: template.HTML(markActive(nav, self)), TOC: p.TOC,
+		Content: template.HTML(p.html), // sanitized by renderPage
+		Mark:    template.HTML(contentStart), EndMark: template.HTML(contentEnd),
+	}
+	if p.Prev != nil {
+		v.Prev = &navView{Title: p.Prev.Title, Href: relativeURL(p.Prev.File.URL, p.File.URL)}
+	}
+	if p.Next != nil {
+		v.Next = &navView{Title: p.Next.Title, Href: relativeURL(p.Next.File.URL, p.File.URL)}
+	}
+	var buf bytes.Buffer
+	if err := pageTmpl.Execute(&buf, v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// prepareOut makes outDir empty, refusing to empty a directory that holds
+// something other than a previous build unless opts.Overwrite.
+func (b *builder) prepareOut(outDir string) error {
+	if within(b.docsDir, mustAbs(outDir)) {
+		return fmt.Errorf("%w: techdocs: the output directory %s is inside the docs directory", ErrInvalid, outDir)
+	}
+	entries, err := os.ReadDir(outDir)
+	switch {
+	case os.IsNotExist(err):
+		return os.MkdirAll(outDir, 0o755)
+	case err != nil:
+		return fmt.Errorf("techdocs: output directory: %w", err)
+	case len(entries) == 0:
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(outDir, MetadataFile)); err != nil && !b.opts.Overwrite {
+		return fmt.Errorf("techdocs: output directory %s is not empty and holds no previous build; refusing to replace it", outDir)
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(outDir, e.Name())); err != nil {
+			return fmt.Errorf("techdocs: clean output directory: %w", err)
+		}
+	}
+	return nil
+}
+
+func mustAbs(p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	if r, err := filepath.EvalSymlinks(a); err == nil {
+		return r
+	}
+	return a
+}
+
+func (b *builder) write(outDir string, res *Result) error {
+	if err := b.prepareOut(outDir); err != nil {
+		return err
+	}
+	var mu sync.Mutex
+	add := func(rel string) {
+		mu.Lock()
+		res.Files = append(res.Files, rel)
+		mu.Unlock()
+	}
+	put := func(rel string, data []byte) error {
+		p := filepath.Join(outDir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			return err
+		}
+		add(rel)
+		return nil
+	}
+	g, ctx := errgroup.WithContext(b.ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for _, p := range b.all {
+		g.Go(func() error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			data, err := b.renderHTML(p)
+			if err != nil {
+				return fmt.Errorf("techdocs: render %s: %w", p.File.Src, err)
+			}
+			return put(p.File.Dest, data)
+		})
+	}
+	for _, f := range b.files.list {
+		if f.Doc {
+			continue
+		}
+		g.Go(func() error {
+			dst := filepath.Join(outDir, filepath.FromSlash(f.Dest))
+			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+				return err
+			}
+			if err := copyFile(dst, f.abs, b.opts.Limits.MaxFileBytes); err != nil {
+				return fmt.Errorf("techdocs: copy %s: %w", f.Src, err)
+			}
+			add(f.Dest)
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	if err := put("assets/greenroom-docs.css", themeCSS()); err != nil {
+		return err
+	}
+	if b.cfg.plugin("search") || b.cfg.plugin("techdocs-core") {
+		data, err := jsonBytes(b.searchIndex())
+		if err != nil {
+			return err
+		}
+		if err := put("search/search_index.json", data); err != nil {
+			return err
+		}
+	}
+	site, err := jsonBytes(res)
+	if err != nil {
+		return err
+	}
+	if err := put(SiteFile, site); err != nil {
+		return err
+	}
+	res.Files = append(res.Files, MetadataFile)
+	slices.Sort(res.Files)
+	meta := Metadata{SiteName: res.SiteName, SiteDescription: res.SiteDescription,
+		BuildTimestamp: b.opts.Now().UnixMilli(), Files: res.Files, Etag: b.opts.Etag}
+	data, err := jsonBytes(meta)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(outDir, MetadataFile), data, 0o644)
+}
+
+// Metadata is techdocs_metadata.json as mkdocs-techdocs-core and
+// techdocs-cli write it.
+type Metadata struct {
+	SiteName        string   `json:"site_name"`
+	SiteDescription string   `json:"site_description"`
+	Etag            string   `json:"etag,omitempty"`
+	BuildTimestamp  int64    `json:"build_timestamp"`
+	Files           []string `json:"files,omitempty"`
+}
+
+// contentStart and contentEnd delimit a page's content in its HTML, so
+// the portal's reader can take it out of a built (or published) page.
+const (
+	contentStart = "<!-- greenroom:content -->"
+	contentEnd   = "<!-- /greenroom:content -->"
+)
