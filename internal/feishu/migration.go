@@ -13,9 +13,9 @@ import (
 const (
 	StatusQueued     = "queued"
 	StatusRunning    = "running"
-	StatusSucceeded  = "succeeded"  // every document migrated or skipped
-	StatusPartial    = "partial"    // some documents failed
-	StatusFailed     = "failed"     // nothing migrated
+	StatusSucceeded  = "succeeded" // every document migrated or skipped
+	StatusPartial    = "partial"   // some documents failed
+	StatusFailed     = "failed"    // nothing migrated
 	StatusRolledBack = "rolled_back"
 )
 
@@ -187,11 +187,11 @@ type Report struct {
 	Dirs []string `json:"dirs,omitempty"`
 	Nav  NavEdit  `json:"nav"`
 	// DocsDir is the docs_dir of the target, relative to its root.
-	DocsDir    string     `json:"docsDir,omitempty"`
-	Commit     string     `json:"commit,omitempty"`
-	StartedAt  time.Time  `json:"startedAt,omitzero"`
-	FinishedAt time.Time  `json:"finishedAt,omitzero"`
-	Rollback   *Rollback  `json:"rollback,omitempty"`
+	DocsDir    string      `json:"docsDir,omitempty"`
+	Commit     string      `json:"commit,omitempty"`
+	StartedAt  time.Time   `json:"startedAt,omitzero"`
+	FinishedAt time.Time   `json:"finishedAt,omitzero"`
+	Rollback   *Rollback   `json:"rollback,omitempty"`
 	Validation *Validation `json:"validation,omitempty"`
 }
 

@@ -62,7 +62,7 @@ type Service struct {
 	publisher Publisher
 	log       *slog.Logger
 	now       func() time.Time
-	defaults ConversionConfig
+	defaults  ConversionConfig
 }
 
 // NewService returns a migration service reading source and keeping
@@ -182,4 +182,3 @@ func (s *Service) save(ctx context.Context, m *Migration) error {
 	}
 	return nil
 }
-

@@ -185,4 +185,3 @@ func (c *Client) Members(ctx context.Context, token, fileType string) ([]feishu.
 	})
 	return out, err
 }
-

@@ -229,7 +229,9 @@ var forbiddenCodes = map[int]bool{1770032: true, 1061004: true, 1063002: true, 9
 // Not-found codes.
 var notFoundCodes = map[int]bool{1770002: true, 1061007: true, 1063005: true, 1061003: true}
 
-func (e *APIError) rateLimited() bool { return e.Status == http.StatusTooManyRequests || rateLimitCodes[e.Code] }
+func (e *APIError) rateLimited() bool {
+	return e.Status == http.StatusTooManyRequests || rateLimitCodes[e.Code]
+}
 
 // greenroomCode classifies the error for the domain.
 func (e *APIError) greenroomCode() greenroom.Code {
