@@ -4,17 +4,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/goccy/go-yaml"
 )
 
-// NavPage is one migrated page for mkdocs.yml: Dir is its folder path
-// below the migration's section ("" at the top).
+// NavPage is one migrated page for mkdocs.yml: Sections are the titles of
+// the nested nav sections it goes in, below the migration's section.
 type NavPage struct {
-	Title string `json:"title"`
-	Dir   string `json:"dir,omitempty"`
+	Title    string   `json:"title"`
+	Sections []string `json:"sections,omitempty"`
 	// Path is relative to docs_dir, with forward slashes.
 	Path string `json:"path"`
 }
@@ -69,13 +70,12 @@ func navBlock(section string, pages []NavPage, indent string) string {
 	b.WriteString(indent + "- " + yamlString(section) + ":\n")
 	// Group pages by directory, directories as nested sections in order.
 	sorted := append([]NavPage(nil), pages...)
-	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Dir < sorted[j].Dir })
+	sort.SliceStable(sorted, func(i, j int) bool {
+		return slices.Compare(sorted[i].Sections, sorted[j].Sections) < 0
+	})
 	open := []string{}
 	for _, p := range sorted {
-		parts := []string{}
-		if p.Dir != "" {
-			parts = strings.Split(p.Dir, "/")
-		}
+		parts := p.Sections
 		common := 0
 		for common < len(open) && common < len(parts) && open[common] == parts[common] {
 			common++

@@ -11,6 +11,7 @@ import (
 	"mime"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 
@@ -148,6 +149,7 @@ func (s *Service) scan(ctx context.Context, m *Migration) ([]File, error) {
 	}
 	type folder struct {
 		token, path string
+		names       []string
 		depth       int
 	}
 	queue := []folder{{token: req.FolderToken}}
@@ -168,7 +170,7 @@ func (s *Service) scan(ctx context.Context, m *Migration) ([]File, error) {
 			return nil, err
 		}
 		for _, it := range items {
-			it.Path = f.path
+			it.Path, it.Folders = f.path, f.names
 			switch it.Type {
 			case "folder":
 				if f.depth+1 >= maxFolderDepth {
@@ -179,7 +181,8 @@ func (s *Service) scan(ctx context.Context, m *Migration) ([]File, error) {
 				if sub == "" {
 					sub = it.Token
 				}
-				queue = append(queue, folder{token: it.Token, path: path.Join(f.path, sub), depth: f.depth + 1})
+				queue = append(queue, folder{token: it.Token, path: path.Join(f.path, sub),
+					names: append(slices.Clip(f.names), it.Name), depth: f.depth + 1})
 			case "docx":
 				if len(out) >= MaxDocuments {
 					m.Report.Warnings = append(m.Report.Warnings, fmt.Sprintf("more than %d documents; %s and later ones not migrated", MaxDocuments, it.Name))
@@ -453,15 +456,15 @@ func (s *Service) updateNav(root *os.Root, m *Migration, before []byte, plan []p
 		if !migrated[p.Token] {
 			continue
 		}
-		dir := ""
+		var sections []string
 		if m.Request.PreserveHierarchy {
-			dir = p.Path
+			sections = p.Folders
 		}
 		title := p.Name
 		if title == "" {
 			title = p.Token
 		}
-		pages = append(pages, NavPage{Title: title, Dir: dir, Path: p.Page})
+		pages = append(pages, NavPage{Title: title, Sections: sections, Path: p.Page})
 	}
 	ref, _ := greenroom.ParseEntityRef(m.Request.TargetService, "component", "default")
 	out, edit, err := addNav(before, ref.Name, m.Request.NavSection, pages)

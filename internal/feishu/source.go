@@ -36,6 +36,8 @@ type File struct {
 	// Path is the folder path below the scanned folder ("" at its top),
 	// filled in by Scan.
 	Path string `json:"path,omitempty"`
+	// Folders are the display names of the folders on Path, for the nav.
+	Folders []string `json:"folders,omitempty"`
 }
 
 // Media is a downloaded media file.

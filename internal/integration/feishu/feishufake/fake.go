@@ -62,6 +62,7 @@ type Server struct {
 	users    map[string]string
 	members  map[string][]feishu.Member
 	denied   map[string]bool
+	broken   map[string]bool
 	tokens   map[string]bool
 	issued   int
 	faults   []Fault
@@ -75,7 +76,7 @@ func New() *Server {
 		BlockPageSize: 500, FilePageSize: 200, TokenExpire: 7200,
 		docs: map[string]feishu.Dump{}, folders: map[string][]feishu.File{"": nil},
 		media: map[string]feishu.Media{}, users: map[string]string{}, members: map[string][]feishu.Member{},
-		denied: map[string]bool{}, tokens: map[string]bool{}, requests: map[string]int{},
+		denied: map[string]bool{}, broken: map[string]bool{}, tokens: map[string]bool{}, requests: map[string]int{},
 	}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
@@ -137,6 +138,13 @@ func (s *Server) Deny(token string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.denied[token] = true
+}
+
+// Break makes the document's blocks answer HTTP 500 every time.
+func (s *Server) Break(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.broken[token] = true
 }
 
 // Inject makes the next API requests (token requests excluded) fail with
@@ -399,7 +407,12 @@ func (s *Server) blocks(w http.ResponseWriter, r *http.Request, id string) {
 	}
 	s.mu.Lock()
 	size := pageSize(r, s.BlockPageSize)
+	broken := s.broken[id]
 	s.mu.Unlock()
+	if broken {
+		fail(w, http.StatusInternalServerError, 1770001, "internal error")
+		return
+	}
 	off, valid := pageOffset("blocks:"+id, r.URL.Query().Get("page_token"))
 	if !valid {
 		fail(w, http.StatusBadRequest, 1770001, "invalid param: page_token")
