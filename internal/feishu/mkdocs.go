@@ -153,8 +153,7 @@ func addNav(src []byte, siteName, section string, pages []NavPage) ([]byte, NavE
 		b.WriteString(lines[i])
 	}
 	if !strings.HasSuffix(b.String(), "\n") {
-		b.WriteString("\n")
-		block = "\n" + block
+		block = "\n" + block // recorded, so rollback restores the missing newline
 	}
 	b.WriteString(block)
 	for i := insertAt; i < len(lines); i++ {
