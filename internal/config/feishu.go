@@ -57,13 +57,24 @@ func init() {
 	})
 }
 
+// Effective returns f with the defaults filled in when the section was
+// absent (Config values decoded without a feishu section, or built in
+// code, are zero).
+func (f Feishu) Effective() Feishu {
+	if f.BaseURL == "" {
+		f.BaseURL = DefaultFeishuBaseURL
+		f.Conversion = FeishuConversion{HandleImages: "link", ConvertTables: true, PreserveFormatting: true}
+	}
+	return f
+}
+
 func (d *decoder) feishu(root *node, f *Feishu) {
-	f.BaseURL = DefaultFeishuBaseURL
-	f.Conversion = FeishuConversion{HandleImages: "link", ConvertTables: true, PreserveFormatting: true}
 	n := d.section(root, "feishu")
 	if n == nil {
 		return
 	}
+	f.BaseURL = DefaultFeishuBaseURL
+	f.Conversion = FeishuConversion{HandleImages: "link", ConvertTables: true, PreserveFormatting: true}
 	d.baseURL(n.get("baseUrl"), "feishu.baseUrl", &f.BaseURL)
 	d.str(n.get("appId"), "feishu.appId", &f.AppID)
 	d.token(n.get("appSecret"), "feishu.appSecret", &f.AppSecret)

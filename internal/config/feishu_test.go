@@ -46,7 +46,7 @@ func TestFeishuConfig(t *testing.T) {
     - owner: "a:b:c/d/e"
   mystery: 1
 `, Feishu{BaseURL: DefaultFeishuBaseURL, AppID: "cli_a",
-			Conversion: FeishuConversion{HandleImages: "link", ConvertTables: true, PreserveFormatting: true},
+			Conversion:        FeishuConversion{HandleImages: "link", ConvertTables: true, PreserveFormatting: true},
 			PermissionMapping: []FeishuPermissionRule{{Owner: "group:default/x"}}},
 			[]string{"feishu: appId and appSecret go together", "feishu.baseUrl", "feishu.conversion.handleImages",
 				"feishu.mystery", "feishu.permissionMapping[0].feishuRole", "feishu.permissionMapping[1].owner",
@@ -59,7 +59,7 @@ func TestFeishuConfig(t *testing.T) {
 				t.Fatal(err)
 			}
 			c, r, _ := Load(LoadOptions{Files: []string{f}, LookupEnv: noEnv})
-			if diff := cmp.Diff(tt.want, c.Feishu); diff != "" {
+			if diff := cmp.Diff(tt.want, c.Feishu.Effective()); diff != "" {
 				t.Errorf("Feishu (-want +got):\n%s", diff)
 			}
 			var got []string
