@@ -182,3 +182,6 @@ func (s *Service) save(ctx context.Context, m *Migration) error {
 	}
 	return nil
 }
+
+// ConversionDefaults returns the conversion used when a request has none.
+func (s *Service) ConversionDefaults() ConversionConfig { return s.defaults }
