@@ -16,6 +16,10 @@ type Feishu struct {
 	// PermissionMapping is feishu.permissionMapping, tried in order.
 	PermissionMapping []FeishuPermissionRule
 	Conversion        FeishuConversion
+	// TargetRoot is feishu.targetRoot: the folder under which migrations
+	// started from the portal or the API may write (their targetDir is
+	// relative to it). Default: <greenroom.dataDir>/feishu.
+	TargetRoot string
 }
 
 // Configured reports whether an app is set up.
@@ -48,7 +52,7 @@ const maxFeishuRules = 1000
 func init() {
 	registerFeature(feature{
 		sections: []string{"feishu"},
-		used: []string{"feishu.baseUrl", "feishu.appId", "feishu.appSecret", "feishu.permissionMapping",
+		used: []string{"feishu.baseUrl", "feishu.appId", "feishu.appSecret", "feishu.targetRoot", "feishu.permissionMapping",
 			"feishu.permissionMapping[].feishuMember", "feishu.permissionMapping[].feishuRole",
 			"feishu.permissionMapping[].owner", "feishu.permissionMapping[].backstageRole",
 			"feishu.conversion", "feishu.conversion.handleImages", "feishu.conversion.convertTables",
@@ -78,6 +82,7 @@ func (d *decoder) feishu(root *node, f *Feishu) {
 	d.baseURL(n.get("baseUrl"), "feishu.baseUrl", &f.BaseURL)
 	d.str(n.get("appId"), "feishu.appId", &f.AppID)
 	d.token(n.get("appSecret"), "feishu.appSecret", &f.AppSecret)
+	d.str(n.get("targetRoot"), "feishu.targetRoot", &f.TargetRoot)
 	if (f.AppID == "") != (f.AppSecret == "") {
 		d.ps.add(SeverityError, n.pos, "feishu", "appId and appSecret go together: set both or neither")
 	}

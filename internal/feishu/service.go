@@ -7,8 +7,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"path/filepath"
+	"slices"
 	"time"
 
+	"greenroom/internal/access"
 	"greenroom/internal/greenroom"
 )
 
@@ -63,6 +66,22 @@ type Service struct {
 	log       *slog.Logger
 	now       func() time.Time
 	defaults  ConversionConfig
+	root      string
+}
+
+// SetTargetRoot confines migrations to root: a request's TargetDir is then
+// a path relative to it, which may not leave it. The server sets it; the
+// CLI, run by the repository's owner, does not.
+func (s *Service) SetTargetRoot(root string) { s.root = root }
+
+// CanAdminister reports whether p may start, validate and roll back
+// migrations: anyone when authentication is off (p is nil), else
+// principals with the admin role, never contractors.
+func CanAdminister(p *access.Principal) bool {
+	if p == nil {
+		return true
+	}
+	return !p.Contractor && slices.Contains(p.Roles, "admin")
 }
 
 // NewService returns a migration service reading source and keeping
@@ -109,6 +128,13 @@ func (s *Service) Start(ctx context.Context, req Request) (Migration, error) {
 	req.defaults()
 	if err := req.Validate(); err != nil {
 		return Migration{}, err
+	}
+	if s.root != "" {
+		rel, err := cleanRel(filepath.ToSlash(req.TargetDir))
+		if err != nil || filepath.IsAbs(req.TargetDir) {
+			return Migration{}, greenroom.Errorf(greenroom.CodeInvalid, "feishu migration: targetDir: %q must be a folder inside %s", req.TargetDir, s.root)
+		}
+		req.TargetDir = filepath.Join(s.root, filepath.FromSlash(rel))
 	}
 	if req.Git != nil && s.publisher == nil {
 		return Migration{}, greenroom.Errorf(greenroom.CodeInvalid, "feishu migration: git output is not available here")
