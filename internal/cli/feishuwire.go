@@ -67,11 +67,15 @@ func (unconfiguredFeishu) err() error {
 	return greenroom.Errorf(greenroom.CodeUnavailable, "Feishu is not configured: set feishu.appId and feishu.appSecret in app-config.yaml")
 }
 
-func (u unconfiguredFeishu) ListFolder(context.Context, string) ([]feishu.File, error) { return nil, u.err() }
+func (u unconfiguredFeishu) ListFolder(context.Context, string) ([]feishu.File, error) {
+	return nil, u.err()
+}
 func (u unconfiguredFeishu) Document(context.Context, string) (feishu.Document, error) {
 	return feishu.Document{}, u.err()
 }
-func (u unconfiguredFeishu) Blocks(context.Context, string) ([]feishu.Block, error) { return nil, u.err() }
+func (u unconfiguredFeishu) Blocks(context.Context, string) ([]feishu.Block, error) {
+	return nil, u.err()
+}
 func (u unconfiguredFeishu) Media(context.Context, string) (feishu.Media, error) {
 	return feishu.Media{}, u.err()
 }

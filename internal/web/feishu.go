@@ -11,7 +11,9 @@ import (
 	"greenroom/internal/greenroom"
 )
 
-func init() { registerNav(navItem{ID: "feishu", Label: "Feishu migration", Path: "/feishu", Order: 80}) }
+func init() {
+	registerNav(navItem{ID: "feishu", Label: "Feishu migration", Path: "/feishu", Order: 80})
+}
 
 // FeishuMigrations is what the Feishu admin pages need from the migration
 // service.
@@ -66,7 +68,7 @@ type feishuListView struct {
 
 type feishuForm struct {
 	Source, Folder, Docs, Service, Target, DocsPath, Images string
-	Flat, DryRun                                             bool
+	Flat, DryRun                                            bool
 }
 
 func (p *FeishuPages) list(w http.ResponseWriter, r *http.Request) error {
