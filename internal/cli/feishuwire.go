@@ -47,6 +47,9 @@ func wireFeishu(ctx context.Context, env *wireEnv) error {
 	svc.SetConversionDefaults(conversionFromConfig(fc))
 	svc.SetTargetRoot(root)
 	svc.SetPublisher(feishuapi.GitPublisher{})
+	if env.catalog != nil {
+		svc.SetOwners(catalogOwners{byName: env.catalog.EntityByName})
+	}
 	pool := env.pool
 	svc.SetEnqueuer(func(ctx context.Context, kind string, payload any) error {
 		_, err := pool.Enqueue(ctx, kind, payload, jobs.MaxAttempts(3))
@@ -82,4 +85,29 @@ func (u unconfiguredFeishu) Media(context.Context, string) (feishu.Media, error)
 func (u unconfiguredFeishu) UserName(context.Context, string) (string, error) { return "", u.err() }
 func (u unconfiguredFeishu) Members(context.Context, string, string) ([]feishu.Member, error) {
 	return nil, u.err()
+}
+
+// catalogOwners reads spec.owner from the catalog.
+type catalogOwners struct {
+	byName func(ctx context.Context, ref greenroom.EntityRef) (json.RawMessage, error)
+}
+
+func (c catalogOwners) Owner(ctx context.Context, entityRef string) (string, error) {
+	ref, err := greenroom.ParseEntityRef(entityRef, "component", "default")
+	if err != nil {
+		return "", greenroom.Errorf(greenroom.CodeInvalid, "%w", err)
+	}
+	raw, err := c.byName(ctx, ref)
+	if err != nil {
+		return "", err
+	}
+	var e struct {
+		Spec struct {
+			Owner string `json:"owner"`
+		} `json:"spec"`
+	}
+	if err := json.Unmarshal(raw, &e); err != nil {
+		return "", fmt.Errorf("feishu: %s: %w", entityRef, err)
+	}
+	return e.Spec.Owner, nil
 }

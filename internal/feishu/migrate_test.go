@@ -424,3 +424,44 @@ func TestMigrationIsADurableJob(t *testing.T) {
 	}
 	t.Fatal("the migration job did not finish")
 }
+
+// ownersMap is a catalog of service owners.
+type ownersMap map[string]string
+
+func (o ownersMap) Owner(_ context.Context, ref string) (string, error) {
+	if v, ok := o[ref]; ok {
+		return v, nil
+	}
+	return "", greenroom.Errorf(greenroom.CodeNotFound, "no entity %s", ref)
+}
+
+func TestOwnerComparedWithCatalog(t *testing.T) {
+	e := newEnv(t, false)
+	ctx := context.Background()
+	e.svc.SetPermissionMapping([]feishu.PermissionRule{{FeishuMember: "oc_pay", Owner: "payments"}, {Owner: "group:default/other"}})
+	e.svc.SetOwners(ownersMap{"component:default/payments": "group:default/payments"})
+	req := e.request()
+	req.DryRun = true
+	m, err := e.svc.Start(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d1 := docByID(m.Report, e.dumps[0].Document.DocumentID)
+	d2 := docByID(m.Report, e.dumps[1].Document.DocumentID)
+	if d1.Owner != "payments" || len(d1.Warnings) != 0 {
+		t.Errorf("sample 1 (owner matches the service's): %+v", d1)
+	}
+	if d2.Owner != "group:default/other" || !slices.ContainsFunc(d2.Warnings, func(w string) bool {
+		return strings.Contains(w, "owned by group:default/payments")
+	}) {
+		t.Errorf("sample 2 (owner differs): %+v", d2)
+	}
+	req.TargetService = "component:default/ghost"
+	m, err = e.svc.Start(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(m.Report.Warnings, func(w string) bool { return strings.Contains(w, "not in the catalog") }) {
+		t.Errorf("warnings = %v", m.Report.Warnings)
+	}
+}

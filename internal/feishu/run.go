@@ -71,13 +71,25 @@ func (s *Service) Run(ctx context.Context, id string) error {
 		return s.finish(ctx, &m, StatusFailed, "scan: "+greenroom.ErrorMessage(err))
 	}
 	plan := s.plan(root, &m, files)
+	serviceOwner := ""
+	if s.owners != nil {
+		o, err := s.owners.Owner(ctx, m.Request.TargetService)
+		switch {
+		case err == nil:
+			serviceOwner = o
+		case greenroom.IsNotFound(err):
+			m.Report.Warnings = append(m.Report.Warnings, m.Request.TargetService+" is not in the catalog; owners not compared")
+		default:
+			m.Report.Warnings = append(m.Report.Warnings, "catalog: "+greenroom.ErrorMessage(err))
+		}
+	}
 
 	batch := max(m.Request.BatchSize, 1)
 	for i := 0; i < len(plan); i += batch {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		s.runBatch(ctx, root, &m, plan, plan[i:min(i+batch, len(plan))])
+		s.runBatch(ctx, root, &m, plan, plan[i:min(i+batch, len(plan))], serviceOwner)
 		if err := s.save(ctx, &m); err != nil {
 			return err
 		}
@@ -305,7 +317,7 @@ func (a *assets) UserName(ctx context.Context, id string) (string, error) {
 }
 
 // runBatch converts the batch's documents and writes them all, or none.
-func (s *Service) runBatch(ctx context.Context, root *os.Root, m *Migration, all, batch []planned) {
+func (s *Service) runBatch(ctx context.Context, root *os.Root, m *Migration, all, batch []planned, serviceOwner string) {
 	pages := make(map[string]string, len(all))
 	for _, p := range all {
 		pages[p.Token] = p.Page
@@ -322,6 +334,9 @@ func (s *Service) runBatch(ctx context.Context, root *os.Root, m *Migration, all
 			res.Owner = Owner(s.rules, members)
 			if res.Owner == "" && len(s.rules) > 0 {
 				res.Warnings = append(res.Warnings, "no permissionMapping rule matches its collaborators; the page keeps the service's owner")
+			}
+			if res.Owner != "" && serviceOwner != "" && !sameOwner(res.Owner, serviceOwner) {
+				res.Warnings = append(res.Warnings, fmt.Sprintf("its Feishu owners map to %s, but %s is owned by %s", res.Owner, m.Request.TargetService, serviceOwner))
 			}
 		case greenroom.ErrorCode(err) == greenroom.CodeForbidden:
 			res.Warnings = append(res.Warnings, "its permissions cannot be read; owner not mapped")

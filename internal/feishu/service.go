@@ -55,6 +55,24 @@ type Publisher interface {
 	Publish(ctx context.Context, dir, branch, message string, paths []string) (string, error)
 }
 
+// Owners reads who owns a catalog entity (spec.owner as an entity ref);
+// an entity not in the catalog is greenroom.CodeNotFound. cli adapts the
+// catalog service to it.
+type Owners interface {
+	Owner(ctx context.Context, entityRef string) (string, error)
+}
+
+// SetOwners makes migrations compare each page's mapped owner with the
+// target service's owner and warn when they differ.
+func (s *Service) SetOwners(o Owners) { s.owners = o }
+
+// sameOwner compares two owner refs, group:default being implied.
+func sameOwner(a, b string) bool {
+	ra, errA := greenroom.ParseEntityRef(a, "group", "default")
+	rb, errB := greenroom.ParseEntityRef(b, "group", "default")
+	return errA == nil && errB == nil && ra.String() == rb.String()
+}
+
 // Service runs migrations. Build it with NewService and the setters.
 type Service struct {
 	source    Source
@@ -67,6 +85,7 @@ type Service struct {
 	now       func() time.Time
 	defaults  ConversionConfig
 	root      string
+	owners    Owners
 }
 
 // SetTargetRoot confines migrations to root: a request's TargetDir is then

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/url"
 	"os"
@@ -180,7 +181,12 @@ func (DefaultBuilder) Build(ctx context.Context, dir string) ([]BuiltPage, []Bui
 			warnings = append(warnings, BuildWarning{File: p, Message: "not UTF-8 text; not built"})
 			return nil
 		}
-		pages[p] = parsePage(md, p, src)
+		pg, err := parsePage(md, p, src)
+		if err != nil {
+			warnings = append(warnings, BuildWarning{File: p, Message: "does not render: " + err.Error()})
+			return nil
+		}
+		pages[p] = pg
 		order = append(order, p)
 		return nil
 	})
@@ -239,8 +245,12 @@ func checkLink(from, dest string, pages map[string]*parsedPage, files map[string
 	return ""
 }
 
-func parsePage(md goldmark.Markdown, p string, src []byte) *parsedPage {
+// parsePage parses and renders a page, collecting its anchors and links.
+func parsePage(md goldmark.Markdown, p string, src []byte) (*parsedPage, error) {
 	doc := md.Parser().Parse(text.NewReader(src))
+	if err := md.Renderer().Render(io.Discard, src, doc); err != nil {
+		return nil, err
+	}
 	pg := &parsedPage{path: p, anchors: map[string]bool{}}
 	seen := map[string]int{}
 	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
@@ -264,7 +274,7 @@ func parsePage(md goldmark.Markdown, p string, src []byte) *parsedPage {
 		}
 		return ast.WalkContinue, nil
 	})
-	return pg
+	return pg, nil
 }
 
 func plainText(n ast.Node, src []byte) string {
