@@ -115,6 +115,9 @@ func (b Block) MarshalJSON() ([]byte, error) {
 	if len(b.Children) > 0 {
 		out["children"] = b.Children
 	}
+	if len(b.CommentIDs) > 0 {
+		out["comment_ids"] = b.CommentIDs
+	}
 	if key, ok := textKeys[b.BlockType]; ok && b.Text != nil {
 		out[key] = b.Text
 	}

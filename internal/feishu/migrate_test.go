@@ -465,3 +465,33 @@ func TestOwnerComparedWithCatalog(t *testing.T) {
 		t.Errorf("warnings = %v", m.Report.Warnings)
 	}
 }
+
+func TestCommentsPreserved(t *testing.T) {
+	e := newEnv(t, false)
+	ctx := context.Background()
+	d := e.dumps[2]
+	d.Document.DocumentID, d.Document.Title = "doxCOMMENTED", "Commented"
+	d.Blocks = append([]feishu.Block(nil), d.Blocks...)
+	for i := range d.Blocks {
+		if d.Blocks[i].BlockType == feishu.TypeBullet {
+			d.Blocks[i].CommentIDs = []string{"c1"}
+			break
+		}
+	}
+	e.fake.AddDocument("", d)
+	e.fake.AddComment("doxCOMMENTED", "c1", "is this -- still true?")
+	req := e.request()
+	req.FolderToken, req.DocumentIDs = "", []string{"doxCOMMENTED"}
+	req.Conversion.PreserveComments = true
+	m, err := e.svc.Start(ctx, req)
+	if err != nil || m.Status != feishu.StatusSucceeded {
+		t.Fatalf("%v %+v", err, m)
+	}
+	page, err := os.ReadFile(filepath.Join(e.dir, docByID(m.Report, "doxCOMMENTED").Path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(page), "<!-- comment: is this - - still true? -->") {
+		t.Errorf("comment not preserved:\n%s", page)
+	}
+}

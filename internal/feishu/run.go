@@ -353,6 +353,9 @@ func (s *Service) runBatch(ctx context.Context, root *os.Root, m *Migration, all
 			var docFiles []staged
 			a := &assets{src: s.source, pageDir: path.Dir(res.Path), files: &docFiles, users: users}
 			conv, cerr := NewConverter(m.Request.Conversion, a)
+			if cerr == nil && m.Request.Conversion.PreserveComments {
+				conv, cerr = s.withComments(ctx, conv, p.Token, &res)
+			}
 			if cerr != nil {
 				err = cerr
 			} else if md, err = conv.Convert(ctx, blocks); err == nil {
@@ -528,4 +531,23 @@ func (s *Service) undoInterrupted(m *Migration) error {
 		return fmt.Errorf("files changed since: %s", strings.Join(rb.Kept, ", "))
 	}
 	return nil
+}
+
+// withComments gives conv the document's comment texts, when the source
+// can read them; a source that cannot is a warning, not a failure.
+func (s *Service) withComments(ctx context.Context, conv *Converter, token string, res *DocumentResult) (*Converter, error) {
+	cs, ok := s.source.(CommentSource)
+	if !ok {
+		res.Warnings = append(res.Warnings, "comments cannot be read from this source; not preserved")
+		return conv, nil
+	}
+	comments, err := cs.Comments(ctx, token, "docx")
+	switch code := greenroom.ErrorCode(err); {
+	case err == nil:
+		return conv.WithComments(comments), nil
+	case code == greenroom.CodeForbidden || code == greenroom.CodeNotFound:
+		res.Warnings = append(res.Warnings, "comments: "+greenroom.ErrorMessage(err)+"; not preserved")
+		return conv, nil
+	}
+	return nil, err
 }

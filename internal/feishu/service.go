@@ -217,6 +217,12 @@ func (s *Service) Convert(ctx context.Context, documentID string, cfg Conversion
 	if err != nil {
 		return Result{}, err
 	}
+	if cfg.PreserveComments {
+		var res DocumentResult
+		if conv, err = s.withComments(ctx, conv, documentID, &res); err != nil {
+			return Result{}, err
+		}
+	}
 	return conv.Convert(ctx, blocks)
 }
 

@@ -54,3 +54,11 @@ type Member struct {
 	Perm       string `json:"perm"` // view, edit, full_access
 	Name       string `json:"name,omitempty"`
 }
+
+// CommentSource is a Source that can read a document's comments; it is
+// asked only when a conversion preserves comments.
+type CommentSource interface {
+	// Comments returns the text of each comment (its replies joined) by
+	// comment id.
+	Comments(ctx context.Context, token, fileType string) (map[string]string, error)
+}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"greenroom/internal/feishu"
@@ -180,6 +181,59 @@ func (c *Client) Members(ctx context.Context, token, fileType string) ([]feishu.
 		}
 		for _, m := range data.Items {
 			out = append(out, feishu.Member{MemberType: m.MemberType, MemberID: m.MemberID, Perm: m.Perm, Name: m.Name})
+		}
+		return data.HasMore, data.PageToken, nil
+	})
+	return out, err
+}
+
+var _ feishu.CommentSource = (*Client)(nil)
+
+// Comments reads a document's comments (drive/v1/files/:token/comments),
+// every page; a comment's text is its replies' text runs, replies joined
+// by " / ".
+func (c *Client) Comments(ctx context.Context, token, fileType string) (map[string]string, error) {
+	out := map[string]string{}
+	err := c.pages("comments", func(tok string) (bool, string, error) {
+		q := url.Values{"file_type": {fileType}, "page_size": {"100"}, "user_id_type": {"open_id"}}
+		if tok != "" {
+			q.Set("page_token", tok)
+		}
+		var data struct {
+			Items []struct {
+				CommentID string `json:"comment_id"`
+				ReplyList struct {
+					Replies []struct {
+						Content struct {
+							Elements []struct {
+								Type    string `json:"type"`
+								TextRun struct {
+									Text string `json:"text"`
+								} `json:"text_run"`
+							} `json:"elements"`
+						} `json:"content"`
+					} `json:"replies"`
+				} `json:"reply_list"`
+			} `json:"items"`
+			HasMore   bool   `json:"has_more"`
+			PageToken string `json:"page_token"`
+		}
+		if err := c.call(ctx, request{op: "comments", method: http.MethodGet,
+			path: "drive/v1/files/" + url.PathEscape(token) + "/comments", query: q, auth: true}, &data); err != nil {
+			return false, "", err
+		}
+		for _, it := range data.Items {
+			var replies []string
+			for _, r := range it.ReplyList.Replies {
+				var b strings.Builder
+				for _, e := range r.Content.Elements {
+					b.WriteString(e.TextRun.Text)
+				}
+				if s := strings.TrimSpace(b.String()); s != "" {
+					replies = append(replies, s)
+				}
+			}
+			out[it.CommentID] = strings.Join(replies, " / ")
 		}
 		return data.HasMore, data.PageToken, nil
 	})

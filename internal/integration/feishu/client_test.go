@@ -282,3 +282,18 @@ func TestCancelledContextStopsRetries(t *testing.T) {
 		t.Errorf("Document = %v after %v, want the context's deadline promptly", err, time.Since(start))
 	}
 }
+
+func TestComments(t *testing.T) {
+	fake := feishufake.New()
+	defer fake.Close()
+	fake.AddComment("doc1", "c1", "first")
+	fake.AddComment("doc1", "c2", "second")
+	c := newClient(t, fake, nil)
+	got, err := c.Comments(context.Background(), "doc1", "docx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]string{"c1": "first", "c2": "second"}, got); diff != "" {
+		t.Errorf("Comments (-want +got):\n%s", diff)
+	}
+}

@@ -63,6 +63,7 @@ type Server struct {
 	members  map[string][]feishu.Member
 	denied   map[string]bool
 	broken   map[string]bool
+	comments map[string]map[string]string
 	tokens   map[string]bool
 	issued   int
 	faults   []Fault
@@ -76,7 +77,7 @@ func New() *Server {
 		BlockPageSize: 500, FilePageSize: 200, TokenExpire: 7200,
 		docs: map[string]feishu.Dump{}, folders: map[string][]feishu.File{"": nil},
 		media: map[string]feishu.Media{}, users: map[string]string{}, members: map[string][]feishu.Member{},
-		denied: map[string]bool{}, broken: map[string]bool{}, tokens: map[string]bool{}, requests: map[string]int{},
+		denied: map[string]bool{}, broken: map[string]bool{}, comments: map[string]map[string]string{}, tokens: map[string]bool{}, requests: map[string]int{},
 	}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
@@ -138,6 +139,16 @@ func (s *Server) Deny(token string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.denied[token] = true
+}
+
+// AddComment adds a comment (one reply with text) to a document.
+func (s *Server) AddComment(doc, commentID, text string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.comments[doc] == nil {
+		s.comments[doc] = map[string]string{}
+	}
+	s.comments[doc][commentID] = text
 }
 
 // Break makes the document's blocks answer HTTP 500 every time.
@@ -278,6 +289,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.user(w, parts[3])
 	case pattern == "drive/v1/permissions/:token/members":
 		s.membersOf(w, parts[3])
+	case pattern == "drive/v1/files/:token/comments":
+		s.commentsOf(w, parts[3])
 	default:
 		fail(w, http.StatusNotFound, 404, "404 page not found")
 	}
@@ -297,6 +310,8 @@ func route(p string) string {
 		return "contact/v3/users/:id"
 	case len(parts) == 5 && parts[2] == "permissions" && parts[4] == "members":
 		return "drive/v1/permissions/:token/members"
+	case len(parts) == 5 && parts[2] == "files" && parts[4] == "comments":
+		return "drive/v1/files/:token/comments"
 	}
 	return p
 }
@@ -466,4 +481,22 @@ func (s *Server) membersOf(w http.ResponseWriter, token string) {
 		items = append(items, map[string]any{"member_type": x.MemberType, "member_id": x.MemberID, "perm": x.Perm, "name": x.Name, "type": "user"})
 	}
 	ok(w, map[string]any{"items": items})
+}
+
+func (s *Server) commentsOf(w http.ResponseWriter, doc string) {
+	s.mu.Lock()
+	cs := s.comments[doc]
+	ids := make([]string, 0, len(cs))
+	for id := range cs {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var items []map[string]any
+	for _, id := range ids {
+		items = append(items, map[string]any{"comment_id": id, "is_solved": false, "reply_list": map[string]any{
+			"replies": []any{map[string]any{"reply_id": id + "-r", "content": map[string]any{"elements": []any{
+				map[string]any{"type": "text_run", "text_run": map[string]any{"text": cs[id]}}}}}}}})
+	}
+	s.mu.Unlock()
+	ok(w, map[string]any{"items": items, "has_more": false})
 }
