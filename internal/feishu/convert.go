@@ -408,7 +408,7 @@ func (r *renderer) listItem(b *Block, depth int) part {
 	if len(kids) > 0 {
 		inner := join(kids)
 		sep := "\n"
-		if first := kids[0].text; first == "---" || strings.HasPrefix(first, "|") || strings.HasPrefix(first, "<table") || text == "" {
+		if first := kids[0].text; first == "---" || strings.HasPrefix(first, "|") || strings.HasPrefix(first, "<table") {
 			sep = "\n\n" // would otherwise turn the item text into a heading or a table
 		}
 		body += sep + "\x00" + strings.ReplaceAll(inner, "\n", "\n\x00")

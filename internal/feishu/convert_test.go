@@ -245,6 +245,19 @@ func TestConvertRules(t *testing.T) {
 			d.table("doc", 2, 2, func(r, c int) string { return fmt.Sprintf("r%dc%d", r, c) },
 				[]MergeInfo{{RowSpan: 1, ColSpan: 2}, {1, 1}, {1, 1}, {1, 1}})
 		}, "", "<table>\n<tr><th colspan=\"2\">r0c0</th></tr>\n<tr><td>r1c0</td><td>r1c1</td></tr>\n</table>\n"},
+		{"cell text blocks joined by <br>, empty ones too", func(d *tb) {
+			id := d.table("doc", 1, 1, func(r, c int) string { return "a" }, nil)
+			cell := d.block(id).Table.Cells[0]
+			d.text(cell, "")
+			d.text(cell, "b")
+		}, "", "| a<br><br>b |\n| --- |\n"},
+		{"HTML table escapes only what HTML needs", func(d *tb) {
+			d.table("doc", 1, 2, func(r, c int) string { return `"x" & <y>` }, []MergeInfo{{RowSpan: 2, ColSpan: 1}, {1, 1}})
+		}, "", "<table>\n<tr><th rowspan=\"2\">\"x\" &amp; &lt;y&gt;</th><th>\"x\" &amp; &lt;y&gt;</th></tr>\n</table>\n"},
+		{"empty list item with a child", func(d *tb) {
+			p := d.add("doc", TypeBullet)
+			d.add(p, TypeBullet, runs("child")...)
+		}, "", "- \n  - child\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,7 +1,6 @@
 package feishu
 
 import (
-	"html"
 	"net/url"
 	"strings"
 )
@@ -229,7 +228,7 @@ func writeHTMLSpan(b *strings.Builder, s span) {
 	st := s.style
 	var open, close []string
 	if st.link != "" {
-		open, close = append(open, `<a href="`+html.EscapeString(st.link)+`">`), append([]string{"</a>"}, close...)
+		open, close = append(open, `<a href="`+htmlAttr(st.link)+`">`), append([]string{"</a>"}, close...)
 	}
 	if st.underline {
 		open, close = append(open, "<u>"), append([]string{"</u>"}, close...)
@@ -249,10 +248,20 @@ func writeHTMLSpan(b *strings.Builder, s span) {
 	for _, o := range open {
 		b.WriteString(o)
 	}
-	b.WriteString(strings.ReplaceAll(html.EscapeString(s.text), "\n", "<br>"))
+	b.WriteString(strings.ReplaceAll(htmlText(s.text), "\n", "<br>"))
 	for _, c := range close {
 		b.WriteString(c)
 	}
 }
 
-func htmlEscape(s string) string { return html.EscapeString(s) }
+// htmlText escapes text for HTML content: &, < and > only, so that quotes
+// stay as written.
+func htmlText(s string) string { return htmlTextEscaper.Replace(s) }
+
+// htmlAttr escapes a double-quoted attribute value.
+func htmlAttr(s string) string { return htmlAttrEscaper.Replace(s) }
+
+var (
+	htmlTextEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+	htmlAttrEscaper = strings.NewReplacer("&", "&amp;", `"`, "&quot;", "<", "&lt;", ">", "&gt;")
+)

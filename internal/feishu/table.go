@@ -132,14 +132,10 @@ func (r *renderer) cellText(cell *Block, depth int, mode inlineMode) string {
 					texts = append(texts, s)
 				}
 			case k.Text != nil && k.BlockType != TypeCode:
+				// Every child text block counts, empty ones too: "a", ""
+				// is "a<br>", as CONVENTIONS.md joins them.
 				s := r.inline(k.BlockID, k.Text.Elements, mode)
-				s = strings.TrimSpace(strings.ReplaceAll(s, "\\\n", "<br>"))
-				if mode == inlineHTML {
-					s = strings.TrimSpace(s)
-				}
-				if s != "" {
-					texts = append(texts, s)
-				}
+				texts = append(texts, strings.TrimSpace(strings.ReplaceAll(s, "\\\n", "<br>")))
 			case k.BlockType == TypeCode && k.Text != nil:
 				var sb strings.Builder
 				for _, e := range k.Text.Elements {
@@ -149,7 +145,7 @@ func (r *renderer) cellText(cell *Block, depth int, mode inlineMode) string {
 				}
 				if c := strings.TrimSpace(sb.String()); c != "" {
 					if mode == inlineHTML {
-						texts = append(texts, "<code>"+strings.ReplaceAll(htmlEscape(c), "\n", "<br>")+"</code>")
+						texts = append(texts, "<code>"+strings.ReplaceAll(htmlText(c), "\n", "<br>")+"</code>")
 					} else {
 						texts = append(texts, strings.ReplaceAll(codeSpan(c), "\n", " "))
 					}
