@@ -289,8 +289,10 @@ func number(parts []part) []part {
 		// the real marker width.
 		lines := strings.Split(body, "\n")
 		for j := 1; j < len(lines); j++ {
-			if lines[j] != "" {
-				lines[j] = strings.Repeat(" ", len(marker)) + strings.TrimPrefix(lines[j], "\x00")
+			if l := strings.TrimPrefix(lines[j], "\x00"); l != "" {
+				lines[j] = strings.Repeat(" ", len(marker)) + l
+			} else {
+				lines[j] = ""
 			}
 		}
 		parts[i].text = marker + strings.Join(lines, "\n")

@@ -534,3 +534,14 @@ func TestRenderedMarkdownIsSemanticallyStable(t *testing.T) {
 		}
 	}
 }
+
+func TestOrderedItemWithParagraphChildren(t *testing.T) {
+	d := newDoc("")
+	o := d.add("doc", TypeOrdered, runs("item")...)
+	d.text(o, "p1")
+	d.text(o, "p2")
+	got := convert(t, d.blocks, DefaultConversion()).Markdown
+	if want := "1. item\n   p1\n\n   p2\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

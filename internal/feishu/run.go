@@ -21,6 +21,10 @@ import (
 // maxEmbedBytes bounds an image inlined as a data: URI.
 const maxEmbedBytes = 2 << 20
 
+// maxDocWarnings bounds the conversion warnings kept per document in a
+// report.
+const maxDocWarnings = 50
+
 // Run runs a stored migration to its end: scan, convert, write batch by
 // batch, add nav entries, commit when asked. A run that finds the
 // migration finished does nothing; one that finds files of an interrupted
@@ -362,7 +366,11 @@ func (s *Service) runBatch(ctx context.Context, root *os.Root, m *Migration, all
 				text := rewriteLinks(md.Markdown, p.Page, pages)
 				files = append(files, staged{path: res.Path, data: []byte(text)})
 				files = append(files, docFiles...)
-				for _, w := range md.Warnings {
+				for i, w := range md.Warnings {
+					if i == maxDocWarnings {
+						res.Warnings = append(res.Warnings, fmt.Sprintf("… and %d more warnings", len(md.Warnings)-i))
+						break
+					}
 					res.Warnings = append(res.Warnings, w.String())
 				}
 			}
