@@ -22,6 +22,7 @@ type FeishuMigrations interface {
 	Migrations(ctx context.Context, limit int) ([]feishu.Migration, error)
 	Validate(ctx context.Context, id string) (feishu.Validation, error)
 	Rollback(ctx context.Context, id string) (feishu.Migration, error)
+	ConversionDefaults() feishu.ConversionConfig
 }
 
 // FeishuHandler serves /api/feishu: the admin API of Feishu migrations.
@@ -80,7 +81,9 @@ func (h *FeishuHandler) list(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *FeishuHandler) start(w http.ResponseWriter, r *http.Request) error {
-	var req feishu.Request
+	// Fields the body leaves out keep these defaults (JSON decoding fills
+	// in only what it names).
+	req := feishu.Request{Conversion: h.svc.ConversionDefaults(), PreserveHierarchy: true}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxFeishuRequestBytes))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {

@@ -60,13 +60,17 @@ func TestFeishuAPI(t *testing.T) {
 		t.Errorf("absolute targetDir: %d %v", code, body)
 	}
 	admin := &access.Principal{Kind: access.KindUser, UserRef: "user:default/ada", Roles: []string{"admin"}}
-	code, body := do("POST", "/api/feishu/migrations", `{"folderToken":"fld","targetService":"component:default/pay","targetDir":"pay","preserveHierarchy":true}`, admin)
+	code, body := do("POST", "/api/feishu/migrations", `{"folderToken":"fld","targetService":"component:default/pay","targetDir":"pay","conversion":{"handleImages":"link"}}`, admin)
 	if code != 202 || body["status"] != feishu.StatusSucceeded {
 		t.Fatalf("start: %d %v", code, body)
 	}
 	id := body["id"].(string)
-	if req := body["request"].(map[string]any); req["requestedBy"] != "user:default/ada" {
-		t.Errorf("requestedBy = %v", req["requestedBy"])
+	req := body["request"].(map[string]any)
+	if req["requestedBy"] != "user:default/ada" || req["preserveHierarchy"] != true {
+		t.Errorf("request = %v", req)
+	}
+	if conv := req["conversion"].(map[string]any); conv["convertTables"] != true || conv["preserveFormatting"] != true {
+		t.Errorf("a partial conversion lost the defaults: %v", conv)
 	}
 	if code, body := do("GET", "/api/feishu/migrations", "", admin); code != 200 || len(body["items"].([]any)) != 1 {
 		t.Errorf("list: %d %v", code, body)
