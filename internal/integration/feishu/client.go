@@ -167,8 +167,8 @@ func New(opts Options, deps Deps) (*Client, error) {
 		ReadyToTrip: func(c gobreaker.Counts) bool {
 			return c.ConsecutiveFailures >= opts.BreakerFailures
 		},
-		// Only unavailability trips the breaker: a 403 or a 404 says
-		// Feishu is answering.
+		// Only 5xx answers, timeouts and transport errors trip the
+		// breaker: a 403, a 404 or a rate limit says Feishu is answering.
 		IsSuccessful: func(err error) bool { return err == nil || !isUnavailable(err) },
 		IsExcluded:   func(err error) bool { return errors.Is(err, context.Canceled) },
 		OnStateChange: func(name string, from, to gobreaker.State) {
@@ -392,8 +392,10 @@ func (c *Client) once(ctx context.Context, r request) ([]byte, http.Header, erro
 			}
 			return nil, err
 		}
-		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
+		if resp.StatusCode >= 500 {
 			// Counted as failures by the breaker; the body is read below.
+			// Rate limits are not: backoff handles them, and an open
+			// breaker would fail documents that only had to wait.
 			return resp, &APIError{Op: r.op, Status: resp.StatusCode}
 		}
 		return resp, nil

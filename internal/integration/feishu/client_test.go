@@ -297,3 +297,22 @@ func TestComments(t *testing.T) {
 		t.Errorf("Comments (-want +got):\n%s", diff)
 	}
 }
+
+func TestRateLimitsDoNotOpenTheBreaker(t *testing.T) {
+	fake := feishufake.New()
+	defer fake.Close()
+	d := samples(t)[2]
+	fake.AddDocument("", d)
+	c := newClient(t, fake, func(o *feishu.Options) { o.BreakerFailures = 2; o.MaxRetries = 10 })
+	faults := make([]feishufake.Fault, 8)
+	for i := range faults {
+		faults[i] = feishufake.Fault429
+	}
+	fake.Inject(faults...)
+	if _, err := c.Document(context.Background(), d.Document.DocumentID); err != nil {
+		t.Fatalf("after 8 rate limits: %v", err)
+	}
+	if st := c.Stats(); st.RateLimits != 8 {
+		t.Errorf("stats = %+v", st)
+	}
+}
