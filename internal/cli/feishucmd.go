@@ -199,15 +199,15 @@ func feishuService(ctx context.Context, g *globalFlags, ff *feishuFlags, dataDir
 	svc := feishu.NewService(src, st, logger)
 	svc.SetPermissionMapping(rulesFromConfig(cfg.Feishu))
 	svc.SetConversionDefaults(conversionFromConfig(cfg.Feishu))
-	svc.SetPublisher(feishuapi.GitPublisher{})
+	svc.SetPublisher(feishuPublisher(cfg))
 	return svc, func() { _ = st.Close() }, nil
 }
 
 func newFeishuMigrateCmd(g *globalFlags) *cobra.Command {
 	var ff feishuFlags
 	var req feishu.Request
-	var dataDir, images, branch, output string
-	var flat bool
+	var dataDir, images, branch, output, prRepo, prBase string
+	var flat, pr bool
 	cmd := &cobra.Command{
 		Use:   "migrate (--folder TOKEN | --workspace | --doc ID...) --service REF --target DIR",
 		Short: "Migrate Feishu documents into a service's docs",
@@ -217,7 +217,8 @@ into DIR's docs_dir under --docs-path, adding a nav section to mkdocs.yml
 (created when missing). Documents the app may not read are reported and
 skipped. Documents are written in batches of --batch-size, each all or
 nothing. With --branch the result is committed on a new branch of the git
-repository DIR. The migration and its report are kept in the store
+repository DIR; --pull-request also pushes it to origin and opens a pull
+request with the token of the matching integrations.github entry. The migration and its report are kept in the store
 (--data-dir); see feishu report, validate and rollback.
 
 Exit code 0 when every document was migrated or skipped, 1 otherwise.`,
@@ -233,7 +234,9 @@ Exit code 0 when every document was migrated or skipped, 1 otherwise.`,
 				req.Conversion = conversionDefaultsWith(svc, images)
 			}
 			if branch != "" {
-				req.Git = &feishu.GitOutput{Branch: branch}
+				req.Git = &feishu.GitOutput{Branch: branch, PullRequest: pr, Repo: prRepo, Base: prBase}
+			} else if pr {
+				return exitf(2, "--pull-request needs --branch")
 			}
 			if abs, err := filepath.Abs(req.TargetDir); err == nil && req.TargetDir != "" {
 				req.TargetDir = abs
@@ -269,6 +272,9 @@ Exit code 0 when every document was migrated or skipped, 1 otherwise.`,
 	f.BoolVar(&req.DryRun, "dry-run", false, "convert and report, write nothing")
 	f.IntVar(&req.BatchSize, "batch-size", 0, "documents written together or not at all (default 20)")
 	f.StringVar(&branch, "branch", "", "commit the result on this new branch of the git repository --target")
+	f.BoolVar(&pr, "pull-request", false, "push --branch to origin and open a pull request (token from integrations.github)")
+	f.StringVar(&prRepo, "repo", "", "GitHub repository owner/name of the pull request (default: from origin's URL)")
+	f.StringVar(&prBase, "base", "", "branch the pull request merges into (default main)")
 	f.StringVar(&dataDir, "data-dir", "", "data dir of the store that records the migration (default greenroom.dataDir)")
 	f.StringVarP(&output, "output", "o", "text", "report format: text or json")
 	return cmd
@@ -316,6 +322,9 @@ func printMigration(w io.Writer, format string, m feishu.Migration) error {
 	}
 	if r.Commit != "" {
 		fmt.Fprintf(w, "commit: %s on %s\n", r.Commit, m.Request.Git.Branch)
+	}
+	if r.PullRequest != "" {
+		fmt.Fprintf(w, "pull request: %s\n", r.PullRequest)
 	}
 	if v := r.Validation; v != nil {
 		fmt.Fprintf(w, "validation: ok=%v, %d pages, %d problems\n", v.OK, v.Pages, len(v.Problems))

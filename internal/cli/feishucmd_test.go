@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5"
+	gitconfig "github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"greenroom/internal/feishu"
@@ -168,5 +171,57 @@ func TestGitPublisher(t *testing.T) {
 	}
 	if _, err := (feishuapi.GitPublisher{}).Publish(context.Background(), dir, "feishu/migration", "again", nil); err == nil {
 		t.Error("publishing to an existing branch succeeded")
+	}
+}
+
+func TestGitPublisherPullRequest(t *testing.T) {
+	dir, bare := t.TempDir(), t.TempDir()
+	if _, err := git.PlainInit(bare, true); err != nil {
+		t.Fatal(err)
+	}
+	repo, err := git.PlainInit(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.CreateRemote(&gitconfig.RemoteConfig{Name: "origin", URLs: []string{bare}}); err != nil {
+		t.Fatal(err)
+	}
+	wt, _ := repo.Worktree()
+	_ = os.WriteFile(filepath.Join(dir, "README.md"), []byte("# r\n"), 0o644)
+	_, _ = wt.Add("README.md")
+	if _, err := wt.Commit("init", &git.CommitOptions{Author: &object.Signature{Name: "t", Email: "t@x", When: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]string
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/repos/acme/pay/pulls" || r.Header.Get("Authorization") != "Bearer ghp_test" {
+			http.Error(w, `{"message":"bad request"}`, http.StatusBadRequest)
+			return
+		}
+		_ = json.NewDecoder(r.Body).Decode(&got)
+		w.WriteHeader(http.StatusCreated)
+		_, _ = w.Write([]byte(`{"html_url":"https://github.com/acme/pay/pull/7"}`))
+	}))
+	defer api.Close()
+	pub := feishuapi.GitPublisher{GitHub: func(host string) (string, string, bool) { return api.URL, "ghp_test", true }}
+	_ = os.MkdirAll(filepath.Join(dir, "docs"), 0o755)
+	_ = os.WriteFile(filepath.Join(dir, "docs/a.md"), []byte("# a\n"), 0o644)
+	ctx := context.Background()
+	if _, err := pub.Publish(ctx, dir, "feishu/m1", "docs: migrate", []string{"docs/a.md"}); err != nil {
+		t.Fatal(err)
+	}
+	u, err := pub.PullRequest(ctx, dir, "acme/pay", "feishu/m1", "master", "docs: migrate", "body")
+	if err != nil || u != "https://github.com/acme/pay/pull/7" {
+		t.Fatalf("PullRequest = %q, %v", u, err)
+	}
+	if got["head"] != "feishu/m1" || got["base"] != "master" || got["title"] != "docs: migrate" {
+		t.Errorf("pull request body = %v", got)
+	}
+	remote, _ := git.PlainOpen(bare)
+	if _, err := remote.Reference("refs/heads/feishu/m1", false); err != nil {
+		t.Errorf("branch not pushed: %v", err)
+	}
+	if _, err := pub.PullRequest(ctx, dir, "", "feishu/m1", "master", "t", "b"); err == nil {
+		t.Error("a pull request without a repository name succeeded")
 	}
 }

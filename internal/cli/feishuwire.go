@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"greenroom/internal/api"
+	"greenroom/internal/config"
 	"greenroom/internal/feishu"
 	"greenroom/internal/greenroom"
 	feishuapi "greenroom/internal/integration/feishu"
@@ -46,7 +48,7 @@ func wireFeishu(ctx context.Context, env *wireEnv) error {
 	svc.SetPermissionMapping(rulesFromConfig(fc))
 	svc.SetConversionDefaults(conversionFromConfig(fc))
 	svc.SetTargetRoot(root)
-	svc.SetPublisher(feishuapi.GitPublisher{})
+	svc.SetPublisher(feishuPublisher(env.cfg))
 	if env.catalog != nil {
 		svc.SetOwners(catalogOwners{byName: env.catalog.EntityByName})
 	}
@@ -110,4 +112,26 @@ func (c catalogOwners) Owner(ctx context.Context, entityRef string) (string, err
 		return "", fmt.Errorf("feishu: %s: %w", entityRef, err)
 	}
 	return e.Spec.Owner, nil
+}
+
+// feishuPublisher commits migrations with go-git and opens pull requests
+// with the token of the matching integrations.github entry.
+func feishuPublisher(cfg *config.Config) feishuapi.GitPublisher {
+	entries := cfg.Integrations.GitHub
+	return feishuapi.GitPublisher{GitHub: func(host string) (string, string, bool) {
+		for _, g := range entries {
+			if !strings.EqualFold(g.Host, host) || g.Token == "" {
+				continue
+			}
+			api := g.APIBaseURL
+			if api == "" {
+				api = "https://" + g.Host + "/api/v3"
+				if strings.EqualFold(g.Host, "github.com") {
+					api = "https://api.github.com"
+				}
+			}
+			return api, g.Token.Reveal(), true
+		}
+		return "", "", false
+	}}
 }

@@ -3,6 +3,8 @@ package feishu_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-git/go-git/v5"
+	gitconfig "github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/goccy/go-yaml"
 	"github.com/google/go-cmp/cmp"
 
@@ -493,5 +498,50 @@ func TestCommentsPreserved(t *testing.T) {
 	}
 	if !strings.Contains(string(page), "<!-- comment: is this - - still true? -->") {
 		t.Errorf("comment not preserved:\n%s", page)
+	}
+}
+
+func TestGitOutputWithPullRequest(t *testing.T) {
+	e := newEnv(t, false)
+	ctx := context.Background()
+	bare := t.TempDir()
+	if _, err := git.PlainInit(bare, true); err != nil {
+		t.Fatal(err)
+	}
+	repo, err := git.PlainInit(e.dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = repo.CreateRemote(&gitconfig.RemoteConfig{Name: "origin", URLs: []string{bare}})
+	wt, _ := repo.Worktree()
+	_ = wt.AddGlob(".")
+	if _, err := wt.Commit("init", &git.CommitOptions{Author: &object.Signature{Name: "t", Email: "t@x", When: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	pulls := 0
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pulls++
+		w.WriteHeader(http.StatusCreated)
+		_, _ = w.Write([]byte(`{"html_url":"https://github.com/acme/pay/pull/1"}`))
+	}))
+	defer api.Close()
+	e.svc.SetPublisher(client.GitPublisher{GitHub: func(string) (string, string, bool) { return api.URL, "tok", true }})
+	req := e.request()
+	req.Git = &feishu.GitOutput{Branch: "docs/feishu", PullRequest: true, Repo: "acme/pay", Base: "master"}
+	m, err := e.svc.Start(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Report.Commit == "" || m.Report.PullRequest != "https://github.com/acme/pay/pull/1" || pulls != 1 {
+		t.Fatalf("commit %q, pull request %q (%d calls), warnings %v", m.Report.Commit, m.Report.PullRequest, pulls, m.Report.Warnings)
+	}
+	remote, _ := git.PlainOpen(bare)
+	ref, err := remote.Reference("refs/heads/docs/feishu", false)
+	if err != nil || ref.Hash().String() != m.Report.Commit {
+		t.Errorf("pushed branch: %v %v", ref, err)
+	}
+	c, _ := remote.CommitObject(ref.Hash())
+	if _, err := c.File("mkdocs.yml"); err != nil {
+		t.Errorf("the commit lacks mkdocs.yml: %v", err)
 	}
 }

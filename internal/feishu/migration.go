@@ -3,6 +3,7 @@ package feishu
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -61,11 +62,21 @@ type Request struct {
 	RequestedBy string `json:"requestedBy,omitempty"`
 }
 
-// GitOutput asks for the migration to be committed on Branch.
+// GitOutput asks for the migration to be committed on Branch and, with
+// PullRequest, pushed to the repository's origin with a pull request
+// opened on GitHub.
 type GitOutput struct {
 	Branch  string `json:"branch"`
 	Message string `json:"message,omitempty"`
+	// PullRequest pushes Branch to origin and opens a pull request into
+	// Base (default main) of Repo ("owner/name"; default: from origin's
+	// URL).
+	PullRequest bool   `json:"pullRequest,omitempty"`
+	Repo        string `json:"repo,omitempty"`
+	Base        string `json:"base,omitempty"`
 }
+
+var repoName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$`)
 
 // Bounds of one migration.
 const (
@@ -113,6 +124,12 @@ func (r *Request) Validate() error {
 	}
 	if r.Git != nil && !validBranch(r.Git.Branch) {
 		problems = append(problems, fmt.Sprintf("git.branch: %q is not a branch name", r.Git.Branch))
+	}
+	if r.Git != nil && r.Git.Base != "" && !validBranch(r.Git.Base) {
+		problems = append(problems, fmt.Sprintf("git.base: %q is not a branch name", r.Git.Base))
+	}
+	if r.Git != nil && r.Git.Repo != "" && !repoName.MatchString(r.Git.Repo) {
+		problems = append(problems, fmt.Sprintf("git.repo: %q: want owner/name", r.Git.Repo))
 	}
 	if len(problems) > 0 {
 		return greenroom.Errorf(greenroom.CodeInvalid, "feishu migration: %s", strings.Join(problems, "; "))
@@ -187,12 +204,14 @@ type Report struct {
 	Dirs []string `json:"dirs,omitempty"`
 	Nav  NavEdit  `json:"nav"`
 	// DocsDir is the docs_dir of the target, relative to its root.
-	DocsDir    string      `json:"docsDir,omitempty"`
-	Commit     string      `json:"commit,omitempty"`
-	StartedAt  time.Time   `json:"startedAt,omitzero"`
-	FinishedAt time.Time   `json:"finishedAt,omitzero"`
-	Rollback   *Rollback   `json:"rollback,omitempty"`
-	Validation *Validation `json:"validation,omitempty"`
+	DocsDir string `json:"docsDir,omitempty"`
+	Commit  string `json:"commit,omitempty"`
+	// PullRequest is the URL of the pull request opened, if any.
+	PullRequest string      `json:"pullRequest,omitempty"`
+	StartedAt   time.Time   `json:"startedAt,omitzero"`
+	FinishedAt  time.Time   `json:"finishedAt,omitzero"`
+	Rollback    *Rollback   `json:"rollback,omitempty"`
+	Validation  *Validation `json:"validation,omitempty"`
 }
 
 // DocumentResult is one document's outcome.

@@ -110,9 +110,22 @@ func (s *Service) Run(ctx context.Context, id string) error {
 			}
 			commit, err := s.publisher.Publish(ctx, m.Request.TargetDir, m.Request.Git.Branch, msg, m.Report.GeneratedFiles)
 			if err != nil {
-				m.Report.Warnings = append(m.Report.Warnings, "git: "+err.Error())
+				m.Report.Warnings = append(m.Report.Warnings, "git: "+greenroom.ErrorMessage(err))
 			}
 			m.Report.Commit = commit
+			if g := m.Request.Git; err == nil && g.PullRequest {
+				base := g.Base
+				if base == "" {
+					base = "main"
+				}
+				body := fmt.Sprintf("Migrated by Greenroom (%s): %d documents, %d failed, %d skipped.", m.ID,
+					m.Report.SuccessCount, m.Report.FailureCount, m.Report.SkippedCount)
+				pr, err := s.publisher.PullRequest(ctx, m.Request.TargetDir, g.Repo, g.Branch, base, msg, body)
+				if err != nil {
+					m.Report.Warnings = append(m.Report.Warnings, "pull request: "+greenroom.ErrorMessage(err))
+				}
+				m.Report.PullRequest = pr
+			}
 		}
 	}
 	status := StatusSucceeded

@@ -53,6 +53,10 @@ type Enqueuer func(ctx context.Context, kind string, payload any) error
 // output) and returns the commit id; the git adapter implements it.
 type Publisher interface {
 	Publish(ctx context.Context, dir, branch, message string, paths []string) (string, error)
+	// PullRequest pushes branch to the origin of the repository in dir
+	// and opens a pull request into base of repo ("" derives it from
+	// origin); it returns the pull request's URL.
+	PullRequest(ctx context.Context, dir, repo, branch, base, title, body string) (string, error)
 }
 
 // Owners reads who owns a catalog entity (spec.owner as an entity ref);
