@@ -82,5 +82,6 @@ files win, as in Backstage).`,
 	root.AddCommand(newLoginCmd(g), newLogoutCmd(g))   // sign-in
 	root.AddCommand(newCreateCmd(g), newTemplateCmd()) // scaffolder
 	root.AddCommand(newDocsCmd(g))                     // techdocs
+	root.AddCommand(newFeishuCmd(g))                   // feishu
 	return root
 }

@@ -24,6 +24,7 @@ type Config struct {
 	SignIn       SignIn       // auth and greenroom.rateLimit, see auth_signin.go
 	Scaffolder   Scaffolder   // see scaffolder.go
 	TechDocs     TechDocs     // techdocs, see techdocs.go
+	Feishu       Feishu       // feishu, see feishu.go
 
 	raw   *node    // merged tree; nil for configs built in code
 	files []string // the files Load read, in order
