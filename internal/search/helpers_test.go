@@ -219,3 +219,16 @@ func waitBuilt(t testing.TB, svc *Service) {
 func testdataDocs() string { return filepath.Join("testdata", "docs") }
 
 var _ fs.FS = examples.FS
+
+func recordOf(t testing.TB, body string, at time.Time) catalog.Record {
+	t.Helper()
+	d, err := EntityDocument([]byte(body), at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return catalog.Record{Ref: d.Ref, Body: []byte(body), UpdatedAt: at}
+}
+
+func catalogFileSource(dir string) ([]catalog.Source, error) {
+	return []catalog.Source{{Name: "provider:test:" + dir, FS: os.DirFS(dir), Root: "all.yaml"}}, nil
+}
