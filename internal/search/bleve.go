@@ -459,6 +459,14 @@ func (b *Bleve) textQuery(cleaned string) query.Query {
 	top.AddMust(words2)
 	lower := strings.ToLower(cleaned)
 	top.AddShould(termQ("name_kw", lower, boostExact))
+	// The whole term within a few edits of a whole name: "ledgr-service".
+	if n := utf8.RuneCountInString(lower); n >= 5 && n <= 64 {
+		f := bleve.NewFuzzyQuery(strings.ReplaceAll(lower, " ", "-"))
+		f.SetField("name_kw")
+		f.SetFuzziness(fuzziness(n))
+		f.SetBoost(boostExact / 3)
+		top.AddShould(f)
+	}
 	if len(words) > 1 {
 		joined := make([]string, len(words))
 		for i, w := range words {
@@ -531,7 +539,11 @@ func (b *Bleve) closed() bool {
 	return b.done
 }
 
-var errClosed = errors.New("search: index is closed")
+var (
+	errClosed = errors.New("search: index is closed")
+	// errGone: a hit deleted between the query and reading it back.
+	errGone = errors.New("search: document deleted meanwhile")
+)
 
 // Search runs q (already validated) restricted to vis.
 func (b *Bleve) Search(ctx context.Context, q Query, vis Visibility) (Result, error) {
@@ -578,6 +590,9 @@ func (b *Bleve) Search(ctx context.Context, q Query, vis Visibility) (Result, er
 	words := tokens(q.Term)
 	for i, h := range hits {
 		hit, err := b.load(h.ID, h.Score, h.Locations, words)
+		if errors.Is(err, errGone) {
+			continue
+		}
 		if err != nil {
 			return Result{}, err
 		}
@@ -640,7 +655,7 @@ func (b *Bleve) document(key string) (Document, error) {
 		return Document{}, fmt.Errorf("search: read %s: %w", key, err)
 	}
 	if doc == nil {
-		return Document{}, fmt.Errorf("search: read %s: gone", key)
+		return Document{}, errGone
 	}
 	var src []byte
 	doc.VisitFields(func(f index.Field) {
@@ -666,6 +681,9 @@ func (b *Bleve) closest(ctx context.Context, q Query, vis Visibility, out *Resul
 	seen := map[string]bool{}
 	for i, h := range res.Hits {
 		d, err := b.document(h.ID)
+		if errors.Is(err, errGone) {
+			continue
+		}
 		if err != nil {
 			return err
 		}
