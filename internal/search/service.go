@@ -78,6 +78,70 @@ type Service struct {
 
 	visibility atomic.Value // func(context.Context) (Visibility, error)
 	wg         sync.WaitGroup
+
+	analytics Analytics
+	tally     tally
+}
+
+// analyticsFlush is how often aggregated analytics are written.
+const analyticsFlush = 10 * time.Second
+
+// SetAnalytics makes the service record aggregated search analytics
+// (queries, zero-result queries, click positions) into a; call it before
+// Start.
+func (s *Service) SetAnalytics(a Analytics) { s.analytics = a }
+
+// Click records that the result at rank (1-based) was opened for term.
+func (s *Service) Click(term string, rank int) error {
+	t, err := CleanTerm(term)
+	if err != nil {
+		return err
+	}
+	if rank < 1 || rank > maxClickRank {
+		return greenroom.Errorf(greenroom.CodeInvalid, "rank %d: choose 1 to %d", rank, maxClickRank)
+	}
+	s.tally.click(s.now(), t, rank)
+	return nil
+}
+
+func (s *Service) now() time.Time {
+	if s.opts.Now != nil {
+		return s.opts.Now()
+	}
+	return time.Now()
+}
+
+// FlushAnalytics writes the aggregated analytics now.
+func (s *Service) FlushAnalytics(ctx context.Context) error {
+	if s.analytics == nil {
+		return nil
+	}
+	qs, cs := s.tally.take()
+	if err := s.analytics.RecordSearchAnalytics(ctx, qs, cs); err != nil {
+		s.tally.put(qs, cs)
+		return err
+	}
+	return nil
+}
+
+func (s *Service) flushLoop(ctx context.Context) {
+	t := time.NewTicker(analyticsFlush)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if err := s.FlushAnalytics(fctx); err != nil {
+				s.logger.Warn("search analytics flush", "err", err)
+			}
+			cancel()
+			return
+		case <-t.C:
+			if err := s.FlushAnalytics(ctx); err != nil && ctx.Err() == nil {
+				s.logger.Warn("search analytics flush", "err", err)
+			}
+		}
+	}
 }
 
 // NewService returns a service over sources; Start opens or builds the
@@ -165,6 +229,13 @@ func (s *Service) Start(ctx context.Context) error {
 				s.watch(ctx, src.Name(), f)
 			}()
 		}
+	}
+	if s.analytics != nil {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.flushLoop(ctx)
+		}()
 	}
 	if rebuild {
 		s.wg.Add(1)
@@ -396,6 +467,9 @@ func (s *Service) Search(ctx context.Context, q Query) (Result, error) {
 		return Result{Notice: s.Notice()}, greenroom.Errorf(greenroom.CodeUnavailable, "search is unavailable for a moment: %v", err)
 	}
 	res.Notice = s.Notice()
+	if q.Offset == 0 && q.Term != "" {
+		s.tally.query(s.now(), q.Term, res.Total == 0)
+	}
 	return res, nil
 }
 

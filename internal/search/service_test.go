@@ -349,3 +349,57 @@ func TestRebuildDoesNotBlockQueries(t *testing.T) {
 		queries++
 	}
 }
+
+type analyticsRecorder struct {
+	queries []QueryStat
+	clicks  []ClickStat
+}
+
+func (a *analyticsRecorder) RecordSearchAnalytics(_ context.Context, qs []QueryStat, cs []ClickStat) error {
+	a.queries = append(a.queries, qs...)
+	a.clicks = append(a.clicks, cs...)
+	return nil
+}
+
+func TestAnalyticsAggregated(t *testing.T) {
+	rec := &analyticsRecorder{}
+	svc, err := NewService(Options{Dir: t.TempDir(), Now: func() time.Time { return time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC) }}, docsSource{dir: testdataDocs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.SetAnalytics(rec)
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := svc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitBuilt(t, svc)
+	for _, term := range []string{"Ledger", "ledger", "xqzvwpl"} {
+		if _, err := svc.Search(context.Background(), Query{Term: term}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	svc.Search(context.Background(), Query{Term: "ledger", Offset: 25}) // later pages are not counted
+	if err := svc.Click("ledger", 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Click("ledger", 0); err == nil {
+		t.Error("rank 0 accepted")
+	}
+	cancel()
+	svc.Close()
+	want := map[string]QueryStat{
+		"ledger":  {Day: "2026-12-01", Term: "ledger", Queries: 2},
+		"xqzvwpl": {Day: "2026-12-01", Term: "xqzvwpl", Queries: 1, ZeroResults: 1},
+	}
+	if len(rec.queries) != len(want) {
+		t.Fatalf("queries %+v", rec.queries)
+	}
+	for _, q := range rec.queries {
+		if want[q.Term] != q {
+			t.Errorf("%+v, want %+v", q, want[q.Term])
+		}
+	}
+	if len(rec.clicks) != 1 || rec.clicks[0] != (ClickStat{Day: "2026-12-01", Term: "ledger", Rank: 2, Clicks: 1}) {
+		t.Errorf("clicks %+v", rec.clicks)
+	}
+}
