@@ -141,3 +141,16 @@ func section(d Document, text string, sp []span) string {
 	}
 	return best
 }
+
+// Excerpt returns the start of text, at most n bytes, cut at a word.
+func Excerpt(text string, n int) string {
+	text = strings.Join(strings.Fields(text), " ")
+	if len(text) <= n {
+		return text
+	}
+	s := cut(text, n)
+	if i := strings.LastIndexByte(s, ' '); i > n/2 {
+		s = s[:i]
+	}
+	return s + "…"
+}
