@@ -20,6 +20,7 @@ type Config struct {
 	Greenroom    Greenroom
 	Integrations Integrations // see integrations.go
 	GitHubEvents GitHubEvents // events.modules.github, see providers_github.go
+	Search       Search       // search, see search.go
 
 	raw   *node    // merged tree; nil for configs built in code
 	files []string // the files Load read, in order
