@@ -78,6 +78,6 @@ files win, as in Backstage).`,
 	root.SetErr(stderr)
 	root.PersistentFlags().StringArrayVarP(&g.configFiles, "config", "c", nil,
 		"app-config.yaml file to load (repeatable, later files win); default: app-config.yaml and app-config.local.yaml in the working directory when present")
-	root.AddCommand(newServeCmd(g), newVersionCmd(), newConfigCmd(g), newBenchCmd(), newCatalogCmd(g))
+	root.AddCommand(newServeCmd(g), newVersionCmd(), newConfigCmd(g), newBenchCmd(), newCatalogCmd(g), newSearchCmd(g))
 	return root
 }

@@ -114,6 +114,11 @@ func (d Document) normalise() Document {
 		d.Text = cut(d.Text, MaxTextBytes)
 		d.Truncated = true
 	}
+	// The highlight tags must not occur in what is indexed.
+	d.Title, d.Text, d.Description = noTags.Replace(d.Title), noTags.Replace(d.Text), noTags.Replace(d.Description)
+	for i := range d.Sections {
+		d.Sections[i].Heading, d.Sections[i].Text = noTags.Replace(d.Sections[i].Heading), noTags.Replace(d.Sections[i].Text)
+	}
 	d.Title = cut(d.Title, MaxFieldBytes)
 	d.Name = cut(d.Name, MaxFieldBytes)
 	d.Description = cut(d.Description, 4*MaxFieldBytes)
@@ -151,6 +156,8 @@ func (d Document) normalise() Document {
 	}
 	return d
 }
+
+var noTags = strings.NewReplacer(PreTag, " ", PostTag, " ")
 
 // cut returns s cut to at most n bytes at a rune boundary.
 func cut(s string, n int) string {

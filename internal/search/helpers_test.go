@@ -97,7 +97,7 @@ func docPage(entity, path, title string, secs []Section) Document {
 	return Document{
 		Type: TypeTechDocs, ID: ref + "/" + path, Title: title, Sections: secs,
 		Location: "/docs/" + strings.ToLower(r.Namespace) + "/" + strings.ToLower(r.Kind) + "/" + r.Name + "/" + path,
-		Kind: r.Kind, Namespace: r.Namespace, Ref: ref, Category: CategoryDocs,
+		Kind:     r.Kind, Namespace: r.Namespace, Ref: ref, Category: CategoryDocs,
 	}
 }
 
