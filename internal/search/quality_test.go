@@ -64,6 +64,7 @@ func readJudged(t testing.TB) []judged {
 // 1,000 generated ones.
 type corpus struct {
 	svc       *Service
+	sources   []Source
 	buildTime time.Duration
 	docs      uint64
 }
@@ -86,7 +87,8 @@ func fullCorpus(t testing.TB) corpus {
 			corpusErr = err
 			return
 		}
-		svc, err := NewService(Options{Dir: dir}, NewCatalogSource(demo, nil), NewCatalogSource(gen, nil), docsSource{dir: testdataDocs(), generated: 1000})
+		sources := []Source{NewCatalogSource(demo, nil), NewCatalogSource(gen, nil), docsSource{dir: testdataDocs(), generated: 1000}}
+		svc, err := NewService(Options{Dir: dir}, sources...)
 		if err != nil {
 			corpusErr = err
 			return
@@ -97,7 +99,7 @@ func fullCorpus(t testing.TB) corpus {
 		}
 		waitBuilt(t, svc)
 		n, _ := svc.Status().Documents, 0
-		shared = corpus{svc: svc, buildTime: svc.Status().BuildTime, docs: n}
+		shared = corpus{svc: svc, sources: sources, buildTime: svc.Status().BuildTime, docs: n}
 	})
 	if corpusErr != nil {
 		t.Fatal(corpusErr)
