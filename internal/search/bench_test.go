@@ -49,6 +49,7 @@ func runConcurrent8(b *testing.B, op func(i int)) *latencies {
 	b.SetParallelism(max(1, 8/runtime.GOMAXPROCS(0)))
 	var n int64
 	var mu sync.Mutex
+	cpu0 := cpuTime()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -62,6 +63,7 @@ func runConcurrent8(b *testing.B, op func(i int)) *latencies {
 		}
 	})
 	b.StopTimer()
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 	b.ReportMetric(float64(l.quantile(0.50).Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(l.quantile(0.99).Microseconds())/1000, "p99-ms")
 	return l

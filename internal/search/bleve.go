@@ -34,7 +34,7 @@ import (
 
 // SchemaVersion is the version of the index layout (fields, analyzers).
 // An index written by another version is rebuilt at start.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 var schemaKey = []byte("greenroom.search.schema")
 
@@ -55,7 +55,6 @@ const (
 	boostNameFuzzy   = 5
 	boostTitle       = 6
 	boostTitlePrefix = 3
-	boostTitleFuzzy  = 3
 	boostTags        = 4
 	boostKeywords    = 3
 	boostGrams       = 2
@@ -129,6 +128,7 @@ func indexMapping() (*mapping.IndexMappingImpl, error) {
 	add("title", text(anText, true, true))
 	add("title_raw", text(anName, false, false))
 	add("tags", text(anName, false, false))
+	add("words", text(anName, false, false)) // name, title and tags, for one fuzzy clause
 	add("keywords", text(anName, false, false))
 	add("description", text(anText, false, true))
 	add("text", text(anText, false, true))
@@ -237,6 +237,7 @@ func indexed(d Document) (map[string]any, error) {
 		"tags": strings.Join(d.Tags, " "), "keywords": strings.Join(d.Keywords, " "),
 		"description": d.Description, "text": d.Text,
 		"grams":   strings.Join(grams, " "),
+		"words":   strings.Join(grams, " "),
 		"doctype": d.Type, "kind": d.Kind, "type": d.SpecType, "lifecycle": d.Lifecycle,
 		"owner": d.Owner, "namespace": d.Namespace, "system": d.System, "category": d.Category,
 		"ref": d.Ref, "location": d.Location, "src": string(src),
@@ -357,7 +358,7 @@ func restrict(vis Visibility, types []string, filters map[string][]string) (filt
 }
 
 // wordQuery is every clause one query word makes.
-func (b *Bleve) wordQuery(w term) query.Query {
+func (b *Bleve) wordQuery(w term, fuzzText bool) query.Query {
 	var qs []query.Query
 	match := func(field, text string, boost float64) {
 		q := bleve.NewMatchQuery(text)
@@ -395,34 +396,45 @@ func (b *Bleve) wordQuery(w term) query.Query {
 		return bleve.NewDisjunctionQuery(qs...)
 	}
 	f := fuzziness(n)
+	if isNumber(w.text) {
+		f = 0 // 5163 is not a typo of 5162
+	}
 	match("name", w.text, boostName)
 	if n >= 2 {
 		prefix("name", w.text, boostNamePrefix)
 	}
-	fuzzy("name", w.text, f, boostNameFuzzy)
 	match("title", w.text, boostTitle)
 	if n >= 3 {
 		prefix("title_raw", w.text, boostTitlePrefix)
 	}
-	fuzzy("title_raw", w.text, f, boostTitleFuzzy)
 	match("tags", w.text, boostTags)
-	fuzzy("tags", w.text, f, boostTags/2)
+	// One Levenshtein automaton over name, title and tag words: building
+	// automata is the costly part of a fuzzy clause.
+	fuzzy("words", w.text, f, boostNameFuzzy)
 	match("keywords", w.text, boostKeywords)
 	if n >= 3 {
 		prefix("keywords", w.text, boostKeywords/2)
 	}
 	match("description", w.text, boostDescription)
 	match("text", w.text, boostText)
-	if n >= 5 {
+	if n >= 6 && fuzzText && f > 0 {
 		if stem := b.stem(w.text); stem != "" {
 			fuzzy("text", stem, fuzziness(utf8.RuneCountInString(stem)), boostTextFuzzy)
-			fuzzy("description", stem, fuzziness(utf8.RuneCountInString(stem)), boostTextFuzzy)
 		}
 	}
 	if n >= gramMin && n <= gramMax {
 		qs = append(qs, termQ("grams", w.text, boostGrams))
 	}
 	return bleve.NewDisjunctionQuery(qs...)
+}
+
+func isNumber(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // stem returns the text analyzer's single term for a word ("" for a stop
@@ -450,7 +462,9 @@ func (b *Bleve) textQuery(cleaned string) query.Query {
 	}
 	per := make([]query.Query, len(sig))
 	for i, w := range sig {
-		per[i] = b.wordQuery(w)
+		// Typos in body text are looked for in short queries only: long
+		// ones are phrases, whose other words carry the match.
+		per[i] = b.wordQuery(w, len(sig) <= 3)
 	}
 	words2 := bleve.NewDisjunctionQuery(per...)
 	need := len(sig) - len(sig)/3
@@ -460,10 +474,13 @@ func (b *Bleve) textQuery(cleaned string) query.Query {
 	lower := strings.ToLower(cleaned)
 	top.AddShould(termQ("name_kw", lower, boostExact))
 	// The whole term within a few edits of a whole name: "ledgr-service".
-	if n := utf8.RuneCountInString(lower); n >= 5 && n <= 64 {
+	// Single words are covered by the per-word fuzzy clause; the whole
+	// term's automaton is built only for joined names, and short ones (an
+	// automaton's cost grows with its length).
+	if n := utf8.RuneCountInString(lower); n >= 5 && n <= 32 && len(words) > 1 {
 		f := bleve.NewFuzzyQuery(strings.ReplaceAll(lower, " ", "-"))
 		f.SetField("name_kw")
-		f.SetFuzziness(fuzziness(n))
+		f.SetFuzziness(1) // two edits are the per-word clauses' job
 		f.SetBoost(boostExact / 3)
 		top.AddShould(f)
 	}
@@ -495,12 +512,10 @@ func (b *Bleve) looseQuery(cleaned string) query.Query {
 		if n < 3 {
 			continue
 		}
-		for _, field := range []string{"name", "title_raw", "tags"} {
-			q := bleve.NewFuzzyQuery(w.text)
-			q.SetField(field)
-			q.SetFuzziness(2)
-			qs = append(qs, q)
-		}
+		q := bleve.NewFuzzyQuery(w.text)
+		q.SetField("words")
+		q.SetFuzziness(2)
+		qs = append(qs, q)
 		if n >= 4 {
 			r := []rune(w.text)
 			var grams []query.Query
@@ -730,13 +745,6 @@ func (b *Bleve) Suggest(ctx context.Context, prefix string, types []string, vis 
 		if n >= gramMin && n <= gramMax {
 			qs = append(qs, termQ("grams", last.text, boostGrams))
 		}
-		if f := fuzziness(n); f > 0 {
-			fq := bleve.NewFuzzyQuery(last.text)
-			fq.SetField("name")
-			fq.SetFuzziness(f)
-			fq.SetBoost(boostNameFuzzy / 2)
-			qs = append(qs, fq)
-		}
 	}
 	top := bleve.NewBooleanQuery()
 	top.AddMust(bleve.NewDisjunctionQuery(qs...))
@@ -744,7 +752,7 @@ func (b *Bleve) Suggest(ctx context.Context, prefix string, types []string, vis 
 		if w.stop {
 			continue
 		}
-		top.AddMust(b.wordQuery(w))
+		top.AddMust(b.wordQuery(w, false))
 	}
 	top.AddShould(termQ("name_kw", strings.ToLower(prefix), boostExact))
 	req := bleve.NewSearchRequestOptions(withRestrictions(top, vis, types, nil), limit, 0, false)

@@ -201,10 +201,9 @@ func EntityDocument(body []byte, updated time.Time) (Document, error) {
 	if d.Title == "" {
 		d.Title = e.Metadata.Name
 	}
+	// The description is its own field (boosted above the body); the body
+	// holds what else describes the entity.
 	var text []string
-	if d.Description != "" {
-		text = append(text, d.Description)
-	}
 	switch kind {
 	case "user", "group":
 		d.Category = CategoryPeople

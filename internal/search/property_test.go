@@ -32,7 +32,7 @@ func TestPropertyIndexManagement(t *testing.T) {
 		name := propName(t, "name")
 		d := Document{Type: TypeCatalog, ID: "component:default/" + name, Name: name, Title: name,
 			Description: strings.Join(rapid.SliceOfN(rapid.SampledFrom(propWords), 0, 12).Draw(t, "desc"), " "),
-			Kind: "component", Ref: "component:default/" + name, Location: "/catalog/default/component/" + name}
+			Kind:        "component", Ref: "component:default/" + name, Location: "/catalog/default/component/" + name}
 		if err := svc.Apply(ctx, Change{Upsert: []Document{d}}); err != nil {
 			t.Fatal(err)
 		}
