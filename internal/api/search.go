@@ -32,6 +32,15 @@ type SearchAPI struct {
 	errors ErrorWriter
 	// reindex runs a rebuild in the background (the request does not wait).
 	reindex func()
+	// maxLimit bounds pageLimit (search.maxPageLimit); 0 is search.MaxLimit.
+	maxLimit int
+}
+
+// SetMaxPageLimit applies search.maxPageLimit (1 to search.MaxLimit).
+func (a *SearchAPI) SetMaxPageLimit(n int) {
+	if n > 0 && n <= search.MaxLimit {
+		a.maxLimit = n
+	}
 }
 
 // NewSearchAPI returns the search routes over svc; reindex starts a
@@ -163,6 +172,9 @@ func (a *SearchAPI) query(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if a.maxLimit > 0 && q.Limit > a.maxLimit {
+		return greenroom.Errorf(greenroom.CodeInvalid, "pageLimit %d: at most %d (search.maxPageLimit)", q.Limit, a.maxLimit)
+	}
 	res, err := a.svc.Search(r.Context(), q)
 	if err != nil {
 		return err
@@ -271,7 +283,10 @@ func (a *SearchAPI) rebuild(w http.ResponseWriter, r *http.Request) error {
 		writeJSON(w, http.StatusOK, a.svc.Status())
 		return nil
 	}
-	a.reindex()
+	// One rebuild at a time: a request while one runs joins it.
+	if !a.svc.Status().Building {
+		a.reindex()
+	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": "rebuilding"})
 	return nil
 }

@@ -168,6 +168,30 @@ func TestSearchBadInput(t *testing.T) {
 	}
 }
 
+func TestSearchMaxPageLimit(t *testing.T) {
+	var corpus docs
+	svc, err := search.NewService(search.Options{Dir: t.TempDir()}, corpus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer func() { cancel(); svc.Close() }()
+	if err := svc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a := NewSearchAPI(svc, func() {}, slog.New(slog.DiscardHandler))
+	a.SetMaxPageLimit(10)
+	mux := http.NewServeMux()
+	a.Routes(mux)
+	for limit, want := range map[string]int{"10": 200, "11": 400} {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest("GET", "/api/search/query?term=x&pageLimit="+limit, nil))
+		if rec.Code != want {
+			t.Errorf("pageLimit %s: %d, want %d", limit, rec.Code, want)
+		}
+	}
+}
+
 func TestSearchSuggestAndClick(t *testing.T) {
 	srv, svc := searchServer(t)
 	var s struct{ Suggestions []search.Suggestion }

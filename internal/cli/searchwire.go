@@ -98,7 +98,9 @@ func wireSearch(_ context.Context, env *wireEnv) error {
 			}
 		}()
 	})
-	api.NewSearchAPI(svc, reindex, env.logger.With("component", "api")).Routes(env.mux)
+	sapi := api.NewSearchAPI(svc, reindex, env.logger.With("component", "api"))
+	sapi.SetMaxPageLimit(env.cfg.Search.MaxPageLimit)
+	sapi.Routes(env.mux)
 	env.pages.SearchPages(svc).Routes(env.mux)
 	return nil
 }

@@ -100,7 +100,9 @@ func (s *Service) Click(term string, rank int) error {
 	if rank < 1 || rank > maxClickRank {
 		return greenroom.Errorf(greenroom.CodeInvalid, "rank %d: choose 1 to %d", rank, maxClickRank)
 	}
-	s.tally.click(s.now(), t, rank)
+	if s.analytics != nil {
+		s.tally.click(s.now(), t, rank)
+	}
 	return nil
 }
 
@@ -467,7 +469,7 @@ func (s *Service) Search(ctx context.Context, q Query) (Result, error) {
 		return Result{Notice: s.Notice()}, greenroom.Errorf(greenroom.CodeUnavailable, "search is unavailable for a moment: %v", err)
 	}
 	res.Notice = s.Notice()
-	if q.Offset == 0 && q.Term != "" {
+	if s.analytics != nil && q.Offset == 0 && q.Term != "" {
 		s.tally.query(s.now(), q.Term, res.Total == 0)
 	}
 	return res, nil
