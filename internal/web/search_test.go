@@ -57,6 +57,11 @@ func TestSearchPage(t *testing.T) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
+	for _, path := range []string{"/search", "/search?q=paymnt-gateway", "/search?q=zqxwv+ledgre", "/search?q=service&category=catalog&page=2"} {
+		for _, p := range markupProblems(f.get(t, path).doc) {
+			t.Errorf("%s: %s", path, p)
+		}
+	}
 	// The header's combobox is on every page.
 	home := f.get(t, "/")
 	for _, want := range []string{`role="combobox"`, `aria-controls="site-search-list"`, `role="listbox"`, `action="/search"`} {
