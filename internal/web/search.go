@@ -232,6 +232,9 @@ func resultLabel(d search.Document) string {
 		}
 		return "Person"
 	}
+	if d.Kind == "api" {
+		return "API"
+	}
 	if d.Kind != "" {
 		return strings.ToUpper(d.Kind[:1]) + d.Kind[1:]
 	}

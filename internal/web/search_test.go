@@ -79,7 +79,7 @@ func TestSearchPageEscapesAndFilters(t *testing.T) {
 	}
 	res = f.get(t, "/search?q=service&kind=api")
 	for _, h := range find(res.doc, func(n *html.Node) bool { c, _ := attr(n, "class"); return c == "badge" }) {
-		if h.FirstChild == nil || h.FirstChild.Data != "Api" {
+		if h.FirstChild == nil || h.FirstChild.Data != "API" {
 			t.Errorf("kind filter shows a %v", h.FirstChild)
 		}
 	}
