@@ -83,5 +83,6 @@ files win, as in Backstage).`,
 	root.AddCommand(newCreateCmd(g), newTemplateCmd()) // scaffolder
 	root.AddCommand(newDocsCmd(g))                     // techdocs
 	root.AddCommand(newFeishuCmd(g))                   // feishu
+	root.AddCommand(newSearchCmd(g))                   // search
 	return root
 }

@@ -25,6 +25,7 @@ type Config struct {
 	Scaffolder   Scaffolder   // see scaffolder.go
 	TechDocs     TechDocs     // techdocs, see techdocs.go
 	Feishu       Feishu       // feishu, see feishu.go
+	Search       Search       // search, see search.go
 
 	raw   *node    // merged tree; nil for configs built in code
 	files []string // the files Load read, in order

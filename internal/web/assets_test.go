@@ -28,8 +28,8 @@ func TestAssetsAndCaching(t *testing.T) {
 		src, _ := attr(s, "src")
 		urls = append(urls, src)
 	}
-	hashed := regexp.MustCompile(`^/static/(app|icon)\.([0-9a-f]{10})\.(css|js|svg)$`)
-	if len(urls) != 3 {
+	hashed := regexp.MustCompile(`^/static/(app|icon|search)\.([0-9a-f]{10})\.(css|js|svg)$`)
+	if len(urls) != 4 {
 		t.Fatalf("asset URLs %v", urls)
 	}
 	for _, u := range urls {

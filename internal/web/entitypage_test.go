@@ -35,9 +35,14 @@ func TestHostileEntityIsEscapedAndBounded(t *testing.T) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
-	// The one script is the portal's own.
+	// The only scripts are the portal's own (app.js and search.js).
 	scripts := byTag(res.doc, atom.Script)
-	if len(scripts) != 1 {
+	for _, s := range scripts {
+		if src, _ := attr(s, "src"); !strings.HasPrefix(src, "/static/") {
+			t.Errorf("script element not the portal's own: %q", src)
+		}
+	}
+	if len(scripts) != 2 {
 		t.Errorf("%d script elements", len(scripts))
 	}
 	// Every link on the page is http(s), mailto or local.

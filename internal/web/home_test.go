@@ -28,7 +28,11 @@ func TestHome(t *testing.T) {
 		return ""
 	}
 	// The search goes to the catalog over every kind.
-	form := find(res.doc, func(n *html.Node) bool { r, _ := attr(n, "role"); return n.DataAtom == atom.Form && r == "search" })
+	form := find(res.doc, func(n *html.Node) bool {
+		r, _ := attr(n, "role")
+		a, _ := attr(n, "action")
+		return n.DataAtom == atom.Form && r == "search" && a == "/catalog"
+	})
 	if len(form) != 1 || !strings.Contains(res.body, `<input type="hidden" name="filters[kind]" value="">`) ||
 		!strings.Contains(res.body, `name="filters[text]"`) {
 		t.Error("no catalog search form")

@@ -1,0 +1,789 @@
+package search
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
+	"github.com/blevesearch/bleve/v2/analysis/lang/cjk"
+	"github.com/blevesearch/bleve/v2/analysis/lang/en"
+	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
+	"github.com/blevesearch/bleve/v2/analysis/token/ngram"
+	"github.com/blevesearch/bleve/v2/analysis/token/porter"
+	"github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
+	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/blevesearch/bleve/v2/search/query"
+	index "github.com/blevesearch/bleve_index_api"
+)
+
+// SchemaVersion is the version of the index layout (fields, analyzers).
+// An index written by another version is rebuilt at start.
+const SchemaVersion = 2
+
+var schemaKey = []byte("greenroom.search.schema")
+
+// Analyzer names of the mapping.
+const (
+	anName           = "gr_name" // words as written, lowercased; CJK as bigrams
+	anText           = "gr_text" // English: stop words, Porter stems; CJK bigrams
+	anGram           = "gr_gram" // 3- to 12-grams of words, for in-word matching
+	gramMin, gramMax = 3, 12
+)
+
+// Boosts of the clauses one query word makes: name > title > tags >
+// keywords > description > body.
+const (
+	boostExact       = 30
+	boostName        = 10
+	boostNamePrefix  = 7
+	boostNameFuzzy   = 5
+	boostTitle       = 6
+	boostTitlePrefix = 3
+	boostTags        = 4
+	boostKeywords    = 3
+	boostGrams       = 2
+	boostDescription = 2
+	boostText        = 1
+	boostTextFuzzy   = 0.5
+	boostPhrase      = 4
+)
+
+// Ranking signals applied to the top of the results.
+const (
+	rerankWindow  = 50
+	ownBoost      = 0.25 // ×1.25 for the searcher's own and their teams' entities
+	recentBoost   = 0.15 // up to ×1.15 for a change today, decaying
+	recentHalfDay = 30   // days: half the recency boost after a month
+)
+
+// Bleve is the embedded engine: a bleve (scorch) index in a directory.
+type Bleve struct {
+	idx  bleve.Index
+	dir  string
+	text analysis.Analyzer
+	now  func() time.Time
+	mu   sync.RWMutex // guards closed
+	done bool
+}
+
+var _ Engine = (*Bleve)(nil)
+
+// ErrSchema reports an index written by another schema version.
+var ErrSchema = errors.New("search index has another schema version")
+
+func indexMapping() (*mapping.IndexMappingImpl, error) {
+	m := bleve.NewIndexMapping()
+	if err := m.AddCustomTokenFilter("gr_ngram", map[string]any{"type": ngram.Name, "min": float64(gramMin), "max": float64(gramMax)}); err != nil {
+		return nil, err
+	}
+	if err := m.AddCustomAnalyzer(anName, map[string]any{"type": custom.Name, "tokenizer": unicode.Name,
+		"token_filters": []any{cjk.WidthName, lowercase.Name, cjk.BigramName}}); err != nil {
+		return nil, err
+	}
+	if err := m.AddCustomAnalyzer(anText, map[string]any{"type": custom.Name, "tokenizer": unicode.Name,
+		"token_filters": []any{cjk.WidthName, lowercase.Name, cjk.BigramName, en.PossessiveName, en.StopName, porter.Name}}); err != nil {
+		return nil, err
+	}
+	if err := m.AddCustomAnalyzer(anGram, map[string]any{"type": custom.Name, "tokenizer": unicode.Name,
+		"token_filters": []any{lowercase.Name, "gr_ngram"}}); err != nil {
+		return nil, err
+	}
+	doc := bleve.NewDocumentStaticMapping()
+	text := func(an string, store, vectors bool) *mapping.FieldMapping {
+		f := bleve.NewTextFieldMapping()
+		f.Analyzer = an
+		f.Store = store
+		f.IncludeTermVectors = vectors
+		f.IncludeInAll = false
+		return f
+	}
+	kw := func(store bool) *mapping.FieldMapping {
+		f := bleve.NewKeywordFieldMapping()
+		f.Analyzer = keyword.Name
+		f.Store = store
+		f.IncludeInAll = false
+		f.IncludeTermVectors = false
+		f.DocValues = true
+		return f
+	}
+	add := func(name string, f *mapping.FieldMapping) { doc.AddFieldMappingsAt(name, f) }
+	add("name", text(anName, false, false))
+	add("name_kw", kw(false))
+	add("title", text(anText, true, true))
+	add("title_raw", text(anName, false, false))
+	add("tags", text(anName, false, false))
+	add("words", text(anName, false, false)) // name, title and tags, for one fuzzy clause
+	add("keywords", text(anName, false, false))
+	add("description", text(anText, false, true))
+	add("text", text(anText, false, true))
+	add("grams", text(anGram, false, false))
+	for _, f := range []string{"doctype", "kind", "type", "lifecycle", "owner", "namespace", "system", "category", "tags_kw", "ref"} {
+		add(f, kw(f == "doctype" || f == "kind" || f == "ref" || f == "owner"))
+	}
+	add("location", &mapping.FieldMapping{Type: "text", Analyzer: keyword.Name, Store: true, Index: false})
+	add("updated", &mapping.FieldMapping{Type: "text", Analyzer: keyword.Name, Store: true, Index: false})
+	add("src", &mapping.FieldMapping{Type: "text", Analyzer: keyword.Name, Store: true, Index: false})
+	m.DefaultMapping = doc
+	m.DefaultAnalyzer = anText
+	m.StoreDynamic = false
+	m.IndexDynamic = false
+	m.DocValuesDynamic = false
+	return m, nil
+}
+
+// NewBleve creates an empty index in dir, which must not exist.
+func NewBleve(dir string) (*Bleve, error) {
+	m, err := indexMapping()
+	if err != nil {
+		return nil, fmt.Errorf("search: index mapping: %w", err)
+	}
+	idx, err := bleve.NewUsing(dir, m, scorch.Name, scorch.Name, nil)
+	if err != nil {
+		return nil, fmt.Errorf("search: create index %s: %w", dir, err)
+	}
+	if err := idx.SetInternal(schemaKey, []byte(strconv.Itoa(SchemaVersion))); err != nil {
+		idx.Close()
+		return nil, fmt.Errorf("search: create index %s: %w", dir, err)
+	}
+	return newBleve(idx, dir)
+}
+
+// OpenBleve opens the index in dir. It fails wrapping os.ErrNotExist when
+// there is none, ErrSchema when it is of another schema version, and with
+// another error when it cannot be read (corruption).
+func OpenBleve(dir string) (*Bleve, error) {
+	if _, err := os.Stat(filepath.Join(dir, "index_meta.json")); err != nil {
+		return nil, fmt.Errorf("search: open index %s: %w", dir, err)
+	}
+	idx, err := bleve.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("search: open index %s: %w", dir, err)
+	}
+	v, err := idx.GetInternal(schemaKey)
+	if err != nil || string(v) != strconv.Itoa(SchemaVersion) {
+		idx.Close()
+		return nil, fmt.Errorf("search: open index %s (version %q, want %d): %w", dir, v, SchemaVersion, ErrSchema)
+	}
+	b, err := newBleve(idx, dir)
+	if err != nil {
+		return nil, err
+	}
+	// A corrupted segment shows on reading: count and run one query.
+	if _, err := idx.DocCount(); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("search: open index %s: %w", dir, err)
+	}
+	if _, err := idx.Search(bleve.NewSearchRequestOptions(bleve.NewMatchAllQuery(), 1, 0, false)); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("search: open index %s: %w", dir, err)
+	}
+	return b, nil
+}
+
+func newBleve(idx bleve.Index, dir string) (*Bleve, error) {
+	an := idx.Mapping().AnalyzerNamed(anText)
+	if an == nil {
+		idx.Close()
+		return nil, fmt.Errorf("search: index %s has no %s analyzer", dir, anText)
+	}
+	return &Bleve{idx: idx, dir: dir, text: an, now: time.Now}, nil
+}
+
+// Dir returns the index directory.
+func (b *Bleve) Dir() string { return b.dir }
+
+// Close closes the index.
+func (b *Bleve) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.done {
+		return nil
+	}
+	b.done = true
+	return b.idx.Close()
+}
+
+// Count returns the number of documents.
+func (b *Bleve) Count() (uint64, error) { return b.idx.DocCount() }
+
+// indexed is the form a document is indexed in.
+func indexed(d Document) (map[string]any, error) {
+	src, err := json.Marshal(d)
+	if err != nil {
+		return nil, err
+	}
+	grams := make([]string, 0, 2+len(d.Tags))
+	grams = append(grams, d.Name, d.Title)
+	grams = append(grams, d.Tags...)
+	m := map[string]any{
+		"name": d.Name, "name_kw": strings.ToLower(d.Name),
+		"title": d.Title, "title_raw": d.Title,
+		"tags": strings.Join(d.Tags, " "), "keywords": strings.Join(d.Keywords, " "),
+		"description": d.Description, "text": d.Text,
+		"grams":   strings.Join(grams, " "),
+		"words":   strings.Join(grams, " "),
+		"doctype": d.Type, "kind": d.Kind, "type": d.SpecType, "lifecycle": d.Lifecycle,
+		"owner": d.Owner, "namespace": d.Namespace, "system": d.System, "category": d.Category,
+		"ref": d.Ref, "location": d.Location, "src": string(src),
+	}
+	tags := make([]string, len(d.Tags))
+	for i, t := range d.Tags {
+		tags[i] = strings.ToLower(t)
+	}
+	m["tags_kw"] = tags
+	if !d.UpdatedAt.IsZero() {
+		m["updated"] = strconv.FormatInt(d.UpdatedAt.Unix(), 10)
+	}
+	return m, nil
+}
+
+// Index adds or replaces documents in one batch.
+func (b *Bleve) Index(ctx context.Context, docs []Document) error {
+	batch := b.idx.NewBatch()
+	for _, d := range docs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		m, err := indexed(d)
+		if err != nil {
+			return fmt.Errorf("search: index %s: %w", d.Key(), err)
+		}
+		if err := batch.Index(d.Key(), m); err != nil {
+			return fmt.Errorf("search: index %s: %w", d.Key(), err)
+		}
+	}
+	if err := b.idx.Batch(batch); err != nil {
+		return fmt.Errorf("search: index batch: %w", err)
+	}
+	return nil
+}
+
+// Delete removes documents by key.
+func (b *Bleve) Delete(ctx context.Context, keys []string) error {
+	batch := b.idx.NewBatch()
+	for _, k := range keys {
+		batch.Delete(k)
+	}
+	if err := b.idx.Batch(batch); err != nil {
+		return fmt.Errorf("search: delete: %w", err)
+	}
+	return nil
+}
+
+// filterField maps a query filter name to its keyword field.
+func filterField(name string) string {
+	if name == "tags" {
+		return "tags_kw"
+	}
+	return name
+}
+
+func termQ(field, value string, boost float64) query.Query {
+	q := bleve.NewTermQuery(value)
+	q.SetField(field)
+	if boost != 0 {
+		q.SetBoost(boost)
+	}
+	return q
+}
+
+func anyOf(field string, values []string) query.Query {
+	qs := make([]query.Query, 0, len(values))
+	for _, v := range values {
+		qs = append(qs, termQ(field, strings.ToLower(v), 0))
+	}
+	return bleve.NewDisjunctionQuery(qs...)
+}
+
+// restrict returns the non-scoring filter (visibility, types, filters) and
+// the must-not clauses.
+func restrict(vis Visibility, types []string, filters map[string][]string) (filter query.Query, mustNot []query.Query) {
+	var musts []query.Query
+	if !vis.All {
+		var allow []query.Query
+		if len(vis.Namespaces) > 0 {
+			allow = append(allow, anyOf("namespace", vis.Namespaces))
+		}
+		if len(vis.Refs) > 0 {
+			allow = append(allow, anyOf("ref", vis.Refs))
+		}
+		if len(allow) == 0 {
+			musts = append(musts, bleve.NewMatchNoneQuery())
+		} else {
+			musts = append(musts, bleve.NewDisjunctionQuery(allow...))
+		}
+	}
+	if len(vis.ExcludeRefs) > 0 {
+		mustNot = append(mustNot, anyOf("ref", vis.ExcludeRefs))
+	}
+	if len(vis.ExcludeKinds) > 0 {
+		mustNot = append(mustNot, anyOf("kind", vis.ExcludeKinds))
+	}
+	if len(types) > 0 {
+		musts = append(musts, anyOf("doctype", types))
+	}
+	keys := make([]string, 0, len(filters))
+	for k := range filters {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if vs := filters[k]; len(vs) > 0 {
+			musts = append(musts, anyOf(filterField(k), vs))
+		}
+	}
+	switch len(musts) {
+	case 0:
+		return nil, mustNot
+	case 1:
+		return musts[0], mustNot
+	}
+	return bleve.NewConjunctionQuery(musts...), mustNot
+}
+
+// wordQuery is every clause one query word makes.
+func (b *Bleve) wordQuery(w term, fuzzText bool) query.Query {
+	var qs []query.Query
+	match := func(field, text string, boost float64) {
+		q := bleve.NewMatchQuery(text)
+		q.SetField(field)
+		q.SetBoost(boost)
+		qs = append(qs, q)
+	}
+	prefix := func(field, text string, boost float64) {
+		q := bleve.NewPrefixQuery(text)
+		q.SetField(field)
+		q.SetBoost(boost)
+		qs = append(qs, q)
+	}
+	fuzzy := func(field, text string, f int, boost float64) {
+		if f == 0 {
+			return
+		}
+		q := bleve.NewFuzzyQuery(text)
+		q.SetField(field)
+		q.SetFuzziness(f)
+		q.SetBoost(boost)
+		qs = append(qs, q)
+	}
+	n := utf8.RuneCountInString(w.text)
+	if w.cjk {
+		match("name", w.text, boostName)
+		match("title", w.text, boostTitle)
+		match("tags", w.text, boostTags)
+		match("description", w.text, boostDescription)
+		match("text", w.text, boostText)
+		p := bleve.NewMatchPhraseQuery(w.text)
+		p.SetField("text")
+		p.SetBoost(boostPhrase)
+		qs = append(qs, p)
+		return bleve.NewDisjunctionQuery(qs...)
+	}
+	f := fuzziness(n)
+	if isNumber(w.text) {
+		f = 0 // 5163 is not a typo of 5162
+	}
+	match("name", w.text, boostName)
+	if n >= 2 {
+		prefix("name", w.text, boostNamePrefix)
+	}
+	match("title", w.text, boostTitle)
+	if n >= 3 {
+		prefix("title_raw", w.text, boostTitlePrefix)
+	}
+	match("tags", w.text, boostTags)
+	// One Levenshtein automaton over name, title and tag words: building
+	// automata is the costly part of a fuzzy clause.
+	fuzzy("words", w.text, f, boostNameFuzzy)
+	match("keywords", w.text, boostKeywords)
+	if n >= 3 {
+		prefix("keywords", w.text, boostKeywords/2)
+	}
+	match("description", w.text, boostDescription)
+	match("text", w.text, boostText)
+	if n >= 6 && fuzzText && f > 0 {
+		if stem := b.stem(w.text); stem != "" {
+			fuzzy("text", stem, fuzziness(utf8.RuneCountInString(stem)), boostTextFuzzy)
+		}
+	}
+	if n >= gramMin && n <= gramMax {
+		qs = append(qs, termQ("grams", w.text, boostGrams))
+	}
+	return bleve.NewDisjunctionQuery(qs...)
+}
+
+func isNumber(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// stem returns the text analyzer's single term for a word ("" for a stop
+// word).
+func (b *Bleve) stem(word string) string {
+	ts := b.text.Analyze([]byte(word))
+	if len(ts) != 1 {
+		return ""
+	}
+	return string(ts[0].Term)
+}
+
+// textQuery matches the term: each significant word (stop words only when
+// there is nothing else) must match in some field, allowing one word in
+// three to miss for long queries; the exact name and the phrase score
+// extra.
+func (b *Bleve) textQuery(cleaned string) query.Query {
+	words := tokens(cleaned)
+	sig := slices.DeleteFunc(slices.Clone(words), func(t term) bool { return t.stop })
+	if len(sig) == 0 {
+		sig = words
+	}
+	if len(sig) == 0 {
+		return bleve.NewMatchAllQuery()
+	}
+	per := make([]query.Query, len(sig))
+	for i, w := range sig {
+		// Typos in body text are looked for in short queries only: long
+		// ones are phrases, whose other words carry the match.
+		per[i] = b.wordQuery(w, len(sig) <= 3)
+	}
+	words2 := bleve.NewDisjunctionQuery(per...)
+	need := len(sig) - len(sig)/3
+	words2.SetMin(float64(need))
+	top := bleve.NewBooleanQuery()
+	top.AddMust(words2)
+	lower := strings.ToLower(cleaned)
+	top.AddShould(termQ("name_kw", lower, boostExact))
+	// The whole term within a few edits of a whole name: "ledgr-service".
+	// Single words are covered by the per-word fuzzy clause; the whole
+	// term's automaton is built only for joined names, and short ones (an
+	// automaton's cost grows with its length).
+	if n := utf8.RuneCountInString(lower); n >= 5 && n <= 32 && len(words) > 1 {
+		f := bleve.NewFuzzyQuery(strings.ReplaceAll(lower, " ", "-"))
+		f.SetField("name_kw")
+		f.SetFuzziness(1) // two edits are the per-word clauses' job
+		f.SetBoost(boostExact / 3)
+		top.AddShould(f)
+	}
+	if len(words) > 1 {
+		joined := make([]string, len(words))
+		for i, w := range words {
+			joined[i] = w.text
+		}
+		top.AddShould(termQ("name_kw", strings.Join(joined, "-"), boostExact/2))
+		for _, f := range []string{"title", "text"} {
+			p := bleve.NewMatchPhraseQuery(cleaned)
+			p.SetField(f)
+			p.SetBoost(boostPhrase)
+			top.AddShould(p)
+		}
+	}
+	return top
+}
+
+// looseQuery is the fallback when nothing matches: any word within two
+// edits of a name, title or tag, or sharing trigrams with one.
+func (b *Bleve) looseQuery(cleaned string) query.Query {
+	var qs []query.Query
+	for _, w := range tokens(cleaned) {
+		if w.cjk || w.stop {
+			continue
+		}
+		n := utf8.RuneCountInString(w.text)
+		if n < 3 {
+			continue
+		}
+		q := bleve.NewFuzzyQuery(w.text)
+		q.SetField("words")
+		q.SetFuzziness(2)
+		qs = append(qs, q)
+		if n >= 4 {
+			r := []rune(w.text)
+			var grams []query.Query
+			for i := 0; i+3 <= len(r); i++ {
+				grams = append(grams, termQ("grams", string(r[i:i+3]), 0))
+			}
+			g := bleve.NewDisjunctionQuery(grams...)
+			// Half the trigrams, at least two, must be shared.
+			g.SetMin(math.Max(2, float64(len(grams)/2)))
+			qs = append(qs, g)
+		}
+	}
+	if len(qs) == 0 {
+		return bleve.NewMatchNoneQuery()
+	}
+	return bleve.NewDisjunctionQuery(qs...)
+}
+
+func withRestrictions(q query.Query, vis Visibility, types []string, filters map[string][]string) query.Query {
+	filter, mustNot := restrict(vis, types, filters)
+	if filter == nil && len(mustNot) == 0 {
+		return q
+	}
+	top := bleve.NewBooleanQuery()
+	top.AddMust(q)
+	top.AddMustNot(mustNot...)
+	if filter != nil {
+		top.AddFilter(filter)
+	}
+	return top
+}
+
+func (b *Bleve) closed() bool {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.done
+}
+
+var (
+	errClosed = errors.New("search: index is closed")
+	// errGone: a hit deleted between the query and reading it back.
+	errGone = errors.New("search: document deleted meanwhile")
+)
+
+// Search runs q (already validated) restricted to vis.
+func (b *Bleve) Search(ctx context.Context, q Query, vis Visibility) (Result, error) {
+	if b.closed() {
+		return Result{}, errClosed
+	}
+	main := withRestrictions(b.textQuery(q.Term), vis, q.Types, q.Filters)
+	window := q.Offset + q.Limit
+	if q.Offset < rerankWindow {
+		window = max(window, rerankWindow)
+	}
+	req := bleve.NewSearchRequestOptions(main, window, 0, false)
+	req.Fields = []string{"owner", "updated", "ref"}
+	req.IncludeLocations = true
+	for _, f := range q.Facets {
+		req.AddFacet(f, bleve.NewFacetRequest(filterField(f), 20))
+	}
+	res, err := b.idx.SearchInContext(ctx, req)
+	if err != nil {
+		return Result{}, fmt.Errorf("search: query: %w", err)
+	}
+	out := Result{Total: int(res.Total), Facets: map[string][]FacetValue{}}
+	for _, f := range q.Facets {
+		fr := res.Facets[f]
+		if fr == nil || fr.Terms == nil {
+			out.Facets[f] = []FacetValue{}
+			continue
+		}
+		vals := []FacetValue{}
+		for _, t := range fr.Terms.Terms() {
+			vals = append(vals, FacetValue{Value: t.Term, Count: t.Count})
+		}
+		out.Facets[f] = vals
+	}
+	hits := res.Hits
+	if q.Offset < rerankWindow && q.Term != "" {
+		b.rerank(hits, q.OwnerRefs)
+	}
+	if q.Offset >= len(hits) {
+		hits = nil
+	} else {
+		hits = hits[q.Offset:min(len(hits), q.Offset+q.Limit)]
+	}
+	words := tokens(q.Term)
+	for i, h := range hits {
+		hit, err := b.load(h.ID, h.Score, h.Locations, words)
+		if errors.Is(err, errGone) {
+			continue
+		}
+		if err != nil {
+			return Result{}, err
+		}
+		hit.Rank = q.Offset + i + 1
+		out.Hits = append(out.Hits, hit)
+	}
+	if out.Total == 0 && q.Term != "" {
+		if err := b.closest(ctx, q, vis, &out); err != nil {
+			return Result{}, err
+		}
+	}
+	return out, nil
+}
+
+// rerank multiplies scores by the ranking signals and re-sorts.
+func (b *Bleve) rerank(hits []*searchMatch, ownerRefs []string) {
+	now := b.now()
+	own := map[string]bool{}
+	for _, r := range ownerRefs {
+		own[strings.ToLower(r)] = true
+	}
+	for _, h := range hits {
+		factor := 1.0
+		if o, _ := h.Fields["owner"].(string); o != "" && own[o] {
+			factor += ownBoost
+		} else if r, _ := h.Fields["ref"].(string); r != "" && own[r] {
+			factor += ownBoost
+		}
+		if u, _ := h.Fields["updated"].(string); u != "" {
+			if sec, err := strconv.ParseInt(u, 10, 64); err == nil {
+				days := now.Sub(time.Unix(sec, 0)).Hours() / 24
+				if days < 0 {
+					days = 0
+				}
+				factor += recentBoost * math.Exp2(-days/recentHalfDay)
+			}
+		}
+		h.Score *= factor
+	}
+	sort.SliceStable(hits, func(i, j int) bool { return hits[i].Score > hits[j].Score })
+}
+
+// load reads a hit's stored document and highlights it.
+func (b *Bleve) load(key string, score float64, locs searchLocations, words []term) (Hit, error) {
+	d, err := b.document(key)
+	if err != nil {
+		return Hit{}, err
+	}
+	hit := Hit{Document: d, Score: score}
+	hit.Highlight, hit.Section = highlight(d, locs, words)
+	if hit.Section != "" {
+		hit.Document.Location += "#" + hit.Section
+	}
+	return hit, nil
+}
+
+func (b *Bleve) document(key string) (Document, error) {
+	doc, err := b.idx.Document(key)
+	if err != nil {
+		return Document{}, fmt.Errorf("search: read %s: %w", key, err)
+	}
+	if doc == nil {
+		return Document{}, errGone
+	}
+	var src []byte
+	doc.VisitFields(func(f index.Field) {
+		if f.Name() == "src" {
+			src = f.Value()
+		}
+	})
+	var d Document
+	if err := json.Unmarshal(src, &d); err != nil {
+		return Document{}, fmt.Errorf("search: read %s: %w", key, err)
+	}
+	return d, nil
+}
+
+// closest fills DidYouMean and Closest from the loose query.
+func (b *Bleve) closest(ctx context.Context, q Query, vis Visibility, out *Result) error {
+	loose := withRestrictions(b.looseQuery(q.Term), vis, q.Types, q.Filters)
+	req := bleve.NewSearchRequestOptions(loose, 5, 0, false)
+	res, err := b.idx.SearchInContext(ctx, req)
+	if err != nil {
+		return fmt.Errorf("search: closest: %w", err)
+	}
+	seen := map[string]bool{}
+	for i, h := range res.Hits {
+		d, err := b.document(h.ID)
+		if errors.Is(err, errGone) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		out.Closest = append(out.Closest, Hit{Document: d, Score: h.Score, Rank: i + 1})
+		name := d.Name
+		if name == "" {
+			name = d.Title
+		}
+		if name != "" && !seen[strings.ToLower(name)] && len(out.DidYouMean) < 3 {
+			seen[strings.ToLower(name)] = true
+			out.DidYouMean = append(out.DidYouMean, name)
+		}
+	}
+	return nil
+}
+
+// Suggest completes the last word of prefix (the words before it must
+// match too), best names first.
+func (b *Bleve) Suggest(ctx context.Context, prefix string, types []string, vis Visibility, limit int) ([]Suggestion, error) {
+	if b.closed() {
+		return nil, errClosed
+	}
+	words := tokens(prefix)
+	if len(words) == 0 {
+		return []Suggestion{}, nil
+	}
+	last := words[len(words)-1]
+	var qs []query.Query
+	if last.cjk {
+		m := bleve.NewMatchQuery(last.text)
+		m.SetField("title")
+		qs = append(qs, m)
+	} else {
+		for _, c := range []struct {
+			field string
+			boost float64
+		}{{"name", boostName}, {"title_raw", boostTitle}, {"keywords", boostKeywords}} {
+			p := bleve.NewPrefixQuery(last.text)
+			p.SetField(c.field)
+			p.SetBoost(c.boost)
+			qs = append(qs, p)
+		}
+		n := utf8.RuneCountInString(last.text)
+		if n >= gramMin && n <= gramMax {
+			qs = append(qs, termQ("grams", last.text, boostGrams))
+		}
+	}
+	top := bleve.NewBooleanQuery()
+	top.AddMust(bleve.NewDisjunctionQuery(qs...))
+	for _, w := range words[:len(words)-1] {
+		if w.stop {
+			continue
+		}
+		top.AddMust(b.wordQuery(w, false))
+	}
+	top.AddShould(termQ("name_kw", strings.ToLower(prefix), boostExact))
+	req := bleve.NewSearchRequestOptions(withRestrictions(top, vis, types, nil), limit, 0, false)
+	req.Fields = []string{"title", "location", "doctype", "kind", "ref"}
+	res, err := b.idx.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("search: suggest: %w", err)
+	}
+	out := make([]Suggestion, 0, len(res.Hits))
+	for _, h := range res.Hits {
+		s := Suggestion{}
+		s.Title, _ = h.Fields["title"].(string)
+		s.Location, _ = h.Fields["location"].(string)
+		s.Type, _ = h.Fields["doctype"].(string)
+		s.Kind, _ = h.Fields["kind"].(string)
+		s.Ref, _ = h.Fields["ref"].(string)
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// Size returns the bytes the index takes on disk.
+func (b *Bleve) Size() int64 {
+	var n int64
+	filepath.WalkDir(b.dir, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if info, err := d.Info(); err == nil {
+				n += info.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}

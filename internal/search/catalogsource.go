@@ -1,0 +1,355 @@
+package search
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"greenroom/internal/apidocs"
+	"greenroom/internal/catalog"
+	"greenroom/internal/greenroom"
+)
+
+// EntityStore is what the catalog source reads entities from (the store
+// implements it).
+type EntityStore interface {
+	ListEntities(ctx context.Context, q catalog.Query) ([]catalog.Record, error)
+	EntityByRef(ctx context.Context, ref string) (catalog.Record, error)
+}
+
+// EventSubscriber delivers the catalog's change events
+// (*catalog.Service).
+type EventSubscriber interface {
+	Subscribe(ctx context.Context) (*catalog.Subscription, error)
+}
+
+// CatalogSource indexes catalog entities of every kind, with API
+// definitions read for their operations and schemas, people and teams
+// with their members, and templates; it follows the catalog's change
+// events in real time.
+type CatalogSource struct {
+	store  EntityStore
+	events EventSubscriber
+	// pageSize is how many entities a rebuild reads at once.
+	pageSize int
+}
+
+var (
+	_ Source = (*CatalogSource)(nil)
+	_ Feed   = (*CatalogSource)(nil)
+)
+
+// NewCatalogSource returns the catalog source; events may be nil (no
+// real-time changes, as in the CLI).
+func NewCatalogSource(st EntityStore, events EventSubscriber) *CatalogSource {
+	return &CatalogSource{store: st, events: events, pageSize: 1000}
+}
+
+// Name implements Source.
+func (c *CatalogSource) Name() string { return "catalog" }
+
+// Collect implements Source.
+func (c *CatalogSource) Collect(ctx context.Context, emit func(Document) error) error {
+	for off := 0; ; off += c.pageSize {
+		recs, err := c.store.ListEntities(ctx, catalog.Query{Limit: c.pageSize, Offset: off})
+		if err != nil {
+			return fmt.Errorf("search: catalog: %w", err)
+		}
+		for _, r := range recs {
+			d, err := EntityDocument(r.Body, r.UpdatedAt)
+			if err != nil {
+				continue // an entity the catalog stored is valid; skip what is not
+			}
+			if err := emit(d); err != nil {
+				return err
+			}
+		}
+		if len(recs) < c.pageSize {
+			return nil
+		}
+	}
+}
+
+// Watch implements Feed: each change event re-reads its entity. Events a
+// slow subscriber dropped are caught up by a rebuild.
+func (c *CatalogSource) Watch(ctx context.Context, apply func(context.Context, Change) error) error {
+	if c.events == nil {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	sub, err := c.events.Subscribe(ctx)
+	if err != nil {
+		return fmt.Errorf("search: catalog events: %w", err)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case ev, ok := <-sub.C:
+			if !ok {
+				return ctx.Err()
+			}
+			// Take what queued up behind it too, as one batch.
+			evs := []catalog.Event{ev}
+		drain:
+			for len(evs) < indexBatch {
+				select {
+				case e, ok := <-sub.C:
+					if !ok {
+						break drain
+					}
+					evs = append(evs, e)
+				default:
+					break drain
+				}
+			}
+			var ch Change
+			for _, e := range evs {
+				key := TypeCatalog + "|" + strings.ToLower(e.Ref)
+				if e.Type == catalog.EventDeleted {
+					ch.Delete = append(ch.Delete, key)
+					continue
+				}
+				rec, err := c.store.EntityByRef(ctx, e.Ref)
+				if greenroom.IsNotFound(err) {
+					ch.Delete = append(ch.Delete, key)
+					continue
+				}
+				if err != nil {
+					return fmt.Errorf("search: catalog entity %s: %w", e.Ref, err)
+				}
+				at := rec.UpdatedAt
+				if at.IsZero() {
+					at = e.At
+				}
+				d, err := EntityDocument(rec.Body, at)
+				if err != nil {
+					continue
+				}
+				ch.Upsert = append(ch.Upsert, d)
+			}
+			if err := apply(ctx, ch); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+type entityJSON struct {
+	Kind     string `json:"kind"`
+	Metadata struct {
+		Name        string            `json:"name"`
+		Namespace   string            `json:"namespace"`
+		Title       string            `json:"title"`
+		Description string            `json:"description"`
+		Tags        []string          `json:"tags"`
+		Annotations map[string]string `json:"annotations"`
+		Links       []struct {
+			URL   string `json:"url"`
+			Title string `json:"title"`
+		} `json:"links"`
+	} `json:"metadata"`
+	Spec      map[string]any `json:"spec"`
+	Relations []struct {
+		Type      string `json:"type"`
+		TargetRef string `json:"targetRef"`
+	} `json:"relations"`
+}
+
+// readable annotations: what they say, in words people search for.
+var annotationWords = map[string]string{
+	"github.com/project-slug":      "GitHub repository",
+	"argocd/app-name":              "Argo CD application",
+	"datadog/dashboard-url":        "Datadog dashboard",
+	"sentry/project-slug":          "Sentry project",
+	"opencost/service-label":       "OpenCost service",
+	"n8n/workflows":                "n8n workflows",
+	"backstage.io/techdocs-ref":    "TechDocs documentation",
+	"pagerduty.com/service-id":     "PagerDuty service",
+	"backstage.io/source-location": "source",
+}
+
+// EntityDocument turns a catalog entity (Backstage JSON) into its search
+// document.
+func EntityDocument(body []byte, updated time.Time) (Document, error) {
+	var e entityJSON
+	if err := json.Unmarshal(body, &e); err != nil {
+		return Document{}, fmt.Errorf("search: entity: %w", err)
+	}
+	if e.Kind == "" || e.Metadata.Name == "" {
+		return Document{}, fmt.Errorf("search: entity without kind or name")
+	}
+	ns := e.Metadata.Namespace
+	if ns == "" {
+		ns = greenroom.DefaultNamespace
+	}
+	kind := strings.ToLower(e.Kind)
+	ref := kind + ":" + strings.ToLower(ns) + "/" + strings.ToLower(e.Metadata.Name)
+	str := func(k string) string { v, _ := e.Spec[k].(string); return v }
+	d := Document{
+		Type: TypeCatalog, ID: ref, Ref: ref, Namespace: ns,
+		Name: e.Metadata.Name, Title: e.Metadata.Title, Description: e.Metadata.Description,
+		Tags: e.Metadata.Tags, Kind: kind, SpecType: str("type"), Lifecycle: str("lifecycle"),
+		Owner: fullRef(str("owner"), "group", ns), System: fullRef(str("system"), "system", ns),
+		UpdatedAt: updated,
+		Location:  "/catalog/" + url.PathEscape(strings.ToLower(ns)) + "/" + url.PathEscape(kind) + "/" + url.PathEscape(e.Metadata.Name),
+	}
+	if d.Title == "" {
+		d.Title = e.Metadata.Name
+	}
+	// The description is its own field (boosted above the body); the body
+	// holds what else describes the entity.
+	var text []string
+	switch kind {
+	case "user", "group":
+		d.Category = CategoryPeople
+	case "api":
+		d.Category = CategoryAPIs
+	case "template":
+		d.Category = CategoryTemplates
+	default:
+		d.Category = CategoryCatalog
+	}
+	if p, ok := e.Spec["profile"].(map[string]any); ok {
+		if n, _ := p["displayName"].(string); n != "" {
+			d.Keywords = append(d.Keywords, n)
+			text = append(text, n)
+			if kind == "user" || d.Title == e.Metadata.Name {
+				d.Title = n
+			}
+		}
+		if m, _ := p["email"].(string); m != "" {
+			d.Keywords = append(d.Keywords, m)
+		}
+	}
+	for _, r := range e.Relations {
+		switch r.Type {
+		case "hasMember", "memberOf", "ownedBy", "partOf", "providesApi", "childOf", "parentOf":
+			if _, name, ok := strings.Cut(r.TargetRef, "/"); ok {
+				d.Keywords = append(d.Keywords, name)
+			}
+		}
+	}
+	for _, k := range []string{"members", "children"} {
+		if list, ok := e.Spec[k].([]any); ok {
+			for _, m := range list {
+				if s, ok := m.(string); ok {
+					d.Keywords = append(d.Keywords, s)
+				}
+			}
+		}
+	}
+	keys := make([]string, 0, len(e.Metadata.Annotations))
+	for k := range e.Metadata.Annotations {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if w, ok := annotationWords[k]; ok {
+			text = append(text, w+": "+e.Metadata.Annotations[k])
+			d.Keywords = append(d.Keywords, e.Metadata.Annotations[k])
+		}
+	}
+	for _, l := range e.Metadata.Links {
+		if l.Title != "" {
+			text = append(text, l.Title)
+		}
+	}
+	if kind == "api" {
+		if def := str("definition"); def != "" {
+			ops, kws := apiWords(d.SpecType, def)
+			text = append(text, ops...)
+			d.Keywords = append(d.Keywords, kws...)
+		}
+	}
+	d.Text = strings.Join(text, "\n")
+	d.Fields = map[string]string{"kind": e.Kind, "namespace": ns, "lifecycle": d.Lifecycle, "owner": d.Owner, "type": d.SpecType}
+	if kind == "component" {
+		d.Fields["componentType"] = d.SpecType
+	}
+	return d, nil
+}
+
+// fullRef expands a short reference ("team-a") to "group:default/team-a".
+func fullRef(ref, kind, ns string) string {
+	if ref == "" {
+		return ""
+	}
+	r, err := greenroom.ParseEntityRef(ref, kind, ns)
+	if err != nil {
+		return strings.ToLower(ref)
+	}
+	return strings.ToLower(r.String())
+}
+
+// maxAPIItems bounds the operations and schemas one definition adds.
+const maxAPIItems = 500
+
+// apiWords reads an API definition into text lines (operation, summary)
+// and keywords (operation ids, paths, schema and type names). A definition
+// that cannot be read adds nothing: the entity is still found by its
+// metadata.
+func apiWords(specType, def string) (text, keywords []string) {
+	doc, err := apidocs.Parse(specType, def, apidocs.Options{})
+	if err != nil || doc == nil {
+		return nil, nil
+	}
+	add := func(line string, kws ...string) {
+		if len(text) >= maxAPIItems {
+			return
+		}
+		if line = strings.TrimSpace(line); line != "" {
+			text = append(text, line)
+		}
+		for _, k := range kws {
+			if k != "" {
+				keywords = append(keywords, k)
+			}
+		}
+	}
+	if doc.Title != "" {
+		add(doc.Title)
+	}
+	if o := doc.OpenAPI; o != nil {
+		for _, g := range o.Groups {
+			for _, op := range g.Operations {
+				add(op.Method+" "+op.Path+" "+op.OperationID+" "+op.Summary, op.OperationID, op.Path)
+			}
+		}
+		for _, s := range o.Schemas {
+			add("schema "+s.Name, s.Name)
+		}
+	}
+	if a := doc.AsyncAPI; a != nil {
+		for _, ch := range a.Channels {
+			add("channel "+ch.Address+" "+ch.Description, ch.Name, ch.Address)
+			for _, op := range ch.Operations {
+				add(op.Verb+" "+op.ID+" "+op.Summary, op.ID)
+				for _, m := range op.Messages {
+					add("message "+m.Name+" "+m.Title+" "+m.Summary, m.Name)
+				}
+			}
+		}
+		for _, s := range a.Schemas {
+			add("schema "+s.Name, s.Name)
+		}
+	}
+	if g := doc.GraphQL; g != nil {
+		for _, root := range []*apidocs.GQLType{g.Query, g.Mutation, g.Subscription} {
+			if root == nil {
+				continue
+			}
+			for _, f := range root.Fields {
+				add(root.Name+" "+f.Name+" "+f.Description, f.Name)
+			}
+		}
+		for _, t := range g.Types {
+			add(t.Kind+" "+t.Name, t.Name)
+		}
+	}
+	return text, keywords
+}
