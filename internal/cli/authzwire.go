@@ -5,12 +5,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"greenroom/internal/access"
 	"greenroom/internal/api"
 	"greenroom/internal/catalog"
 	"greenroom/internal/jobs"
+	"greenroom/internal/search"
 	"greenroom/internal/store"
 )
 
@@ -37,6 +39,7 @@ func wireAuthz(ctx context.Context, env *wireEnv) error {
 		env.signIn.SetAuditor(env.store)
 	}
 	env.catalog.SetReadFilter(authz.ReadScope)
+	env.searchVisibility = searchScope(authz, policy)
 	env.onStart = append(env.onStart, func(ctx context.Context) { followDirectory(ctx, env.catalog, resolver, logger) })
 
 	approvals := access.NewApprovals(env.store, authz, env.store)
@@ -85,4 +88,32 @@ func followDirectory(ctx context.Context, cat *catalog.Service, r *access.Resolv
 		return
 	}
 	go r.Follow(sub)
+}
+
+// searchScope is the catalog read scope in search's terms, so that results,
+// counts, facets and suggestions are filtered in the engine's query: nothing
+// for a caller who may not read the catalog, a contractor's allowed
+// namespaces minus the restricted services, everything otherwise.
+func searchScope(authz *access.Authorizer, policy access.Policy) func(ctx context.Context) (search.Visibility, error) {
+	return func(ctx context.Context) (search.Visibility, error) {
+		p := access.FromContext(ctx)
+		if p == nil {
+			return search.Everything, nil
+		}
+		if d := authz.Check(ctx, access.ActionRead, access.Resource{Type: "catalog"}); !d.Allowed {
+			return search.Visibility{}, nil
+		}
+		if !p.Contractor || !policy.Enabled {
+			return search.Everything, nil
+		}
+		c := policy.Contractors
+		v := search.Visibility{}
+		for _, ns := range c.Permissions.AllowedNamespaces {
+			v.Namespaces = append(v.Namespaces, strings.ToLower(ns))
+		}
+		for _, ref := range c.Boundaries.RestrictedServices {
+			v.ExcludeRefs = append(v.ExcludeRefs, strings.ToLower(ref))
+		}
+		return v, nil
+	}
 }

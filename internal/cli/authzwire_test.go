@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +18,7 @@ import (
 	"greenroom/internal/catalog"
 	"greenroom/internal/config"
 	"greenroom/internal/jobs"
+	"greenroom/internal/search"
 	"greenroom/internal/store/storetest"
 	"greenroom/internal/web"
 )
@@ -193,5 +195,44 @@ func TestAuthzWiring(t *testing.T) {
 	rec = do("user:default/ada", "GET", "/api/access/roles?user=cy")
 	if !strings.Contains(rec.Body.String(), `"roles":["contractor-viewer"]`) || !strings.Contains(rec.Body.String(), `"contractor":true`) {
 		t.Errorf("roles lookup: %s", rec.Body)
+	}
+}
+
+// The search engine is given the catalog scope in its own terms.
+func TestAuthzSearchScope(t *testing.T) {
+	policy := access.Policy{Enabled: true, DefaultRole: access.RoleDeveloper,
+		Contractors: access.Contractors{Members: []string{"group:default/contractors"}, DefaultRole: access.RoleContractorViewer,
+			Permissions: access.ContractorPermissions{AllowedNamespaces: []string{"Default", "partners"}},
+			Boundaries:  access.AccessBoundaries{RestrictedServices: []string{"component:default/Payments-Core"}}}}
+	authz, err := access.NewAuthorizer(policy, storetest.SQLite(t), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	scope := searchScope(authz, policy)
+	tests := []struct {
+		name string
+		p    *access.Principal
+		want search.Visibility
+	}{
+		{"no principal", nil, search.Everything},
+		{"employee", &access.Principal{Kind: access.KindUser, UserRef: "user:default/jane", Roles: []string{access.RoleDeveloper}}, search.Everything},
+		{"contractor", &access.Principal{Kind: access.KindUser, UserRef: "user:default/cy", Contractor: true, Roles: []string{access.RoleContractorViewer}},
+			search.Visibility{Namespaces: []string{"default", "partners"}, ExcludeRefs: []string{"component:default/payments-core"}}},
+		{"no role", &access.Principal{Kind: access.KindUser, UserRef: "user:default/nobody"}, search.Visibility{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := t.Context()
+			if tt.p != nil {
+				ctx = access.NewContext(ctx, tt.p)
+			}
+			got, err := scope(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("visibility %+v, want %+v", got, tt.want)
+			}
+		})
 	}
 }

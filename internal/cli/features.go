@@ -11,6 +11,7 @@ import (
 	"greenroom/internal/catalog"
 	"greenroom/internal/config"
 	"greenroom/internal/jobs"
+	"greenroom/internal/search"
 	"greenroom/internal/store"
 	"greenroom/internal/web"
 )
@@ -38,6 +39,10 @@ type wireEnv struct {
 	// signIn is set by authnwire.go; later wiring gives it an Enricher
 	// and an Auditor (SetEnricher, SetAuditor).
 	signIn *authn.Service
+	// searchVisibility, set by the authorization wiring, says what each
+	// request's principal may find; without it every document is visible,
+	// as without authorization.
+	searchVisibility func(ctx context.Context) (search.Visibility, error)
 
 	// onStart hooks run once the job pool has started (background loops).
 	onStart []func(ctx context.Context)

@@ -25,11 +25,6 @@ func registerSearchSource(fn func(env *wireEnv) search.Source) {
 	searchSourceFuncs = append(searchSourceFuncs, fn)
 }
 
-// searchVisibility, when set (by the authorization wiring), says what each
-// request's principal may read; without it every document is visible, as
-// without authorization.
-var searchVisibility func(env *wireEnv) func(ctx context.Context) (search.Visibility, error)
-
 // searchDir is where the embedded index lives.
 func searchDir(cfg *config.Config, dataDir string) string {
 	if cfg.Search.Directory != "" {
@@ -56,8 +51,8 @@ func newSearchService(env *wireEnv) (*search.Service, error) {
 		return nil, err
 	}
 	svc.SetAnalytics(storeAnalytics{env.store})
-	if searchVisibility != nil {
-		svc.SetVisibility(searchVisibility(env))
+	if env.searchVisibility != nil {
+		svc.SetVisibility(env.searchVisibility)
 	}
 	return svc, nil
 }
