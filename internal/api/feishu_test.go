@@ -59,7 +59,7 @@ func TestFeishuAPI(t *testing.T) {
 	if code, body := do("POST", "/api/feishu/migrations", `{"folderToken":"fld","targetService":"component:default/pay","targetDir":"/etc"}`, nil); code != 400 {
 		t.Errorf("absolute targetDir: %d %v", code, body)
 	}
-	admin := &access.Principal{Kind: access.KindUser, UserRef: "user:default/ada", Roles: []string{"admin"}}
+	admin := &access.Principal{Kind: access.KindUser, UserRef: "user:default/ada", Roles: []string{access.RolePlatformAdmin}}
 	code, body := do("POST", "/api/feishu/migrations", `{"folderToken":"fld","targetService":"component:default/pay","targetDir":"pay","conversion":{"handleImages":"link"}}`, admin)
 	if code != 202 || body["status"] != feishu.StatusSucceeded {
 		t.Fatalf("start: %d %v", code, body)
@@ -90,7 +90,7 @@ func TestFeishuAPI(t *testing.T) {
 	if code, body := do("GET", "/api/feishu/migrations/fm-nope", "", admin); code != 404 || errName(body) != "NotFoundError" {
 		t.Errorf("unknown: %d %v", code, body)
 	}
-	contractor := &access.Principal{Kind: access.KindUser, UserRef: "user:default/c", Roles: []string{"admin"}, Contractor: true}
+	contractor := &access.Principal{Kind: access.KindUser, UserRef: "user:default/c", Roles: []string{access.RolePlatformAdmin}, Contractor: true}
 	if code, _ := do("GET", "/api/feishu/migrations", "", contractor); code != 403 {
 		t.Errorf("contractor: %d", code)
 	}

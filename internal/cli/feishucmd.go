@@ -197,6 +197,7 @@ func feishuService(ctx context.Context, g *globalFlags, ff *feishuFlags, dataDir
 		return nil, nil, exitf(1, "%v (while a server runs on this data dir, use the portal's /feishu page or POST /api/feishu/migrations)", err)
 	}
 	svc := feishu.NewService(src, st, logger)
+	svc.SetBuilder(techdocsValidator{})
 	svc.SetPermissionMapping(rulesFromConfig(cfg.Feishu))
 	svc.SetConversionDefaults(conversionFromConfig(cfg.Feishu))
 	svc.SetPublisher(feishuPublisher(cfg))

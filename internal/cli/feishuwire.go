@@ -45,6 +45,7 @@ func wireFeishu(ctx context.Context, env *wireEnv) error {
 		return fmt.Errorf("feishu: target root: %w", err)
 	}
 	svc := feishu.NewService(src, env.store, logger)
+	svc.SetBuilder(techdocsValidator{})
 	svc.SetPermissionMapping(rulesFromConfig(fc))
 	svc.SetConversionDefaults(conversionFromConfig(fc))
 	svc.SetTargetRoot(root)

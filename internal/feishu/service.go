@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"greenroom/internal/access"
@@ -98,13 +97,11 @@ type Service struct {
 func (s *Service) SetTargetRoot(root string) { s.root = root }
 
 // CanAdminister reports whether p may start, validate and roll back
-// migrations: anyone when authentication is off (p is nil), else
-// principals with the admin role, never contractors.
+// migrations, beyond the permission layer's decision on the route (the
+// admin action: platform_admin when permission.enabled, everyone signed in
+// otherwise, as in Backstage): never a contractor, whatever a policy says.
 func CanAdminister(p *access.Principal) bool {
-	if p == nil {
-		return true
-	}
-	return !p.Contractor && slices.Contains(p.Roles, "admin")
+	return p == nil || !p.Contractor
 }
 
 // NewService returns a migration service reading source and keeping
