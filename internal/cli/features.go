@@ -13,6 +13,7 @@ import (
 	"greenroom/internal/jobs"
 	"greenroom/internal/search"
 	"greenroom/internal/store"
+	"greenroom/internal/techdocs"
 	"greenroom/internal/web"
 )
 
@@ -43,6 +44,9 @@ type wireEnv struct {
 	// request's principal may find; without it every document is visible,
 	// as without authorization.
 	searchVisibility func(ctx context.Context) (search.Visibility, error)
+	// techdocs is set by techdocswire.go (for the search source of docs
+	// pages, techdocssearch.go).
+	techdocs *techdocs.Service
 
 	// onStart hooks run once the job pool has started (background loops).
 	onStart []func(ctx context.Context)

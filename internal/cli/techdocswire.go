@@ -63,6 +63,7 @@ func wireTechDocs(ctx context.Context, env *wireEnv) error {
 	if err := os.MkdirAll(filepath.Join(env.dataDir, "tmp"), 0o755); err != nil {
 		return fmt.Errorf("techdocs: %w", err)
 	}
+	env.techdocs = svc
 	api.NewTechDocs(env.catalog, svc, logger).Routes(env.mux)
 	docs := env.pages.DocsPages(svc)
 	docs.Routes(env.mux)
