@@ -287,6 +287,12 @@ func (s *Server) commit(r *repo, branch, message string, set map[string]string, 
 	c = &commit{sha: hex.EncodeToString(h.Sum(nil)), parent: parent, files: files, tree: tree, message: message, time: now}
 	r.branches[branch] = c
 	r.commits[c.sha] = c
+	// GitHub's timestamps have one-second resolution; a push always moves
+	// pushed_at forward, so that listings (and their ETags) change even
+	// when two pushes fall in the same second, as two real pushes never do.
+	if !now.After(r.pushedAt) {
+		now = r.pushedAt.Add(time.Second)
+	}
 	r.pushedAt, r.updatedAt = now, now
 	return c, parent, added, modified, removed
 }
