@@ -73,6 +73,11 @@ func (s *Store) WithTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 		}
 		return err
 	}
+	// Last, so that on PostgreSQL the row is locked only until the commit.
+	if _, err := sqlTx.ExecContext(ctx, bumpCatalogVersion); err != nil {
+		_ = sqlTx.Rollback()
+		return fmt.Errorf("store: bump catalog version: %w", err)
+	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
 	}
