@@ -62,7 +62,7 @@ type processResult struct {
 
 // processAll processes raw on all processors, each document on its own
 // (process touches nothing but the document), and returns the results in
-// raw's order.
+// raw's order. It drops each document (raw[i].Data) once processed.
 func (p *processor) processAll(src Source, raw []rawEntity) []processResult {
 	out := make([]processResult, len(raw))
 	workers := min(runtime.GOMAXPROCS(0), (len(raw)+63)/64)
@@ -71,6 +71,10 @@ func (p *processor) processAll(src Source, raw []rawEntity) []processResult {
 		wg.Go(func() {
 			for i := w; i < len(raw); i += workers {
 				out[i].p, out[i].errs = p.process(src, raw[i])
+				// The document is not needed once processed: a large
+				// source's documents would otherwise stay in memory until
+				// it is stored.
+				raw[i].Data = nil
 			}
 		})
 	}
