@@ -10,7 +10,8 @@ import (
 	"greenroom/internal/catalog/query"
 )
 
-// bumpCatalogVersion is the last statement of every write transaction.
+// bumpCatalogVersion is the last statement of every write transaction that
+// may have written a catalog table (Tx.note).
 const bumpCatalogVersion = "UPDATE catalog_version SET version = version + 1 WHERE id = 1"
 
 // catalogVersion reads the version in the read transaction's snapshot:

@@ -1,4 +1,5 @@
--- A counter every write transaction bumps just before it commits, so that
+-- A counter every write transaction that writes the catalog (entities and
+-- their search rows) bumps just before it commits, so that
 -- readers can tell in their own snapshot whether anything changed since a
 -- result was cached (the facet counts of GET /entity-facets). One row; the
 -- bump is the transaction's last statement, so the row lock is held only
