@@ -196,7 +196,7 @@ func TestEntitiesErrors(t *testing.T) {
 		{"POST", "/api/catalog/entities/by-refs", "{", 400, "InputError"},
 		{"POST", "/api/catalog/entities/by-refs", `{}`, 400, "InputError"},
 		{"GET", "/api/catalog/entities/by-name/component/default/nope", "", 404, "NotFoundError"},
-		{"POST", "/api/catalog/refresh", `{"entityRef":"a:b/c/d"}`, 400, "InputError"},
+		{"POST", "/api/catalog/refresh", `{"entityRef":"a:/c"}`, 400, "InputError"},
 		{"POST", "/api/catalog/refresh", "", 503, "ServiceUnavailableError"}, // no job queue in this test
 		{"POST", "/api/catalog/refresh", `{"entityRef":"component:default/nope"}`, 404, "NotFoundError"},
 		{"POST", "/api/catalog/refresh", `{"entityRef":"component:default/comp-0"}`, 503, "ServiceUnavailableError"},

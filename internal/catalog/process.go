@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
+	"runtime"
 	"strings"
+	"sync"
 
 	"greenroom/internal/catalog/entity"
 	"greenroom/internal/greenroom"
@@ -50,6 +52,34 @@ type processor struct {
 	// rules, when set, are Backstage's catalog rules every location's
 	// entities must pass; the bundled demo is exempt.
 	rules *RulesEnforcer
+}
+
+// processResult is what process returned for one document.
+type processResult struct {
+	p    processed
+	errs []error
+}
+
+// processAll processes raw on all processors, each document on its own
+// (process touches nothing but the document), and returns the results in
+// raw's order. It drops each document (raw[i].Data) once processed.
+func (p *processor) processAll(src Source, raw []rawEntity) []processResult {
+	out := make([]processResult, len(raw))
+	workers := min(runtime.GOMAXPROCS(0), (len(raw)+63)/64)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(raw); i += workers {
+				out[i].p, out[i].errs = p.process(src, raw[i])
+				// The document is not needed once processed: a large
+				// source's documents would otherwise stay in memory until
+				// it is stored.
+				raw[i].Data = nil
+			}
+		})
+	}
+	wg.Wait()
+	return out
 }
 
 // process validates one document of src and computes its relations. The

@@ -9,7 +9,9 @@ import (
 	"io/fs"
 	"net/url"
 	"path"
+	"runtime"
 	"strings"
+	"sync"
 
 	"greenroom/internal/greenroom"
 	"greenroom/internal/yamltree"
@@ -82,6 +84,22 @@ type reader struct {
 	// than its absence (an outage, a timeout, a refused host): what was read
 	// is then not what the source holds.
 	incomplete bool
+	// prefetched holds files of the tree read and parsed ahead, on all
+	// processors, by name; readFile takes each in its turn.
+	prefetched map[string]*prefetch
+	// prefetching counts the prefetch workers, all done before readTree
+	// returns: the file system may be closed after.
+	prefetching sync.WaitGroup
+}
+
+// prefetch is one file read and parsed ahead of its turn.
+type prefetch struct {
+	done  chan struct{}
+	data  int // bytes read
+	docs  []any
+	lines []int
+	err   error // reading
+	perr  error // parsing
 }
 
 // rawEntity is one document as read, with where it was found.
@@ -103,6 +121,7 @@ func readTree(ctx context.Context, fsys fs.FS, root string, urls URLReader) ([]r
 	} else {
 		r.readFile(path.Clean(root), 0)
 	}
+	r.prefetching.Wait()
 	if r.incomplete {
 		return nil, r.errs
 	}
@@ -146,16 +165,12 @@ func (r *reader) readFile(name string, depth int) {
 		r.fail(name, 0, "locations nested deeper than %d", maxLocationDepth)
 		return
 	}
-	data, err := r.read(name)
+	docs, lines, err := r.readDocuments(name)
 	if err != nil {
-		r.errs = append(r.errs, &LocationError{File: name, Message: err.Error(), Err: err})
+		r.errs = append(r.errs, err)
 		return
 	}
-	docs, lines, err := decodeDocuments(name, data)
-	if err != nil {
-		r.errs = append(r.errs, locate(name, err))
-		return
-	}
+	r.prefetchTargets(name, docs)
 	for i, doc := range docs {
 		if doc == nil {
 			continue // "--- null" or "--- ~", ignored as Backstage does
@@ -188,13 +203,123 @@ func (r *reader) readFile(name string, depth int) {
 	}
 }
 
+// readDocuments reads and parses one file, or takes it prefetched; the
+// error is the file's LocationError.
+func (r *reader) readDocuments(name string) ([]any, []int, error) {
+	if p := r.prefetched[name]; p != nil {
+		delete(r.prefetched, name)
+		<-p.done
+		err := r.countFile()
+		if err == nil {
+			err = p.err
+		}
+		if err == nil {
+			err = r.countBytes(p.data)
+		}
+		if err != nil {
+			return nil, nil, &LocationError{File: name, Message: err.Error(), Err: err}
+		}
+		if p.perr != nil {
+			return nil, nil, locate(name, p.perr)
+		}
+		return p.docs, p.lines, nil
+	}
+	data, err := r.read(name)
+	if err != nil {
+		return nil, nil, &LocationError{File: name, Message: err.Error(), Err: err}
+	}
+	docs, lines, err := decodeDocuments(name, data)
+	if err != nil {
+		return nil, nil, locate(name, err)
+	}
+	return docs, lines, nil
+}
+
+// maxPrefetch bounds the files read ahead for the Location entities of
+// one file (each at most maxFileBytes).
+const maxPrefetch = 64
+
+// prefetchTargets starts reading and parsing, on all processors but in
+// the background, the local files that the Location entities among docs
+// (of the file base) name, so that a location of many files parses on
+// every core. They are taken, counted against the bounds and their
+// problems reported in their turn, as if read then; a file already seen
+// or not reached is parsed for nothing. URLs are read in their turn.
+func (r *reader) prefetchTargets(base string, docs []any) {
+	if r.fsys == nil {
+		return
+	}
+	var names []string
+	for _, doc := range docs {
+		ent, ok := doc.(map[string]any)
+		if kind, _ := ent["kind"].(string); !ok || !strings.EqualFold(kind, "Location") {
+			continue
+		}
+		for _, t := range locationTargets(ent) {
+			next, err := resolveTarget(base, t)
+			if err != nil || isURL(next) || r.seen[next] || r.prefetched[next] != nil || len(names) >= maxPrefetch {
+				continue
+			}
+			names = append(names, next)
+		}
+	}
+	if len(names) < 2 {
+		return
+	}
+	if r.prefetched == nil {
+		r.prefetched = map[string]*prefetch{}
+	}
+	jobs := make(chan *prefetchJob, len(names))
+	for _, name := range names {
+		p := &prefetch{done: make(chan struct{})}
+		r.prefetched[name] = p
+		jobs <- &prefetchJob{name, p}
+	}
+	close(jobs)
+	fsys := r.fsys
+	for range min(runtime.GOMAXPROCS(0), len(names)) {
+		r.prefetching.Go(func() {
+			for j := range jobs {
+				data, err := readBounded(fsys, j.name)
+				j.p.data, j.p.err = len(data), err
+				if err == nil {
+					j.p.docs, j.p.lines, j.p.perr = decodeDocuments(j.name, data)
+				}
+				close(j.p.done)
+			}
+		})
+	}
+}
+
+type prefetchJob struct {
+	name string
+	p    *prefetch
+}
+
+// countFile and countBytes count one file, before it is read, and its
+// bytes, after, against the source's bounds.
+func (r *reader) countFile() error {
+	if r.files >= maxSourceFiles {
+		return fmt.Errorf("location reads more than %d files", maxSourceFiles)
+	}
+	r.files++
+	return nil
+}
+
+func (r *reader) countBytes(n int) error {
+	r.bytes += n
+	if r.bytes > maxSourceBytes {
+		return fmt.Errorf("location reads more than %d bytes in all", maxSourceBytes)
+	}
+	return nil
+}
+
 // read returns the content of one file, counted against the source's
 // bounds.
 func (r *reader) read(name string) ([]byte, error) {
-	if r.files >= maxSourceFiles {
-		return nil, fmt.Errorf("location reads more than %d files", maxSourceFiles)
+	if err := r.countFile(); err != nil {
+		return nil, err
 	}
-	r.files++
 	var data []byte
 	var err error
 	if isURL(name) {
@@ -207,9 +332,8 @@ func (r *reader) read(name string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.bytes += len(data)
-	if r.bytes > maxSourceBytes {
-		return nil, fmt.Errorf("location reads more than %d bytes in all", maxSourceBytes)
+	if err := r.countBytes(len(data)); err != nil {
+		return nil, err
 	}
 	return data, nil
 }

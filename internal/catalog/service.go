@@ -163,8 +163,9 @@ func (s *Service) applySource(ctx context.Context, src Source) (sourceOutcome, e
 	var recs []Record
 	var rels []StoredRelation
 	seen := map[string]bool{}
-	for _, re := range raw {
-		p, errs := s.proc.process(src, re)
+	done := s.proc.processAll(src, raw)
+	for i, re := range raw {
+		p, errs := done[i].p, done[i].errs
 		out.problems = append(out.problems, errs...)
 		var entErrs []EntityError
 		if len(errs) > 0 {

@@ -138,7 +138,7 @@ func TestRequestRefresh(t *testing.T) {
 	if err := svc.RequestRefresh(t.Context(), "Component:default/X"); err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.RequestRefresh(t.Context(), "a:b/c/d"); greenroom.ErrorCode(err) != greenroom.CodeInvalid {
+	if err := svc.RequestRefresh(t.Context(), "a:/c"); greenroom.ErrorCode(err) != greenroom.CodeInvalid {
 		t.Errorf("bad ref: %v", err)
 	}
 	// As Backstage: 404 with "Entity <ref> not found".

@@ -268,7 +268,9 @@ func TestServeZeroConfig(t *testing.T) {
 			{"bad filter", "GET", "/api/catalog/entities?filter==service", "", 400, "InputError"},
 			{"bad limit", "GET", "/api/catalog/entities?limit=-1", "", 400, "InputError"},
 			{"malformed json", "POST", "/api/catalog/refresh", "{not json", 400, "InputError"},
-			{"bad entity ref", "POST", "/api/catalog/refresh", `{"entityRef":"a:b/c/d"}`, 400, "InputError"},
+			// Not on the form [<kind>:][<namespace>/]<name> for Backstage's
+			// parseEntityRef ("a:b/c/d" is: name "c/d", so a 404).
+			{"bad entity ref", "POST", "/api/catalog/refresh", `{"entityRef":"a:/c"}`, 400, "InputError"},
 			{"oversized body", "POST", "/api/catalog/refresh", `{"entityRef":"` + strings.Repeat("x", 11<<20) + `"}`, 413, "PayloadTooLargeError"},
 		}
 		for _, tt := range tests {

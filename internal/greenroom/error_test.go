@@ -54,8 +54,17 @@ func TestParseEntityRef(t *testing.T) {
 		{"user:jdoe", "group", "ops", "user:ops/jdoe", false},
 		{"jdoe", "", "", "", true},
 		{"", "user", "", "", true},
-		{"a:b/c/d", "", "", "", true},
+		// As Backstage's parseEntityRef: the name is all after the first
+		// separators; a "/" before the first ":" makes the rest the name.
+		{"a:b/c/d", "", "", "a:b/c/d", false},
+		{"component:default/foo:bar", "", "", "component:default/foo:bar", false},
+		{"foo:bar", "", "", "foo:default/bar", false},
+		{"ns/a:b", "group", "", "group:ns/a:b", false},
+		{" user:jdoe", "", "", " user:default/jdoe", false}, // not trimmed
 		{":x", "", "", "", true},
+		{"x:", "", "", "", true},
+		{"/x", "user", "", "", true},
+		{"a:/x", "", "", "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

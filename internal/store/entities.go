@@ -50,7 +50,7 @@ func (s *Store) ReplaceSourceEntities(ctx context.Context, source string, recs [
 		defer s.d.finishBulkWrite(ctx, s.write)
 	}
 	err = s.withTx(ctx, func(ctx context.Context, tx *Tx) error {
-		out, err := s.replaceEntities(ctx, tx, source, recs, seen, missingDelete)
+		out, err := s.replaceEntities(ctx, tx, source, recs, seen, missingDelete, nil)
 		res = out.res
 		return err
 	})
@@ -104,7 +104,7 @@ type replaced struct {
 
 // replaceEntities is ReplaceSourceEntities, or the entity part of
 // ApplySource, inside the caller's transaction.
-func (s *Store) replaceEntities(ctx context.Context, tx *Tx, source string, recs []EntityRecord, seen map[string]bool, missing missingPolicy) (replaced, error) {
+func (s *Store) replaceEntities(ctx context.Context, tx *Tx, source string, recs []EntityRecord, seen map[string]bool, missing missingPolicy, pre *prestitcher) (replaced, error) {
 	out := replaced{inserted: map[string]bool{}, orphaned: map[string]bool{}}
 	err := func() error {
 		// Two replacements of one source (two replicas syncing it) must not
@@ -118,7 +118,7 @@ func (s *Store) replaceEntities(ctx context.Context, tx *Tx, source string, recs
 			return err
 		}
 		ix := newSearchIndexer(tx, s.d)
-		w := &entityWriter{tx: tx, d: s.d, source: source, out: &out, stmts: ix.stmts, ix: ix}
+		w := &entityWriter{tx: tx, d: s.d, source: source, out: &out, stmts: ix.stmts, ix: ix, pre: pre}
 		if err := w.ix.begin(ctx, toIndex(recs, existing)); err != nil {
 			return err
 		}
@@ -198,6 +198,9 @@ type entityWriter struct {
 	out    *replaced
 	stmts  *stmtCache
 	ix     *searchIndexer
+	// pre, when set, turns the bodies inserted and updated into their
+	// stitched form (ApplySource).
+	pre *prestitcher
 
 	inserts []pendingInsert
 	updates []pendingUpdate
@@ -241,6 +244,7 @@ func (w *entityWriter) insert(ctx context.Context, ref string, r EntityRecord, e
 		}
 		w.uids[uid] = ref
 	}
+	r.Body = w.pre.body(ref, uid, errs, r.Body)
 	w.inserts = append(w.inserts, pendingInsert{ref, uid, errs, r})
 	if len(w.inserts) >= entityBatch {
 		return w.flushInserts(ctx)
@@ -249,6 +253,7 @@ func (w *entityWriter) insert(ctx context.Context, ref string, r EntityRecord, e
 }
 
 func (w *entityWriter) update(ctx context.Context, ref string, cur storedEntity, r EntityRecord, errs string) error {
+	r.Body = w.pre.body(ref, cur.uid, errs, r.Body)
 	w.updates = append(w.updates, pendingUpdate{ref, errs, cur, r})
 	if len(w.updates) >= entityBatch {
 		return w.flushUpdates(ctx)

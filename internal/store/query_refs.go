@@ -82,9 +82,23 @@ func (s *Store) EntityFacets(ctx context.Context, facets []string, filter *query
 		}
 	}
 	counts := map[string]map[string]int{}
+	cacheKey, cacheable := facetCacheKey(facets, filter)
+	cacheable = cacheable && planOverride == "" // tests of each plan must run it
+	var version int64
+	var cached map[string][]query.FacetCount
 	err := s.readTx(ctx, func(rd reader) error {
 		if len(keys) == 0 {
 			return nil
+		}
+		if cacheable {
+			var err error
+			if version, err = catalogVersion(ctx, rd); err != nil {
+				return err
+			}
+			if out, ok := s.facets.get(cacheKey, version); ok {
+				cached = copyFacets(out)
+				return nil
+			}
 		}
 		src := facetSource{filter: filter, keys: keys}
 		if filter != nil {
@@ -196,6 +210,9 @@ func (s *Store) EntityFacets(ctx context.Context, facets []string, filter *query
 	if err != nil {
 		return nil, fmt.Errorf("store: entity facets: %w", err)
 	}
+	if cached != nil {
+		return cached, nil
+	}
 	out := make(map[string][]query.FacetCount, len(facets))
 	for _, f := range facets {
 		byValue := counts[query.Lower(f)]
@@ -205,6 +222,9 @@ func (s *Store) EntityFacets(ctx context.Context, facets []string, filter *query
 		}
 		slices.SortFunc(list, func(a, b query.FacetCount) int { return strings.Compare(a.Value, b.Value) })
 		out[f] = list
+	}
+	if cacheable && len(keys) > 0 && cachedFacets(out) {
+		s.facets.put(cacheKey, version, copyFacets(out))
 	}
 	return out, nil
 }

@@ -41,7 +41,8 @@ func (s *Store) ApplySource(ctx context.Context, source string, recs []EntityRec
 	}
 	defer s.d.finishBulkWrite(ctx, s.write)
 	err = s.withTx(ctx, func(ctx context.Context, tx *Tx) error {
-		out, err := s.replaceEntities(ctx, tx, source, recs, seen, missingOrphan)
+		pre := newPrestitcher(rels)
+		out, err := s.replaceEntities(ctx, tx, source, recs, seen, missingOrphan, pre)
 		if err != nil {
 			return err
 		}
@@ -64,7 +65,7 @@ func (s *Store) ApplySource(ctx context.Context, source string, recs []EntityRec
 			refs = append(refs, ref)
 		}
 		refs = append(append(refs, affected...), out.affected...)
-		changed, err := s.stitchAll(ctx, tx, refs)
+		changed, err := s.stitchAll(ctx, tx, refs, pre)
 		if err != nil {
 			return err
 		}
@@ -100,7 +101,7 @@ func (out *replaced) classify(changed []catalog.Event) []catalog.Event {
 func (s *Store) RetireSource(ctx context.Context, source string) (ReplaceResult, error) {
 	var res ReplaceResult
 	err := s.withTx(ctx, func(ctx context.Context, tx *Tx) error {
-		out, err := s.replaceEntities(ctx, tx, source, nil, nil, missingOrphan)
+		out, err := s.replaceEntities(ctx, tx, source, nil, nil, missingOrphan, nil)
 		if err != nil {
 			return err
 		}
@@ -115,7 +116,7 @@ func (s *Store) RetireSource(ctx context.Context, source string) (ReplaceResult,
 		for ref := range out.orphaned {
 			refs = append(refs, ref)
 		}
-		changed, err := s.stitchAll(ctx, tx, refs)
+		changed, err := s.stitchAll(ctx, tx, refs, nil)
 		if err != nil {
 			return err
 		}
@@ -213,7 +214,7 @@ func (s *Store) deleteOrphanBatch(ctx context.Context, tx *Tx) (ReplaceResult, e
 		return res, err
 	}
 	affected = slices.DeleteFunc(affected, func(ref string) bool { return gone[ref] })
-	changed, err := s.stitchAll(ctx, tx, affected)
+	changed, err := s.stitchAll(ctx, tx, affected, nil)
 	if err != nil {
 		return res, err
 	}
@@ -301,11 +302,11 @@ func (s *Store) StitchEntities(ctx context.Context, refs []string) error {
 
 // stitchAll stitches refs (in any order, duplicates allowed) in batches
 // and returns an EventUpdated for every entity whose served form changed.
-func (s *Store) stitchAll(ctx context.Context, tx *Tx, refs []string) ([]catalog.Event, error) {
+func (s *Store) stitchAll(ctx context.Context, tx *Tx, refs []string, pre *prestitcher) ([]catalog.Event, error) {
 	slices.Sort(refs)
 	var changed []catalog.Event
 	for batch := range chunks(slices.Compact(refs), stitchBatch) {
-		evs, err := s.stitchChanges(ctx, tx, batch)
+		evs, err := s.stitchChanges(ctx, tx, batch, pre)
 		if err != nil {
 			return nil, err
 		}
@@ -328,13 +329,15 @@ type stitchedRelation struct {
 
 // stitch is stitchChanges for callers that need no events.
 func (s *Store) stitch(ctx context.Context, tx *Tx, refs []string) error {
-	_, err := s.stitchChanges(ctx, tx, refs)
+	_, err := s.stitchChanges(ctx, tx, refs, nil)
 	return err
 }
 
 // stitchChanges stitches at most a batch of refs and returns an
 // EventUpdated, in ref order, for each entity whose served form changed.
-func (s *Store) stitchChanges(ctx context.Context, tx *Tx, refs []string) ([]catalog.Event, error) {
+// Entities pre says were written stitched from the inputs they have are
+// not rebuilt.
+func (s *Store) stitchChanges(ctx context.Context, tx *Tx, refs []string, pre *prestitcher) ([]catalog.Event, error) {
 	if len(refs) == 0 {
 		return nil, nil
 	}
@@ -393,6 +396,10 @@ func (s *Store) stitchChanges(ctx context.Context, tx *Tx, refs []string) ([]cat
 	var changed []catalog.Event
 	for _, ref := range slices.Sorted(maps.Keys(ents)) {
 		e := ents[ref]
+		if etag, ok := pre.current(ref, e); ok {
+			changed = append(changed, catalog.Event{Type: catalog.EventUpdated, Ref: ref, UID: e.uid, Source: e.source, ETag: etag})
+			continue
+		}
 		final, etag, err := finalBody(e)
 		if err != nil {
 			return nil, fmt.Errorf("entity %s: %w", ref, err)

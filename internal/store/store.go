@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"greenroom/internal/catalog/query"
 	"greenroom/internal/greenroom"
 )
 
@@ -53,6 +54,11 @@ type Store struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	// facets and counts cache EntityFacets answers and the totalItems of
+	// QueryEntities per catalog version.
+	facets readCache[map[string][]query.FacetCount]
+	counts readCache[int]
 }
 
 // Open connects to the database opts names, applies pending migrations and

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Tx is a write transaction begun by WithTx. Its methods take "?"
@@ -12,26 +13,44 @@ import (
 type Tx struct {
 	tx *sql.Tx
 	d  dialect
+	// catalog is set once a statement may have written the catalog's
+	// tables (see note): the commit then bumps the catalog version.
+	catalog bool
+}
+
+// note records whether query may write a catalog table (entities,
+// entity_search, entity_search_refs): any statement naming one that is not
+// a plain SELECT. Statements of other aggregates (jobs, locations, source
+// states), which never name them, leave the read caches valid.
+func (t *Tx) note(query string) {
+	if !t.catalog && strings.Contains(query, "entit") {
+		q := strings.TrimSpace(query)
+		t.catalog = len(q) < 6 || !strings.EqualFold(q[:6], "SELECT")
+	}
 }
 
 // ExecContext executes a statement in the transaction.
 func (t *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	t.note(query)
 	return t.tx.ExecContext(ctx, t.d.rebind(query), args...)
 }
 
 // QueryContext runs a query in the transaction.
 func (t *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	t.note(query)
 	return t.tx.QueryContext(ctx, t.d.rebind(query), args...)
 }
 
 // QueryRowContext runs a query expected to return at most one row.
 func (t *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	t.note(query)
 	return t.tx.QueryRowContext(ctx, t.d.rebind(query), args...)
 }
 
 // PrepareContext prepares a statement for repeated use in the transaction;
 // it is closed when the transaction ends.
 func (t *Tx) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
+	t.note(query)
 	return t.tx.PrepareContext(ctx, t.d.rebind(query))
 }
 
@@ -67,11 +86,19 @@ func (s *Store) WithTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 			panic(p)
 		}
 	}()
-	if err := fn(&Tx{tx: sqlTx, d: s.d}); err != nil {
+	tx := &Tx{tx: sqlTx, d: s.d}
+	if err := fn(tx); err != nil {
 		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 			return errors.Join(err, fmt.Errorf("store: rollback: %w", rbErr))
 		}
 		return err
+	}
+	// Last, so that on PostgreSQL the row is locked only until the commit.
+	if tx.catalog {
+		if _, err := sqlTx.ExecContext(ctx, bumpCatalogVersion); err != nil {
+			_ = sqlTx.Rollback()
+			return fmt.Errorf("store: bump catalog version: %w", err)
+		}
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)

@@ -3,7 +3,6 @@ package entity
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"greenroom/internal/greenroom"
 )
@@ -13,39 +12,13 @@ import (
 // kind is taken from defaultKind and a missing namespace from
 // defaultNamespace (itself defaulting to "default").
 //
-// Like Backstage, and unlike greenroom.ParseEntityRef, it does not trim
+// It is greenroom.ParseEntityRef: like Backstage, it does not trim
 // spaces, and a "/" before the first ":" makes the rest the name, so
 // "ns/a:b" is namespace ns, name "a:b". The name is not checked against the
 // entity name format: a reference may name an entity that cannot exist.
 // Parts keep their case; EntityRef.String lowercases for comparison.
 func ParseRefInContext(s, defaultKind, defaultNamespace string) (greenroom.EntityRef, error) {
-	if s == "" {
-		return greenroom.EntityRef{}, refError("entity reference must not be empty")
-	}
-	colon := strings.IndexByte(s, ':')
-	slash := strings.IndexByte(s, '/')
-	if slash != -1 && slash < colon {
-		colon = -1 // the colon belongs to the name
-	}
-	var r greenroom.EntityRef
-	hasKind, hasNS := colon != -1, slash != -1
-	if hasKind {
-		r.Kind = s[:colon]
-	}
-	if hasNS {
-		r.Namespace = s[colon+1 : slash]
-	}
-	r.Name = s[max(colon+1, slash+1):]
-	if (hasKind && r.Kind == "") || (hasNS && r.Namespace == "") || r.Name == "" {
-		return greenroom.EntityRef{}, refError("entity reference %s was not on the form [<kind>:][<namespace>/]<name>", quote(s))
-	}
-	if !hasKind {
-		r.Kind = defaultKind
-	}
-	if !hasNS {
-		r.Namespace = defaultNamespaceOr(defaultNamespace)
-	}
-	return checkRef(r, quote(s))
+	return greenroom.ParseEntityRef(s, defaultKind, defaultNamespace)
 }
 
 // ParseRefValue parses a reference given either as a string (see
@@ -88,15 +61,7 @@ func ParseRefValue(v any, defaultKind, defaultNamespace string) (greenroom.Entit
 
 // checkRef applies parseEntityRef's final checks, in its order.
 func checkRef(r greenroom.EntityRef, textual string) (greenroom.EntityRef, error) {
-	switch {
-	case r.Kind == "":
-		return greenroom.EntityRef{}, refError("entity reference %s had missing or empty kind (e.g. did not start with \"component:\" or similar)", textual)
-	case r.Namespace == "":
-		return greenroom.EntityRef{}, refError("entity reference %s had missing or empty namespace", textual)
-	case r.Name == "":
-		return greenroom.EntityRef{}, refError("entity reference %s had missing or empty name", textual)
-	}
-	return r, nil
+	return greenroom.CheckEntityRef(r, textual)
 }
 
 func defaultNamespaceOr(ns string) string {
@@ -111,10 +76,7 @@ func refError(format string, args ...any) error {
 }
 
 // quote renders s as JSON.stringify would, bounded in length for messages.
-func quote(s string) string {
-	b, _ := json.Marshal(truncate(s))
-	return string(b)
-}
+func quote(s string) string { return greenroom.QuoteRef(s) }
 
 func compact(v any) string {
 	b, err := json.Marshal(v)
@@ -126,14 +88,4 @@ func compact(v any) string {
 
 // truncate bounds a value quoted in a message, so that a problem about a
 // huge field stays readable.
-func truncate(s string) string {
-	const maxQuoted = 120
-	if len(s) <= maxQuoted {
-		return s
-	}
-	cut := maxQuoted
-	for cut > 0 && s[cut]&0xC0 == 0x80 {
-		cut-- // do not split a UTF-8 sequence
-	}
-	return s[:cut] + "…"
-}
+func truncate(s string) string { return greenroom.TruncateQuoted(s) }

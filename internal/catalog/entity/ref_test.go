@@ -49,6 +49,9 @@ func TestParseRefInContext(t *testing.T) {
 		t.Run(tt.in, func(t *testing.T) {
 			got, err := ParseRefInContext(tt.in, tt.kind, tt.ns)
 			checkRefResult(t, got, err, tt.want, tt.err)
+			// The shared vocabulary's parser resolves every ref the same way.
+			g, gerr := greenroom.ParseEntityRef(tt.in, tt.kind, tt.ns)
+			checkRefResult(t, g, gerr, tt.want, tt.err)
 		})
 	}
 }
