@@ -21,7 +21,7 @@ import (
 func TestFeishuAPI(t *testing.T) {
 	fake := feishufake.New()
 	t.Cleanup(fake.Close)
-	dumps, err := feishufake.LoadDumps("../../../shared/fixtures/feishu/public")
+	dumps, err := feishufake.LoadDumps("../integration/feishu/feishufake/testdata/public")
 	if err != nil || len(dumps) < 3 {
 		t.Fatalf("samples: %v", err)
 	}

@@ -21,7 +21,7 @@ import (
 	"greenroom/internal/integration/feishu/feishufake"
 )
 
-const feishuSamples = "../../../shared/fixtures/feishu/public"
+const feishuSamples = "../integration/feishu/feishufake/testdata/public"
 
 func feishuFake(t *testing.T) (*feishufake.Server, []feishu.Dump) {
 	t.Helper()

@@ -27,7 +27,7 @@ import (
 	"greenroom/internal/store/storetest"
 )
 
-const samplesDir = "../../../shared/fixtures/feishu/public"
+const samplesDir = "../integration/feishu/feishufake/testdata/public"
 
 const originalMkdocs = `site_name: Payments
 # a comment the migration must keep

@@ -22,7 +22,7 @@ func TestFeishuPages(t *testing.T) {
 	f := newFixture(t, st)
 	fake := feishufake.New()
 	t.Cleanup(fake.Close)
-	dumps, err := feishufake.LoadDumps("../../../shared/fixtures/feishu/public")
+	dumps, err := feishufake.LoadDumps("../integration/feishu/feishufake/testdata/public")
 	if err != nil || len(dumps) < 3 {
 		t.Fatalf("samples: %v", err)
 	}

@@ -16,7 +16,7 @@ import (
 	"greenroom/internal/integration/feishu/feishufake"
 )
 
-const publicSamples = "../../../../shared/fixtures/feishu/public"
+const publicSamples = "feishufake/testdata/public"
 
 func newClient(t *testing.T, fake *feishufake.Server, tweak func(*feishu.Options)) *feishu.Client {
 	t.Helper()
