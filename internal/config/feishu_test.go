@@ -43,7 +43,7 @@ func TestFeishuConfig(t *testing.T) {
     - feishuRole: admin
       owner: group:default/x
     - feishuMember: x
-    - owner: "a:b:c/d/e"
+    - owner: "a:/c"
   mystery: 1
 `, Feishu{BaseURL: DefaultFeishuBaseURL, AppID: "cli_a",
 			Conversion:        FeishuConversion{HandleImages: "link", ConvertTables: true, PreserveFormatting: true},
