@@ -121,7 +121,7 @@ func TestAdminBindingsAndLookup(t *testing.T) {
 			t.Errorf("bindings page lacks %q", want)
 		}
 	}
-	body = serve(mux, httptest.NewRequest("GET", "/admin/bindings?user=a:b:c", nil)).Body.String()
+	body = serve(mux, httptest.NewRequest("GET", "/admin/bindings?user=a:/c", nil)).Body.String()
 	if !strings.Contains(body, `role="alert"`) || !strings.Contains(body, `aria-invalid="true"`) {
 		t.Errorf("bad user ref not flagged: %s", body)
 	}
