@@ -190,8 +190,11 @@ func TestServeZeroConfig(t *testing.T) {
 	dir := t.TempDir()
 	begin := time.Now()
 	p := serve(t, dir, nil)
-	if d := time.Since(begin); d > 3*time.Second {
-		t.Errorf("ready after %v, want < 3s", d)
+	// A guard against a start-up that hangs or crawls, not the start-up
+	// figure: that is `greenroom bench startup` (docs/BENCHMARKS.md). The
+	// suite runs this beside every other package's tests on 2 cores.
+	if d := time.Since(begin); d > 10*time.Second {
+		t.Errorf("ready after %v, want < 10s", d)
 	}
 	if _, err := os.Stat(filepath.Join(dir, ".greenroom", "greenroom.db")); err != nil {
 		t.Errorf("default data dir not used: %v", err)
