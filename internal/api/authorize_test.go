@@ -3,16 +3,10 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -31,49 +25,8 @@ var routeDirs = []string{".", "../web", "../cli"}
 func serverRoutes(t *testing.T) []string {
 	t.Helper()
 	var out []string
-	for _, dir := range routeDirs {
-		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		fset := token.NewFileSet()
-		for _, f := range files {
-			if strings.HasSuffix(f, "_test.go") {
-				continue
-			}
-			src, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			file, err := parser.ParseFile(fset, f, src, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ast.Inspect(file, func(n ast.Node) bool {
-				call, ok := n.(*ast.CallExpr)
-				if !ok || len(call.Args) < 2 {
-					return true
-				}
-				sel, ok := call.Fun.(*ast.SelectorExpr)
-				if !ok || (sel.Sel.Name != "Handle" && sel.Sel.Name != "HandleFunc") {
-					return true
-				}
-				if id, ok := sel.X.(*ast.Ident); ok && id.Name == "root" {
-					return true // fakes' own muxes
-				}
-				lit, ok := call.Args[0].(*ast.BasicLit)
-				if !ok || lit.Kind != token.STRING {
-					t.Errorf("%s: route pattern is not a string literal; the authorization matrix cannot see it", fset.Position(call.Pos()))
-					return true
-				}
-				p, err := strconv.Unquote(lit.Value)
-				if err != nil {
-					t.Fatal(err)
-				}
-				out = append(out, p)
-				return true
-			})
-		}
+	for _, r := range scanRoutes(t, routeDirs...) {
+		out = append(out, r.pattern)
 	}
 	if len(out) < 30 {
 		t.Fatalf("found only %d routes; is the scan broken?", len(out))

@@ -2,18 +2,12 @@ package api
 
 import (
 	"encoding/json"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -68,50 +62,13 @@ var wildcardRest = regexp.MustCompile(`\{([^}.]+)\.\.\.\}`)
 // anywhere in the package is seen without anyone listing it.
 func registeredRoutes(t *testing.T) []route {
 	t.Helper()
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fset := token.NewFileSet()
 	var out []route
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
+	for _, r := range scanRoutes(t, ".") {
+		method, path, ok := strings.Cut(r.pattern, " ")
+		if !ok {
+			method, path = "", r.pattern
 		}
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		file, err := parser.ParseFile(fset, f, src, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ast.Inspect(file, func(n ast.Node) bool {
-			call, ok := n.(*ast.CallExpr)
-			if !ok || len(call.Args) < 2 {
-				return true
-			}
-			sel, ok := call.Fun.(*ast.SelectorExpr)
-			if !ok || (sel.Sel.Name != "Handle" && sel.Sel.Name != "HandleFunc") {
-				return true
-			}
-			at := fset.Position(call.Pos()).String()
-			lit, ok := call.Args[0].(*ast.BasicLit)
-			if !ok || lit.Kind != token.STRING {
-				t.Errorf("%s: route pattern is not a string literal; the OpenAPI check cannot see it", at)
-				return true
-			}
-			pattern, err := strconv.Unquote(lit.Value)
-			if err != nil {
-				t.Fatal(err)
-			}
-			method, path, ok := strings.Cut(pattern, " ")
-			if !ok {
-				method, path = "", pattern
-			}
-			out = append(out, route{method: method, path: wildcardRest.ReplaceAllString(path, "{$1}"), at: at})
-			return true
-		})
+		out = append(out, route{method: method, path: wildcardRest.ReplaceAllString(path, "{$1}"), at: r.at})
 	}
 	if len(out) < 10 {
 		t.Fatalf("found only %d routes; is the scan broken?", len(out))
