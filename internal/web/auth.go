@@ -104,6 +104,18 @@ func (a *AuthPages) principal(r *http.Request) (*access.Principal, error) {
 	return p, nil
 }
 
+// formPrincipal reads a settings form posted by a signed-in user: the form
+// parsed, its CSRF token checked, and the principal it acts for.
+func (a *AuthPages) formPrincipal(r *http.Request) (*access.Principal, error) {
+	if err := r.ParseForm(); err != nil {
+		return nil, greenroom.Errorf(greenroom.CodeInvalid, "the form could not be read")
+	}
+	if err := checkCSRF(r); err != nil {
+		return nil, err
+	}
+	return a.principal(r)
+}
+
 func (a *AuthPages) settings(w http.ResponseWriter, r *http.Request) error {
 	return a.renderSettings(w, r, http.StatusOK, nil, "")
 }
@@ -138,13 +150,7 @@ func (a *AuthPages) renderSettings(w http.ResponseWriter, r *http.Request, statu
 }
 
 func (a *AuthPages) createToken(w http.ResponseWriter, r *http.Request) error {
-	if err := r.ParseForm(); err != nil {
-		return greenroom.Errorf(greenroom.CodeInvalid, "the form could not be read")
-	}
-	if err := checkCSRF(r); err != nil {
-		return err
-	}
-	p, err := a.principal(r)
+	p, err := a.formPrincipal(r)
 	if err != nil {
 		return err
 	}
@@ -166,13 +172,7 @@ func (a *AuthPages) createToken(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *AuthPages) revokeToken(w http.ResponseWriter, r *http.Request) error {
-	if err := r.ParseForm(); err != nil {
-		return greenroom.Errorf(greenroom.CodeInvalid, "the form could not be read")
-	}
-	if err := checkCSRF(r); err != nil {
-		return err
-	}
-	p, err := a.principal(r)
+	p, err := a.formPrincipal(r)
 	if err != nil {
 		return err
 	}
@@ -232,13 +232,7 @@ func (a *AuthPages) cliLogin(w http.ResponseWriter, r *http.Request) error {
 const cliTokenLifetime = 30 * 24 * time.Hour
 
 func (a *AuthPages) cliAuthorize(w http.ResponseWriter, r *http.Request) error {
-	if err := r.ParseForm(); err != nil {
-		return greenroom.Errorf(greenroom.CodeInvalid, "the form could not be read")
-	}
-	if err := checkCSRF(r); err != nil {
-		return err
-	}
-	p, err := a.principal(r)
+	p, err := a.formPrincipal(r)
 	if err != nil {
 		return err
 	}
