@@ -26,35 +26,37 @@ func init() { registerWire("authz", wireAuthz) }
 // principal it establishes.
 func wireAuthz(ctx context.Context, env *wireEnv) error {
 	logger := env.logger.With("component", "access")
-	policy := env.cfg.Permission.Policy
-	authz, err := access.NewAuthorizer(policy, env.store, logger)
+	// One live value stands for the authorizer, the role resolver and the
+	// approval workflow, so that a config reload (reload.go) swaps the
+	// policy of all three at once.
+	perm, err := newLivePermission(env.cfg.Permission.Policy, permDeps{store: env.store, dir: env.catalog, logger: logger,
+		register: func(ap *access.Approvals, l *livePermission) {
+			ap.Register(api.ReplayExecutor, api.Replay(env.mux, l.Enrich))
+		}})
 	if err != nil {
 		return err
 	}
-	resolver := access.NewResolver(policy, env.catalog)
+	env.permission = perm
 	if env.signIn != nil {
 		// Sign-in asks the resolver for roles, contractor flag and
 		// attributes, and records its events in the durable audit log.
-		env.signIn.SetEnricher(resolver)
+		env.signIn.SetEnricher(perm)
 		env.signIn.SetAuditor(env.store)
 	}
-	env.catalog.SetReadFilter(authz.ReadScope)
-	env.searchVisibility = searchScope(authz, policy)
-	env.onStart = append(env.onStart, func(ctx context.Context) { followDirectory(ctx, env.catalog, resolver, logger) })
+	env.catalog.SetReadFilter(perm.ReadScope)
+	env.searchVisibility = searchScope(perm)
+	env.onStart = append(env.onStart, func(ctx context.Context) { followDirectory(ctx, env.catalog, perm, logger) })
 
-	approvals := access.NewApprovals(env.store, authz, env.store)
-	approvals.Register(api.ReplayExecutor, api.Replay(env.mux, resolver.Enrich))
-
-	api.NewAccess(env.store, approvals, resolver, env.logger).Routes(env.mux)
-	admin := env.pages.AdminPages(authz, env.store, approvals, resolver, func(q url.Values) (access.AuditFilter, error) { return api.ParseAuditFilter(q) })
+	api.NewAccess(env.store, perm, perm, env.logger).Routes(env.mux)
+	admin := env.pages.AdminPages(perm, env.store, perm, perm, func(q url.Values) (access.AuditFilter, error) { return api.ParseAuditFilter(q) })
 	admin.Routes(env.mux)
 
-	mw := &api.Authorize{Mux: env.mux, Authz: authz, Lookup: env.catalog, Approvals: approvals, Enrich: resolver.Enrich,
+	mw := &api.Authorize{Mux: env.mux, Authz: perm, Lookup: env.catalog, Approvals: perm, Enrich: perm.Enrich,
 		PageError: admin.RenderError, Logger: logger}
 	env.middleware = append(env.middleware, func(next http.Handler) http.Handler { return mw.Wrap(next) })
 
 	env.pool.Register(access.AuditRetentionJobKind, func(ctx context.Context, _ store.Job) error {
-		n, err := access.Retention(ctx, env.store, policy, time.Now())
+		n, err := access.Retention(ctx, env.store, perm.Policy(), time.Now())
 		if err != nil {
 			return err
 		}
@@ -81,21 +83,25 @@ func scheduleRetention(ctx context.Context, env *wireEnv, at time.Time) error {
 // followDirectory drops cached role resolutions whenever a User or Group
 // entity changes, so that decisions follow membership within moments (the
 // cache's own bound, access.MaxStaleness, covers missed events).
-func followDirectory(ctx context.Context, cat *catalog.Service, r *access.Resolver, logger *slog.Logger) {
+func followDirectory(ctx context.Context, cat *catalog.Service, r *livePermission, logger *slog.Logger) {
 	sub, err := cat.Subscribe(ctx)
 	if err != nil {
 		logger.Warn("role resolution does not follow catalog changes; relying on its 5 s cache bound", "err", err)
 		return
 	}
-	go r.Follow(sub)
+	go r.follow(sub)
 }
 
 // searchScope is the catalog read scope in search's terms, so that results,
 // counts, facets and suggestions are filtered in the engine's query: nothing
 // for a caller who may not read the catalog, a contractor's allowed
 // namespaces minus the restricted services, everything otherwise.
-func searchScope(authz *access.Authorizer, policy access.Policy) func(ctx context.Context) (search.Visibility, error) {
+func searchScope(authz interface {
+	Check(ctx context.Context, action string, res access.Resource) access.Decision
+	Policy() access.Policy
+}) func(ctx context.Context) (search.Visibility, error) {
 	return func(ctx context.Context) (search.Visibility, error) {
+		policy := authz.Policy()
 		p := access.FromContext(ctx)
 		if p == nil {
 			return search.Everything, nil

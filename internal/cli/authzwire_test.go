@@ -208,7 +208,7 @@ func TestAuthzSearchScope(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	scope := searchScope(authz, policy)
+	scope := searchScope(authz)
 	tests := []struct {
 		name string
 		p    *access.Principal

@@ -47,6 +47,9 @@ type wireEnv struct {
 	// techdocs is set by techdocswire.go (for the search source of docs
 	// pages, techdocssearch.go).
 	techdocs *techdocs.Service
+	// permission is set by authzwire.go: the permission layer a config
+	// reload updates (reload.go).
+	permission *livePermission
 
 	// onStart hooks run once the job pool has started (background loops).
 	onStart []func(ctx context.Context)
