@@ -190,12 +190,14 @@ func init() {
 		"GET /static/{file}":   {Public: true},
 		"/":                    {Public: true}, // the portal's 404 page
 		// admin pages (internal/web/admin.go)
-		"GET /admin":                 {SelfChecked: true}, // shows what the caller may see of it
-		"GET /admin/bindings":        {Action: access.ActionAdmin, Type: "admin"},
-		"GET /admin/approvals":       list("approvals"),
-		"POST /admin/approvals/{id}": {SelfChecked: true},
-		"GET /admin/audit":           {Action: access.ActionAuditRead, Type: "audit"},
-		"GET /admin/providers":       {Action: access.ActionAdmin, Type: "admin"},
+		"GET /admin":                     {SelfChecked: true}, // shows what the caller may see of it
+		"GET /admin/bindings":            {Action: access.ActionAdmin, Type: "admin"},
+		"GET /admin/approvals":           list("approvals"),
+		"POST /admin/approvals/{id}":     {SelfChecked: true},
+		"GET /admin/audit":               {Action: access.ActionAuditRead, Type: "audit"},
+		"GET /admin/providers":           {Action: access.ActionAdmin, Type: "admin"},
+		"GET /admin/tokens":              {Action: access.ActionAdmin, Type: "admin"},
+		"POST /admin/tokens/{id}/revoke": {Action: access.ActionAdmin, Type: "admin"},
 		// live updates (internal/web/live.go): the stream filters its
 		// events by the caller's read scope itself.
 		"GET /api/events/stream/catalog": list("catalog"),

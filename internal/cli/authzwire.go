@@ -42,6 +42,9 @@ func wireAuthz(ctx context.Context, env *wireEnv) error {
 		// attributes, and records its events in the durable audit log.
 		env.signIn.SetEnricher(perm)
 		env.signIn.SetAuditor(env.store)
+		env.signIn.SetAdminCheck(func(ctx context.Context) access.Decision {
+			return perm.Check(ctx, access.ActionAdmin, access.Resource{Type: "admin"})
+		})
 	}
 	env.catalog.SetReadFilter(perm.ReadScope)
 	env.searchVisibility = searchScope(perm)
@@ -49,6 +52,9 @@ func wireAuthz(ctx context.Context, env *wireEnv) error {
 
 	api.NewAccess(env.store, perm, perm, env.logger).Routes(env.mux)
 	admin := env.pages.AdminPages(perm, env.store, perm, perm, func(q url.Values) (access.AuditFilter, error) { return api.ParseAuditFilter(q) })
+	if env.signIn != nil {
+		admin.SetTokens(env.signIn)
+	}
 	admin.Routes(env.mux)
 
 	mw := &api.Authorize{Mux: env.mux, Authz: perm, Lookup: env.catalog, Approvals: perm, Enrich: perm.Enrich,

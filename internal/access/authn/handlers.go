@@ -463,8 +463,16 @@ func (t Token) View() TokenView {
 	return v
 }
 
+// listTokens is GET /api/auth/tokens: the caller's tokens, or with
+// all=true every token (administrators only).
 func (s *Service) listTokens(w http.ResponseWriter, r *http.Request) error {
-	ts, err := s.Tokens(r.Context(), access.FromContext(r.Context()))
+	var ts []Token
+	var err error
+	if r.URL.Query().Get("all") == "true" {
+		ts, err = s.AllTokens(r.Context())
+	} else {
+		ts, err = s.Tokens(r.Context(), access.FromContext(r.Context()))
+	}
 	if err != nil {
 		return err
 	}
@@ -522,9 +530,12 @@ func (s *Service) revokeToken(w http.ResponseWriter, r *http.Request) error {
 // AuditToken records a token's creation or revocation by p.
 func (s *Service) AuditToken(r *http.Request, p *access.Principal, action string, t Token) {
 	ev := access.AuditEvent{Action: action, Resource: "token:" + t.ID, Decision: access.DecisionNone,
-		Details: map[string]string{"kind": string(t.Kind), "subject": t.Subject, "name": t.Name}}
+		Details: map[string]string{"kind": string(t.Kind), "subject": t.Subject, "name": t.Name, "created_by": t.CreatedBy}}
 	if p != nil {
 		ev.Actor, ev.ActorKind = p.UserRef, p.Kind
+		if p.UserRef != t.CreatedBy && p.UserRef != t.Subject {
+			ev.Details["admin"] = "true" // an administrator acting on someone else's token
+		}
 	}
 	s.auditEvent(r, ev)
 }

@@ -109,6 +109,8 @@ type Service struct {
 	limits    *limits
 	errs      ErrorWriter
 	seal      sealer
+	// adminCheck recognises administrators (SetAdminCheck).
+	adminCheck AdminCheck
 
 	idMu   sync.Mutex
 	idByRf map[string]cachedIdentity
