@@ -35,7 +35,9 @@ func adminTokensFixture(t *testing.T, admin bool) (*http.ServeMux, *authn.Servic
 		allow[access.ActionAdmin] = true
 	}
 	authz := fakeAdminAuthz{allow: allow}
-	svc.SetAdminCheck(func(ctx context.Context) access.Decision { return authz.Check(ctx, access.ActionAdmin, access.Resource{Type: "admin"}) })
+	svc.SetAdminCheck(func(ctx context.Context) access.Decision {
+		return authz.Check(ctx, access.ActionAdmin, access.Resource{Type: "admin"})
+	})
 	bob := &access.Principal{Kind: access.KindUser, UserRef: "user:default/bob"}
 	nt, err := svc.CreateToken(t.Context(), bob, authn.TokenRequest{Name: "bob laptop", Scopes: []string{authn.ScopeRead}, ExpiresIn: 48 * time.Hour})
 	if err != nil {
