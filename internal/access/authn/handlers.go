@@ -126,7 +126,7 @@ func (s *Service) safeReturn(raw string) (string, bool) {
 }
 
 func (s *Service) failSignIn(w http.ResponseWriter, r *http.Request, prov, code string, cause error) error {
-	s.limits.failed(clientIP(r))
+	s.limits.failed(r.Context(), clientIP(r))
 	reason := SignInFailure(code)
 	if cause != nil {
 		reason += " (" + clip(greenroom.ErrorMessage(cause), 200) + ")"
@@ -146,9 +146,9 @@ func (s *Service) start(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q := s.limits.blocked(clientIP(r))
+	q := s.limits.blocked(r.Context(), clientIP(r))
 	if q.ok {
-		q = s.limits.started(clientIP(r))
+		q = s.limits.started(r.Context(), clientIP(r))
 	}
 	if !q.ok {
 		q.setHeaders(w, s.now())
@@ -167,7 +167,7 @@ func (s *Service) start(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		s.auditEvent(r, access.AuditEvent{Action: ActionRedirect, Resource: p.id(), Decision: access.DecisionDeny,
 			Reason: "return URL not on this portal: " + clip(raw, 200)})
-		s.limits.failed(clientIP(r))
+		s.limits.failed(r.Context(), clientIP(r))
 		return greenroom.Errorf(greenroom.CodeInvalid, "%s", SignInFailure(FailRedirect))
 	}
 	if p.id() == "guest" {
@@ -205,7 +205,7 @@ func (s *Service) frame(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if q := s.limits.blocked(clientIP(r)); !q.ok {
+	if q := s.limits.blocked(r.Context(), clientIP(r)); !q.ok {
 		q.setHeaders(w, s.now())
 		tooMany(w, r, SignInFailure(FailLimited))
 		return nil
