@@ -76,9 +76,9 @@ type Options struct {
 	OIDC        *OIDCOptions
 	// Guest enables guest sign-in. With no other provider it is local
 	// mode: requests without credentials act as the guest.
-	Guest        *GuestOptions
-	Session      SessionOptions
-	RateLimit    RateLimitOptions
+	Guest     *GuestOptions
+	Session   SessionOptions
+	RateLimit RateLimitOptions
 	// SharedLimits, when set, keeps the rate-limit counters (requests and
 	// sign-in failures) where every replica sees them; nil keeps them in
 	// memory (one process, SQLite).
