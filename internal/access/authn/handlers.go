@@ -125,7 +125,7 @@ func (s *Service) safeReturn(raw string) (string, bool) {
 	return p, true
 }
 
-func (s *Service) failSignIn(w http.ResponseWriter, r *http.Request, prov, code string, cause error) error {
+func (s *Service) failSignIn(w http.ResponseWriter, r *http.Request, prov, code string, cause error, popup bool) error {
 	s.limits.failed(r.Context(), clientIP(r))
 	reason := SignInFailure(code)
 	if cause != nil {
@@ -134,6 +134,9 @@ func (s *Service) failSignIn(w http.ResponseWriter, r *http.Request, prov, code 
 	s.auditEvent(r, access.AuditEvent{Action: ActionSignIn, Resource: prov, Decision: access.DecisionDeny, Reason: reason})
 	if cause != nil {
 		s.logger.Info("sign-in failed", "provider", prov, "code", code, "request_id", requestID(r), "err", cause)
+	}
+	if popup {
+		return s.popupError(w, "AuthenticationError", SignInFailure(code))
 	}
 	http.Redirect(w, r, SignInPath+"?error="+code, http.StatusSeeOther)
 	return nil
@@ -159,6 +162,13 @@ func (s *Service) start(w http.ResponseWriter, r *http.Request) error {
 	if env := r.URL.Query().Get("env"); env != "" && s.opts.Environment != "" && env != s.opts.Environment {
 		return greenroom.Errorf(greenroom.CodeNotFound, "No configuration available for the '%s' environment of this provider.", clip(env, 40))
 	}
+	popup := popupRequested(r.URL.Query())
+	if origin := r.URL.Query().Get("origin"); popup && !s.originAllowed(origin) {
+		s.auditEvent(r, access.AuditEvent{Action: ActionRedirect, Resource: p.id(), Decision: access.DecisionDeny,
+			Reason: "popup origin is not the app origin: " + clip(origin, 200)})
+		s.limits.failed(r.Context(), clientIP(r))
+		return greenroom.Errorf(greenroom.CodeForbidden, "Origin '%s' is not allowed: sign-in answers only the app at %s.", clip(origin, 100), s.appOrigin())
+	}
 	raw := r.URL.Query().Get("returnTo")
 	if raw == "" {
 		raw = r.URL.Query().Get("redirectUrl") // Backstage's redirect flow
@@ -176,10 +186,16 @@ func (s *Service) start(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		s.auditEvent(r, access.AuditEvent{Actor: g.UserEntityRef, ActorKind: access.KindGuest, Action: ActionSignIn, Resource: "guest", Decision: access.DecisionAllow})
+		if popup {
+			return s.popupSignedIn(w, r, g.UserEntityRef, "", "Guest")
+		}
 		http.Redirect(w, r, ret, http.StatusSeeOther)
 		return nil
 	}
 	state, nonce, verifier := randomToken(32), randomToken(24), oauth2.GenerateVerifier()
+	if popup {
+		state += popupSuffix
+	}
 	target, err := p.authCodeURL(state, nonce, verifier, s.callbackURL(p))
 	if err != nil {
 		return err
@@ -205,8 +221,12 @@ func (s *Service) frame(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	popup := strings.HasSuffix(r.URL.Query().Get("state"), popupSuffix)
 	if q := s.limits.blocked(r.Context(), clientIP(r)); !q.ok {
 		q.setHeaders(w, s.now())
+		if popup {
+			return s.popupError(w, "TooManyRequestsError", SignInFailure(FailLimited))
+		}
 		tooMany(w, r, SignInFailure(FailLimited))
 		return nil
 	}
@@ -214,7 +234,7 @@ func (s *Service) frame(w http.ResponseWriter, r *http.Request) error {
 	res, err := s.callback(r, p)
 	var f *failure
 	if errors.As(err, &f) {
-		return s.failSignIn(w, r, p.id(), f.code, f.cause)
+		return s.failSignIn(w, r, p.id(), f.code, f.cause, popup)
 	}
 	if err != nil {
 		return err
@@ -224,8 +244,21 @@ func (s *Service) frame(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.auditEvent(r, access.AuditEvent{Actor: res.userRef, ActorKind: access.KindUser, Action: ActionSignIn, Resource: p.id(), Decision: access.DecisionAllow,
 		Details: map[string]string{"subject": res.profile.Subject}})
+	if popup {
+		return s.popupSignedIn(w, r, res.userRef, res.profile.Email, res.profile.DisplayName)
+	}
 	http.Redirect(w, r, res.returnTo, http.StatusSeeOther)
 	return nil
+}
+
+// popupSignedIn answers a popup sign-in that succeeded: the identity
+// posted to the app, as /refresh returns it.
+func (s *Service) popupSignedIn(w http.ResponseWriter, r *http.Request, userRef, email, displayName string) error {
+	resp, err := s.identityResponse(r.Context(), userRef, email, displayName)
+	if err != nil {
+		return err
+	}
+	return s.writeWebMessage(w, webMessage{Type: "authorization_response", Response: &resp})
 }
 
 // failure is a refused sign-in: the code the sign-in page explains and
@@ -359,15 +392,10 @@ func (s *Service) refreshSession(w http.ResponseWriter, r *http.Request) error {
 			return unauthorized("Refresh failed: sign in again.")
 		}
 	}
-	id, err := s.identity(r.Context(), ss.UserRef)
+	out, err := s.identityResponse(r.Context(), ss.UserRef, ss.Email, ss.DisplayName)
 	if err != nil {
 		return err
 	}
-	var out sessionResponse
-	out.Profile.Email, out.Profile.DisplayName = ss.Email, ss.DisplayName
-	out.BackstageIdentity.Identity.Type = "user"
-	out.BackstageIdentity.Identity.UserEntityRef = ss.UserRef
-	out.BackstageIdentity.Identity.OwnershipEntityRefs = id.OwnershipRefs
 	return writeJSON(w, http.StatusOK, out)
 }
 
