@@ -60,6 +60,8 @@ func wireAuthz(ctx context.Context, env *wireEnv) error {
 	mw := &api.Authorize{Mux: env.mux, Authz: perm, Lookup: env.catalog, Approvals: perm, Enrich: perm.Enrich,
 		PageError: admin.RenderError, Logger: logger}
 	env.middleware = append(env.middleware, func(next http.Handler) http.Handler { return mw.Wrap(next) })
+	// Pages disable what the viewer cannot do, asking the same rules.
+	env.pages.SetPermissions(mw)
 
 	env.pool.Register(access.AuditRetentionJobKind, func(ctx context.Context, _ store.Job) error {
 		n, err := access.Retention(ctx, env.store, perm.Policy(), time.Now())

@@ -58,6 +58,7 @@ type Handler struct {
 	facetCache facetCache
 	identify   IdentifyFunc
 	live       *liveHub
+	perms      RouteDecider // nil: every control enabled (SetPermissions)
 }
 
 // New parses every template and loads the assets; an error means the

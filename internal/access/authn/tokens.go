@@ -55,11 +55,8 @@ type NewToken struct {
 // CreateToken issues a token for p: a personal access token acting for p,
 // or a service token owned by p.
 func (s *Service) CreateToken(ctx context.Context, p *access.Principal, req TokenRequest) (NewToken, error) {
-	if p == nil || p.UserRef == "" || p.Kind == access.KindService {
-		return NewToken{}, greenroom.Errorf(greenroom.CodeForbidden, "tokens are created by signed-in users")
-	}
-	if p.TokenID != "" {
-		return NewToken{}, greenroom.Errorf(greenroom.CodeForbidden, "a token cannot create other tokens: sign in to the portal to create one")
+	if d := CanCreateToken(p); !d.Allowed {
+		return NewToken{}, greenroom.Errorf(greenroom.CodeForbidden, "%s", d.Reason)
 	}
 	req.Name = strings.TrimSpace(req.Name)
 	if req.Name == "" || len(req.Name) > maxTokenName {
@@ -123,6 +120,18 @@ func (s *Service) CreateToken(ctx context.Context, p *access.Principal, req Toke
 		return NewToken{}, fmt.Errorf("authn: create token: %w", err)
 	}
 	return NewToken{Token: t, Secret: secret}, nil
+}
+
+// CanCreateToken says whether p may create tokens, and why not: signed-in
+// users only, not services, and not through another token.
+func CanCreateToken(p *access.Principal) access.Decision {
+	switch {
+	case p == nil || p.UserRef == "" || p.Kind == access.KindService:
+		return access.Decision{Reason: "tokens are created by signed-in users"}
+	case p.TokenID != "":
+		return access.Decision{Reason: "a token cannot create other tokens: sign in to the portal to create one"}
+	}
+	return access.Decision{Allowed: true}
 }
 
 // Tokens lists the tokens p created or that act for p, newest first.
