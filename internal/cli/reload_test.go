@@ -200,3 +200,55 @@ func TestReloadInvalidKeepsRunningAndSIGHUP(t *testing.T) {
 		t.Errorf("SIGHUP reload audit: %+v", got)
 	}
 }
+
+// A real `greenroom serve` applies a permission change on SIGHUP (or its
+// file poll) within 5 s, refuses an invalid file with its location, and
+// says that a changed listen address needs a restart.
+func TestServeReloadsPermission(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	viewer := "greenroom:\n  demo: false\npermission:\n  enabled: true\n  defaultRole: viewer\n"
+	admin := viewer + "  bindings:\n    - {role: platform_admin, members: [user:development/guest]}\n"
+	cfg := writeConfig(t, dir, viewer)
+	p := serve(t, dir, nil, "--config", cfg)
+	audit := func() int { return get(http.DefaultClient, p.base+"/api/access/audit") }
+	if got := audit(); got != http.StatusForbidden {
+		t.Fatalf("guest as viewer on the audit log: %d, want 403", got)
+	}
+	writeConfig(t, dir, admin)
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	sent := time.Now()
+	for audit() != http.StatusOK {
+		if time.Since(sent) > 5*time.Second {
+			t.Fatalf("permission not reloaded within 5 s:\n%s", p.stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	writeConfig(t, dir, "backend:\n  listen: {port: 7999}\n"+strings.Replace(admin, "platform_admin", "no_such_role", 1))
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(p.stderr.String(), "config reload refused") {
+		if time.Now().After(deadline) {
+			t.Fatalf("invalid config not refused within 5 s:\n%s", p.stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if log := p.stderr.String(); !strings.Contains(log, "app-config.yaml:9:") || !strings.Contains(log, "no_such_role") {
+		t.Errorf("refusal not located:\n%s", log)
+	}
+	if got := audit(); got != http.StatusOK {
+		t.Errorf("after a refused reload: %d, want the running policy's 200", got)
+	}
+	writeConfig(t, dir, "backend:\n  listen: {port: 7999}\n"+viewer)
+	deadline = time.Now().Add(5 * time.Second)
+	for audit() != http.StatusForbidden {
+		if time.Now().After(deadline) {
+			t.Fatalf("valid config after a refused one not applied within 5 s:\n%s", p.stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if log := p.stderr.String(); !strings.Contains(log, "restart needed") || !strings.Contains(log, "backend.listen") {
+		t.Errorf("restart-needed not logged:\n%s", log)
+	}
+}
