@@ -184,6 +184,9 @@ func init() {
 		"GET /catalog/{namespace}/{kind}/{name}/{section}": read("catalog"),
 		// Starring is the user's own preference, not a change to the entity.
 		"POST /catalog/{namespace}/{kind}/{name}/star": read("catalog"),
+		// The entity page's Refresh and Delete… buttons (web/entity_actions.go).
+		"POST /catalog/{namespace}/{kind}/{name}/refresh": {Action: access.ActionRefresh, Resource: EntityFromPath},
+		"POST /catalog/{namespace}/{kind}/{name}/delete":  {Action: access.ActionDelete, Resource: EntityFromPath},
 		"GET /api-docs":        list("catalog"),
 		"GET /catalog-import":  read("locations"),
 		"POST /catalog-import": {Action: access.ActionCreate, Type: "locations"},

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -10,7 +11,9 @@ import (
 	"greenroom/internal/access"
 	"greenroom/internal/access/authn"
 	"greenroom/internal/api"
+	"greenroom/internal/jobs"
 	"greenroom/internal/scaffolder"
+	"greenroom/internal/store"
 	"greenroom/internal/store/storetest"
 	golden "greenroom/templates"
 )
@@ -18,7 +21,7 @@ import (
 // permFixture is the portal with the create pages behind the real
 // permission layer (Cedar policies with the default roles, the API's route
 // rules): pages ask it which controls to disable.
-func permFixture(t *testing.T) (*fixture, func(role, method, path string, form url.Values) response) {
+func permFixture(t *testing.T) (*fixture, *store.Store, func(role, method, path string, form url.Values) response) {
 	t.Helper()
 	st := storetest.SQLite(t)
 	f := newFixture(t, st)
@@ -46,9 +49,12 @@ func permFixture(t *testing.T) (*fixture, func(role, method, path string, form u
 		}
 		req.AddCookie(ck)
 		p := &access.Principal{Kind: access.KindUser, UserRef: "user:default/" + role, Roles: []string{role}}
+		if role == "owner" { // a developer in the team that owns the demo's data platform
+			p.Roles, p.OwnershipRefs = []string{access.RoleDeveloper}, []string{"group:default/team-data"}
+		}
 		return f.do(t, req.WithContext(access.NewContext(req.Context(), p)))
 	}
-	return f, as
+	return f, st, as
 }
 
 // disabledFor checks a page shows control as disabled with a visible
@@ -72,7 +78,7 @@ func disabledFor(t *testing.T, name string, viewer, developer response, reason s
 }
 
 func TestPagesDisableWhatTheViewerCannotDo(t *testing.T) {
-	_, as := permFixture(t)
+	_, _, as := permFixture(t)
 	disabledFor(t, "register page", as("viewer", "GET", "/catalog-import", nil), as("developer", "GET", "/catalog-import", nil),
 		"You cannot register components:")
 
@@ -114,5 +120,52 @@ func TestTokenCreationDisabledForTokens(t *testing.T) {
 	}
 	if signedIn.Code != 200 || strings.Contains(signedIn.body, "You cannot create tokens") || strings.Contains(signedIn.body, "disabled") {
 		t.Errorf("settings of a signed-in user: %d, creation disabled", signedIn.Code)
+	}
+}
+
+func TestEntityActionsFollowPermissions(t *testing.T) {
+	f, st, as := permFixture(t)
+	pool := jobs.New(st, jobs.Options{})
+	f.svc.SetEnqueuer(func(ctx context.Context, kind string, payload any) error {
+		_, err := pool.Enqueue(ctx, kind, payload)
+		return err
+	})
+	page := "/catalog/default/component/event-router"
+	viewer, developer := as("viewer", "GET", page, nil), as("developer", "GET", page, nil)
+	if viewer.Code != 200 || !strings.Contains(viewer.body, "You cannot refresh this entity:") || !strings.Contains(viewer.body, "You cannot delete this entity:") ||
+		strings.Count(viewer.body, `aria-disabled="true"`) != 2 {
+		t.Errorf("entity page as viewer: Refresh and Delete not both disabled with their reasons")
+	}
+	for _, p := range markupProblems(viewer.doc) {
+		t.Errorf("entity page as viewer: %s", p)
+	}
+	if strings.Contains(developer.body, "You cannot refresh") || strings.Count(developer.body, `aria-disabled="true"`) != 1 {
+		t.Error("entity page as a developer: Refresh disabled")
+	}
+	// A developer refreshes anything but deletes only what their groups own.
+	if !strings.Contains(developer.body, "You cannot delete this entity:") {
+		t.Error("entity page as a developer who does not own it: Delete not disabled")
+	}
+	owner := as("owner", "GET", page, nil)
+	if strings.Contains(owner.body, "You cannot") || !strings.Contains(owner.body, `action="`+page+`/delete"`) {
+		t.Errorf("entity page as its owner: actions disabled\n%s", owner.body)
+	}
+	res := as("developer", "POST", page+"/refresh", url.Values{})
+	if res.Code != http.StatusSeeOther || res.Header().Get("Location") != page+"?done=refresh" {
+		t.Fatalf("refresh: %d %s", res.Code, res.body)
+	}
+	if got := as("developer", "GET", res.Header().Get("Location"), nil); !strings.Contains(got.body, "Refresh requested") {
+		t.Error("no notice after the refresh")
+	}
+	res = as("owner", "POST", page+"/delete", url.Values{})
+	if res.Code != http.StatusOK || !strings.Contains(res.body, `name="confirm" value="yes"`) {
+		t.Fatalf("delete without confirm must ask: %d", res.Code)
+	}
+	if as("owner", "GET", page, nil).Code != http.StatusOK {
+		t.Fatal("deleted before the confirmation")
+	}
+	res = as("owner", "POST", page+"/delete", url.Values{"confirm": {"yes"}})
+	if res.Code != http.StatusSeeOther || as("owner", "GET", page, nil).Code != http.StatusNotFound {
+		t.Fatalf("confirmed delete: %d", res.Code)
 	}
 }
