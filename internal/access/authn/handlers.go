@@ -187,7 +187,7 @@ func (s *Service) start(w http.ResponseWriter, r *http.Request) error {
 		}
 		s.auditEvent(r, access.AuditEvent{Actor: g.UserEntityRef, ActorKind: access.KindGuest, Action: ActionSignIn, Resource: "guest", Decision: access.DecisionAllow})
 		if popup {
-			return s.popupSignedIn(w, r, g.UserEntityRef, "", "Guest")
+			return s.popupSignedIn(w, r, g.UserEntityRef, "", "Guest", s.guestOwnership())
 		}
 		http.Redirect(w, r, ret, http.StatusSeeOther)
 		return nil
@@ -245,18 +245,22 @@ func (s *Service) frame(w http.ResponseWriter, r *http.Request) error {
 	s.auditEvent(r, access.AuditEvent{Actor: res.userRef, ActorKind: access.KindUser, Action: ActionSignIn, Resource: p.id(), Decision: access.DecisionAllow,
 		Details: map[string]string{"subject": res.profile.Subject}})
 	if popup {
-		return s.popupSignedIn(w, r, res.userRef, res.profile.Email, res.profile.DisplayName)
+		return s.popupSignedIn(w, r, res.userRef, res.profile.Email, res.profile.DisplayName, nil)
 	}
 	http.Redirect(w, r, res.returnTo, http.StatusSeeOther)
 	return nil
 }
 
 // popupSignedIn answers a popup sign-in that succeeded: the identity
-// posted to the app, as /refresh returns it.
-func (s *Service) popupSignedIn(w http.ResponseWriter, r *http.Request, userRef, email, displayName string) error {
+// posted to the app, as /refresh returns it. ownership overrides the
+// catalog's (the guest's configured refs); nil resolves it.
+func (s *Service) popupSignedIn(w http.ResponseWriter, r *http.Request, userRef, email, displayName string, ownership []string) error {
 	resp, err := s.identityResponse(r.Context(), userRef, email, displayName)
 	if err != nil {
 		return err
+	}
+	if ownership != nil {
+		resp.BackstageIdentity.Identity.OwnershipEntityRefs = ownership
 	}
 	return s.writeWebMessage(w, webMessage{Type: "authorization_response", Response: &resp})
 }

@@ -164,3 +164,17 @@ func TestPopupSignInGitHub(t *testing.T) {
 		t.Errorf("no session after the GitHub popup: %+v", p)
 	}
 }
+
+// Guest sign-in in local mode answers the popup at once, from /start.
+func TestPopupGuest(t *testing.T) {
+	h := newHarness(t, nil, func(o *authn.Options) {
+		o.Guest = &authn.GuestOptions{OwnershipEntityRefs: []string{"group:default/team-a"}}
+	})
+	b := h.browser()
+	resp, body := h.get(b, "/api/auth/guest/start?env=development&flow=popup&origin="+url.QueryEscape(h.srv.URL))
+	msg := popupPage(t, resp, body, h.srv.URL)
+	if msg.Error != nil || !strings.Contains(string(msg.Response), `"userEntityRef":"user:development/guest"`) ||
+		!strings.Contains(string(msg.Response), `"ownershipEntityRefs":["group:default/team-a"]`) {
+		t.Errorf("guest popup: %+v %s", msg.Error, msg.Response)
+	}
+}
