@@ -3,6 +3,7 @@ package access
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -23,6 +24,8 @@ type Authorizer struct {
 	audit  Auditor
 	logger *slog.Logger
 	now    func() time.Time
+	// entities are read to decide single refs under attribute policies.
+	entities EntityLookup
 	// reported holds the policy errors logged already.
 	reported sync.Map
 }
@@ -182,87 +185,137 @@ func (d Decision) Err(action string) error {
 
 // ReadScope returns what the caller of ctx may read of the catalog, for
 // catalog.Service.SetReadFilter: everything without a principal or with
-// permission disabled; nothing without a read permission; for a contractor
-// only the allowed namespaces minus the restricted services.
+// permission disabled; nothing without a read permission on the catalog;
+// otherwise what the read policies (the contractor boundaries among them,
+// and every administrator's read policy on entity attributes) let the
+// principal see, as a filter the store's query applies, so that lists,
+// counts, facets and cursors only ever hold visible entities. Visible
+// decides single refs by evaluating the same filter on the entity's
+// search rows (on the ref alone when the filter reads only kind,
+// namespace and name).
 func (a *Authorizer) ReadScope(ctx context.Context) (catalog.ReadScope, error) {
 	p := FromContext(ctx)
 	if p == nil || (!a.policy.Enabled && ScopeAllows(p.Scopes, ActionRead)) {
 		return catalog.ReadScope{}, nil
 	}
+	none := query.Not(query.Exists("kind"))
+	nothing := catalog.ReadScope{Filter: &none, Visible: func(string) bool { return false }}
 	if d := a.Check(ctx, ActionRead, Resource{Type: "catalog"}); !d.Allowed {
-		none := query.Not(query.Exists("kind"))
-		return catalog.ReadScope{Filter: &none, Visible: func(string) bool { return false }}, nil
+		return nothing, nil
 	}
-	if !p.Contractor || !a.policy.Enabled {
+	if !a.policy.Enabled {
 		return catalog.ReadScope{}, nil
 	}
-	return ContractorScope(a.policy.Contractors), nil
+	f, all, no, err := a.engine.ReadFilter(p)
+	switch {
+	case err != nil:
+		return catalog.ReadScope{}, err
+	case all:
+		return catalog.ReadScope{}, nil
+	case no:
+		return nothing, nil
+	}
+	visible, err := a.visible(ctx, f)
+	if err != nil {
+		return catalog.ReadScope{}, err
+	}
+	return catalog.ReadScope{Filter: &f, Visible: visible}, nil
 }
 
-// ContractorScope is the read scope of a contractor under c: the filter
-// runs in the store's query, Visible decides single refs the same way.
-func ContractorScope(c Contractors) catalog.ReadScope {
-	ns := lowerAll(c.Permissions.AllowedNamespaces)
-	conds := []query.Filter{query.In("metadata.namespace", ns...)}
-	if len(ns) == 0 {
-		conds[0] = query.Not(query.Exists("kind"))
+// EntityLookup reads one stored entity, unscoped; the store implements it.
+// A missing entity is an error with code not_found.
+type EntityLookup interface {
+	EntityByRef(ctx context.Context, ref string) (catalog.Record, error)
+}
+
+// SetEntities gives the authorizer the entities read scopes decide single
+// refs on, when a read policy reads more of an entity than its ref. Set it
+// before serving.
+func (a *Authorizer) SetEntities(l EntityLookup) { a.entities = l }
+
+// visible returns the Visible function of filter f: f evaluated on the
+// search rows of the entity a ref names, each entity looked up once per
+// scope (a missing entity is judged on its ref alone).
+func (a *Authorizer) visible(ctx context.Context, f query.Filter) (func(string) bool, error) {
+	if refOnly(f) {
+		return func(ref string) bool { return f.Match(refRows(ref)) }, nil
 	}
-	for _, ref := range c.Boundaries.RestrictedServices {
-		r, err := greenroom.ParseEntityRef(ref, "", "")
-		if err != nil {
-			continue // config check refuses these
-		}
-		conds = append(conds, query.Not(query.All(
-			query.In("kind", strings.ToLower(r.Kind)),
-			query.In("metadata.namespace", strings.ToLower(r.Namespace)),
-			query.In("metadata.name", strings.ToLower(r.Name)))))
+	if a.entities == nil {
+		return nil, errors.New("access: a read policy reads entity attributes, and the authorizer has no entity lookup")
 	}
-	f := query.All(conds...)
-	return catalog.ReadScope{Filter: &f, Visible: func(ref string) bool {
-		r, err := greenroom.ParseEntityRef(ref, "", "default")
-		if err != nil {
-			return false
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	return func(ref string) bool {
+		mu.Lock()
+		v, ok := seen[ref]
+		mu.Unlock()
+		if ok {
+			return v
 		}
-		return c.namespaceAllowed(r.Namespace) && !c.restricted(r.String())
-	}}
+		rows := refRows(ref)
+		rec, err := a.entities.EntityByRef(ctx, ref)
+		switch {
+		case err == nil:
+			rows, err = query.BuildSearchJSON(rec.Body, rec.UID)
+			if rows == nil && err != nil {
+				a.logVisibilityError(ref, err)
+				return false
+			}
+		case !greenroom.IsNotFound(err):
+			a.logVisibilityError(ref, err)
+			return false // fail closed, and do not remember it
+		}
+		v = f.Match(rows)
+		mu.Lock()
+		seen[ref] = v
+		mu.Unlock()
+		return v
+	}, nil
+}
+
+func (a *Authorizer) logVisibilityError(ref string, err error) {
+	if a.logger != nil {
+		a.logger.Warn("entity hidden: its visibility could not be decided", "ref", ref, "err", err)
+	}
 }
 
 // EntityResource describes a catalog entity (Backstage JSON) as a
-// Resource: ref, owner, production and attributes from its spec and
-// greenroom.io annotations.
+// Resource: ref, owner, production, spec.type, spec.lifecycle, tags,
+// annotations, labels and ABAC attributes, read from the entity's search
+// rows (query.BuildSearch) so that a decision on the entity agrees with
+// the read filter the same policies become. The owner is the target of
+// the ownedBy relation, or, for an entity not yet processed (a request
+// body), its spec.owner completed with kind group and the entity's
+// namespace.
 func EntityResource(body json.RawMessage) (Resource, error) {
 	var e struct {
 		Kind     string `json:"kind"`
 		Metadata struct {
-			Name        string            `json:"name"`
-			Namespace   string            `json:"namespace"`
-			Annotations map[string]string `json:"annotations"`
+			Name      string `json:"name"`
+			Namespace string `json:"namespace"`
 		} `json:"metadata"`
 		Spec struct {
-			Owner     any    `json:"owner"`
-			Lifecycle string `json:"lifecycle"`
+			Owner any `json:"owner"`
 		} `json:"spec"`
 	}
 	if err := json.Unmarshal(body, &e); err != nil {
 		return Resource{}, fmt.Errorf("access: decode entity: %w", err)
 	}
+	rows, err := query.BuildSearchJSON(body, "")
+	if rows == nil && err != nil {
+		return Resource{}, fmt.Errorf("access: entity search rows: %w", err)
+	}
 	ns := e.Metadata.Namespace
 	if ns == "" {
 		ns = "default"
 	}
-	r := Resource{Type: "entity", Kind: strings.ToLower(e.Kind), Namespace: strings.ToLower(ns), Name: strings.ToLower(e.Metadata.Name),
-		Attributes: map[string]string{}}
+	r := resourceFromRows(rows)
+	r.Kind, r.Namespace, r.Name = strings.ToLower(e.Kind), strings.ToLower(ns), strings.ToLower(e.Metadata.Name)
 	r.Ref = r.Kind + ":" + r.Namespace + "/" + r.Name
-	if o, ok := e.Spec.Owner.(string); ok && o != "" {
+	if o, ok := e.Spec.Owner.(string); ok && o != "" && r.Owner == "" {
 		if ref, err := greenroom.ParseEntityRef(o, "group", ns); err == nil {
 			r.Owner = strings.ToLower(ref.String())
 		}
 	}
-	for _, k := range AttributeKeys {
-		if v := e.Metadata.Annotations[AttributeAnnotation(k)]; v != "" {
-			r.Attributes[k] = v
-		}
-	}
-	r.Production = strings.EqualFold(e.Spec.Lifecycle, "production") || strings.EqualFold(r.Attributes["environment"], "production")
 	return r, nil
 }

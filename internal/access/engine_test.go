@@ -150,12 +150,14 @@ func TestEngineBadPolicyFile(t *testing.T) {
 
 func TestEnginePolicyErrorsAreReported(t *testing.T) {
 	p := examplePolicy()
-	p.Files = []PolicyFile{{Name: "typo.cedar", Text: []byte(`@id("typo") permit (principal, action, resource) when { resource.ownr == "x" };`)}}
+	// Not a read policy (those are refused when they load, see
+	// TestReadPolicyRefused): it fails when it is evaluated.
+	p.Files = []PolicyFile{{Name: "typo.cedar", Text: []byte(`@id("typo") permit (principal, action == Action::"update", resource) when { resource.ownr == "x" };`)}}
 	e, err := NewEngine(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := e.Decide(Request{Principal: &Principal{Kind: KindUser, UserRef: "user:default/x"}, Action: ActionRead, Resource: Resource{Type: "catalog"}})
+	d := e.Decide(Request{Principal: &Principal{Kind: KindUser, UserRef: "user:default/x"}, Action: ActionUpdate, Resource: Resource{Type: "catalog"}})
 	if d.Allowed || len(d.PolicyErrors) == 0 || !strings.Contains(d.PolicyErrors[0], "typo") || !strings.Contains(d.Reason, "policy errors") {
 		t.Fatalf("%+v", d)
 	}

@@ -73,11 +73,6 @@ func (c Contractors) restricted(ref string) bool {
 	return slices.ContainsFunc(c.Boundaries.RestrictedServices, func(r string) bool { return strings.EqualFold(r, ref) })
 }
 
-// namespaceAllowed reports whether a contractor may see namespace ns.
-func (c Contractors) namespaceAllowed(ns string) bool {
-	return slices.ContainsFunc(c.Permissions.AllowedNamespaces, func(n string) bool { return strings.EqualFold(n, ns) })
-}
-
 // requiresApproval reports whether a contractor's action needs approval.
 func (c Contractors) requiresApproval(action string) bool {
 	return slices.Contains(c.Boundaries.RequiresApproval, action)
