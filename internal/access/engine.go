@@ -97,7 +97,7 @@ func NewEngine(p Policy) (*Engine, error) {
 	ps := cedar.NewPolicySet()
 	roles := map[string]bool{}
 	var reads []readPolicy
-	add := func(name string, text []byte) error {
+	add := func(name string, text []byte, builtin bool) error {
 		if len(text) > maxPolicyBytes {
 			return fmt.Errorf("access: policy file %s is larger than %d bytes", name, maxPolicyBytes)
 		}
@@ -118,6 +118,7 @@ func NewEngine(p Policy) (*Engine, error) {
 				return fmt.Errorf("access: policy file %s line %d: %w", name, pol.Position().Line, err)
 			}
 			if rp != nil {
+				rp.builtin = builtin
 				reads = append(reads, *rp)
 			}
 			ps.Add(id, pol)
@@ -136,7 +137,7 @@ func NewEngine(p Policy) (*Engine, error) {
 		if err != nil {
 			return nil, fmt.Errorf("access: default policies: %w", err)
 		}
-		if err := add("default/"+e.Name(), b); err != nil {
+		if err := add("default/"+e.Name(), b, true); err != nil {
 			return nil, err
 		}
 	}
@@ -144,7 +145,7 @@ func NewEngine(p Policy) (*Engine, error) {
 		return nil, fmt.Errorf("access: more than %d policy files", maxPolicyFiles)
 	}
 	for _, f := range p.Files {
-		if err := add(f.Name, f.Text); err != nil {
+		if err := add(f.Name, f.Text, false); err != nil {
 			return nil, err
 		}
 	}

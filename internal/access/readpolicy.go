@@ -875,7 +875,8 @@ func (t *translator) in(n, l, r xast.IsNode) (cond, error) {
 
 // readPolicy is a policy that decides reads of catalog entities.
 type readPolicy struct {
-	id     string
+	id      string
+	builtin bool // one of the shipped default policies
 	permit bool
 	ast    *xast.Policy
 }
@@ -943,6 +944,18 @@ func (e *Engine) ReadFilter(p *Principal) (f query.Filter, all, none bool, err e
 		return query.Filter{}, false, false, err
 	}
 	return b.f, b.c > 0, b.c < 0, nil
+}
+
+// CustomReadPolicies reports whether an administrator's policy file holds
+// a read policy (so that reads may be scoped by more than the contractor
+// boundaries).
+func (e *Engine) CustomReadPolicies() bool {
+	for _, rp := range e.reads {
+		if !rp.builtin {
+			return true
+		}
+	}
+	return false
 }
 
 // refKeys are the keys an entity ref alone gives values for.

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -11,6 +13,7 @@ import (
 	"greenroom/internal/access"
 	"greenroom/internal/api"
 	"greenroom/internal/catalog"
+	"greenroom/internal/catalog/query"
 	"greenroom/internal/jobs"
 	"greenroom/internal/search"
 	"greenroom/internal/store"
@@ -38,8 +41,9 @@ func wireAuthz(ctx context.Context, env *wireEnv) error {
 		env.signIn.SetEnricher(resolver)
 		env.signIn.SetAuditor(env.store)
 	}
+	authz.SetEntities(env.store)
 	env.catalog.SetReadFilter(authz.ReadScope)
-	env.searchVisibility = searchScope(authz, policy)
+	env.searchVisibility = searchScope(authz, policy, env.catalog)
 	env.onStart = append(env.onStart, func(ctx context.Context) { followDirectory(ctx, env.catalog, resolver, logger) })
 
 	approvals := access.NewApprovals(env.store, authz, env.store)
@@ -92,9 +96,12 @@ func followDirectory(ctx context.Context, cat *catalog.Service, r *access.Resolv
 
 // searchScope is the catalog read scope in search's terms, so that results,
 // counts, facets and suggestions are filtered in the engine's query: nothing
-// for a caller who may not read the catalog, a contractor's allowed
-// namespaces minus the restricted services, everything otherwise.
-func searchScope(authz *access.Authorizer, policy access.Policy) func(ctx context.Context) (search.Visibility, error) {
+// for a caller who may not read the catalog, everything for one the read
+// policies do not restrict, and otherwise the refs the catalog's read
+// filter selects, or, under the default policies alone, a contractor's
+// allowed namespaces minus the restricted services (the same set, without
+// listing it).
+func searchScope(authz *access.Authorizer, policy access.Policy, cat *catalog.Service) func(ctx context.Context) (search.Visibility, error) {
 	return func(ctx context.Context) (search.Visibility, error) {
 		p := access.FromContext(ctx)
 		if p == nil {
@@ -103,17 +110,55 @@ func searchScope(authz *access.Authorizer, policy access.Policy) func(ctx contex
 		if d := authz.Check(ctx, access.ActionRead, access.Resource{Type: "catalog"}); !d.Allowed {
 			return search.Visibility{}, nil
 		}
-		if !p.Contractor || !policy.Enabled {
+		if !policy.Enabled {
 			return search.Everything, nil
 		}
-		c := policy.Contractors
-		v := search.Visibility{}
-		for _, ns := range c.Permissions.AllowedNamespaces {
-			v.Namespaces = append(v.Namespaces, strings.ToLower(ns))
+		_, all, none, err := authz.Engine().ReadFilter(p)
+		switch {
+		case err != nil:
+			return search.Visibility{}, err
+		case all:
+			return search.Everything, nil
+		case none:
+			return search.Visibility{}, nil
 		}
-		for _, ref := range c.Boundaries.RestrictedServices {
-			v.ExcludeRefs = append(v.ExcludeRefs, strings.ToLower(ref))
+		if !authz.Engine().CustomReadPolicies() && p.Contractor {
+			c := policy.Contractors
+			v := search.Visibility{}
+			for _, ns := range c.Permissions.AllowedNamespaces {
+				v.Namespaces = append(v.Namespaces, strings.ToLower(ns))
+			}
+			for _, ref := range c.Boundaries.RestrictedServices {
+				v.ExcludeRefs = append(v.ExcludeRefs, strings.ToLower(ref))
+			}
+			return v, nil
 		}
-		return v, nil
+		return visibleRefs(ctx, cat)
 	}
+}
+
+// visibleRefs lists the refs the caller's read scope selects, in the
+// store's query (the catalog applies the scope).
+func visibleRefs(ctx context.Context, cat *catalog.Service) (search.Visibility, error) {
+	page, err := cat.QueryEntities(ctx, query.EntitiesQuery{Style: query.StyleList, Limit: query.NoLimit},
+		query.Fields{"kind", "metadata.namespace", "metadata.name"})
+	if err != nil {
+		return search.Visibility{}, fmt.Errorf("cli: search visibility: %w", err)
+	}
+	v := search.Visibility{Refs: []string{}}
+	for _, b := range page.Items {
+		var e struct {
+			Kind     string `json:"kind"`
+			Metadata struct{ Namespace, Name string } `json:"metadata"`
+		}
+		if err := json.Unmarshal(b, &e); err != nil {
+			return search.Visibility{}, fmt.Errorf("cli: search visibility: %w", err)
+		}
+		ns := e.Metadata.Namespace
+		if ns == "" {
+			ns = "default"
+		}
+		v.Refs = append(v.Refs, strings.ToLower(e.Kind+":"+ns+"/"+e.Metadata.Name))
+	}
+	return v, nil
 }

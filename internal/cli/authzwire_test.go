@@ -208,7 +208,7 @@ func TestAuthzSearchScope(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	scope := searchScope(authz, policy)
+	scope := searchScope(authz, policy, nil) // the default policies never list refs
 	tests := []struct {
 		name string
 		p    *access.Principal
@@ -234,5 +234,48 @@ func TestAuthzSearchScope(t *testing.T) {
 				t.Errorf("visibility %+v, want %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// Under an administrator's read policy on entity attributes the search
+// engine is given the refs the catalog's read filter selects.
+func TestAuthzSearchScopeAttributePolicy(t *testing.T) {
+	st := storetest.SQLite(t)
+	fsys := fstest.MapFS{"all.yaml": {Data: []byte(authzFixture)}}
+	cat, err := catalog.NewService(st, []catalog.Source{{Name: "test", FS: fsys, Root: "all.yaml"}}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cat.Refresh(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	policy := access.Policy{Enabled: true, DefaultRole: access.RoleDeveloper, Files: []access.PolicyFile{{Name: "prod.cedar", Text: []byte(
+		`forbid (principal, action == Action::"read", resource is Entity) when { resource.production && !(principal.ownership.contains(resource.owner)) };`)}}}
+	authz, err := access.NewAuthorizer(policy, st, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	authz.SetEntities(st)
+	cat.SetReadFilter(authz.ReadScope)
+	scope := searchScope(authz, policy, cat)
+	for _, tc := range []struct {
+		user, group string
+		want        []string
+	}{
+		// Outside team-a, the production components are hidden.
+		{"user:default/ada", "group:default/platform-team", []string{"component:default/svc", "group:default/contractors", "group:default/platform-team",
+			"group:default/team-a", "user:default/ada", "user:default/cy", "user:default/jane"}},
+		{"user:default/jane", "group:default/team-a", []string{"component:default/payments-core", "component:default/svc", "component:secret/hidden",
+			"group:default/contractors", "group:default/platform-team", "group:default/team-a", "user:default/ada", "user:default/cy", "user:default/jane"}},
+	} {
+		p := &access.Principal{Kind: access.KindUser, UserRef: tc.user, Roles: []string{access.RoleDeveloper}, OwnershipRefs: []string{tc.group}}
+		v, err := scope(access.NewContext(t.Context(), p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(v.Refs)
+		if v.All || !slices.Equal(v.Refs, tc.want) {
+			t.Errorf("%s: visibility %+v, want refs %v", tc.user, v, tc.want)
+		}
 	}
 }
