@@ -877,8 +877,8 @@ func (t *translator) in(n, l, r xast.IsNode) (cond, error) {
 type readPolicy struct {
 	id      string
 	builtin bool // one of the shipped default policies
-	permit bool
-	ast    *xast.Policy
+	permit  bool
+	ast     *xast.Policy
 }
 
 // checkReadPolicy returns the read policy of pol, nil when it is none, or

@@ -77,12 +77,20 @@ func drawEntity(t *rapid.T, i int) propEntity {
 func drawCondition(t *rapid.T, depth int) string {
 	if depth <= 0 || rapid.IntRange(0, 2).Draw(t, "leaf") == 0 {
 		atoms := []func() string{
-			func() string { return fmt.Sprintf(`resource.kind == %q`, strings.ToLower(rapid.SampledFrom(genKinds).Draw(t, "k"))) },
-			func() string { return fmt.Sprintf(`resource.namespace != %q`, rapid.SampledFrom(genNamespaces).Draw(t, "n")) },
+			func() string {
+				return fmt.Sprintf(`resource.kind == %q`, strings.ToLower(rapid.SampledFrom(genKinds).Draw(t, "k")))
+			},
+			func() string {
+				return fmt.Sprintf(`resource.namespace != %q`, rapid.SampledFrom(genNamespaces).Draw(t, "n"))
+			},
 			func() string { return fmt.Sprintf(`resource.type == %q`, rapid.SampledFrom(genTypes).Draw(t, "t")) },
-			func() string { return fmt.Sprintf(`resource.lifecycle == %q`, rapid.SampledFrom(genLifecycles).Draw(t, "l")) },
+			func() string {
+				return fmt.Sprintf(`resource.lifecycle == %q`, rapid.SampledFrom(genLifecycles).Draw(t, "l"))
+			},
 			func() string { return fmt.Sprintf(`resource.owner == %q`, rapid.SampledFrom(genOwners).Draw(t, "o")) },
-			func() string { return fmt.Sprintf(`resource.tags.contains(%q)`, rapid.SampledFrom(genTags).Draw(t, "tag")) },
+			func() string {
+				return fmt.Sprintf(`resource.tags.contains(%q)`, rapid.SampledFrom(genTags).Draw(t, "tag"))
+			},
 			func() string { return `resource.tags.containsAny(["pci", "public"])` },
 			func() string { return `resource.tags.containsAll(["java", "go"])` },
 			func() string { return `resource.tags.isEmpty()` },

@@ -148,7 +148,7 @@ func visibleRefs(ctx context.Context, cat *catalog.Service) (search.Visibility, 
 	v := search.Visibility{Refs: []string{}}
 	for _, b := range page.Items {
 		var e struct {
-			Kind     string `json:"kind"`
+			Kind     string                           `json:"kind"`
 			Metadata struct{ Namespace, Name string } `json:"metadata"`
 		}
 		if err := json.Unmarshal(b, &e); err != nil {
