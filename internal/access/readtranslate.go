@@ -782,4 +782,3 @@ func (t *translator) in(n, l, r xast.IsNode) (cond, error) {
 	}
 	return cond{T: T, F: not(T)}, nil
 }
-
