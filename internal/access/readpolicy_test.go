@@ -3,6 +3,7 @@ package access
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -264,6 +265,52 @@ func TestReadFilterShapes(t *testing.T) {
 				if b, _ := json.Marshal(f); string(b) != tc.want {
 					t.Fatalf("filter %s, want %s", b, tc.want)
 				}
+			}
+		})
+	}
+}
+
+// The example in docs/access.md loads, and does what it says.
+func TestShippedReadPolicyExample(t *testing.T) {
+	text, err := os.ReadFile("../../docs/policies/reads.cedar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := examplePolicy()
+	p.Bindings = append(p.Bindings, Binding{Role: "partner", Members: []string{"group:default/partners"}})
+	p.Files = []PolicyFile{{Name: "reads.cedar", Text: text}}
+	e, err := NewEngine(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pci := propEntity{Kind: "Component", NS: "default", Name: "vault", Owner: "group:default/team-a", Tags: []string{"pci"}}
+	public := propEntity{Kind: "Component", NS: "default", Name: "docs", Tags: []string{"public"}}
+	fin := propEntity{Kind: "Component", NS: "default", Name: "ledger", Lifecycle: "production", Annotations: map[string]string{"greenroom.io/department": "Finance"}}
+	for _, tc := range []struct {
+		name string
+		p    *Principal
+		ent  propEntity
+		want bool
+	}{
+		{"pci, another team", &Principal{Kind: KindUser, UserRef: "user:default/x", Roles: []string{RoleViewer}}, pci, false},
+		{"pci, owner", &Principal{Kind: KindUser, UserRef: "user:default/x", Roles: []string{RoleViewer}, OwnershipRefs: []string{"group:default/team-a"}}, pci, true},
+		{"pci, admin", &Principal{Kind: KindUser, UserRef: "user:default/x", Roles: []string{RolePlatformAdmin}}, pci, true},
+		{"finance production, eng", &Principal{Kind: KindUser, UserRef: "user:default/x", Roles: []string{RoleViewer}, Attributes: map[string]string{"department": "eng"}}, fin, false},
+		{"finance production, finance", &Principal{Kind: KindUser, UserRef: "user:default/x", Roles: []string{RoleViewer}, Attributes: map[string]string{"department": "Finance"}}, fin, true},
+		{"partner, public", &Principal{Kind: KindUser, UserRef: "user:default/x", Roles: []string{"partner"}}, public, true},
+		{"partner, untagged", &Principal{Kind: KindUser, UserRef: "user:default/x", Roles: []string{"partner"}}, fin, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, all, none, err := e.ReadFilter(tc.p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows, err := query.BuildSearchJSON(tc.ent.body(), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := all || (!none && f.Match(rows)); got != tc.want {
+				t.Errorf("visible = %v, want %v", got, tc.want)
 			}
 		})
 	}
