@@ -163,6 +163,7 @@ func NewEngine(p Policy) (*Engine, error) {
 		"allowedNamespaces":     stringSet(lowerAll(c.Permissions.AllowedNamespaces)),
 		"allowedIntegrations":   stringSet(c.Boundaries.AllowedIntegrations),
 		"requiresApproval":      stringSet(c.Boundaries.RequiresApproval),
+		"approvers":             stringSet(lowerAll(c.Boundaries.Approvers)),
 	}
 	return e, nil
 }

@@ -60,6 +60,11 @@ type AccessBoundaries struct {
 	// RequiresApproval lists actions a contractor may only take through an
 	// approved approval request.
 	RequiresApproval []string
+	// Approvers are user and group refs (a group's members transitively)
+	// who may decide every approval request, besides the members of the
+	// owning group (the only approvers of a resource with no owner, with
+	// platform admins). Contractors among them still may not approve.
+	Approvers []string
 }
 
 // PolicyFile is one Cedar policy file.

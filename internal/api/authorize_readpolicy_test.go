@@ -66,8 +66,8 @@ func genAttrCatalog(t *rapid.T) []attrEntity {
 	var out []attrEntity
 	for _, p := range genCatalog(t) {
 		e := attrEntity{propEntity: p, typ: rapid.SampledFrom([]string{"service", "website", "library"}).Draw(t, "type"),
-			lifecycle: rapid.SampledFrom([]string{"production", "experimental"}).Draw(t, "lifecycle"),
-			tags:      rapid.SliceOfNDistinct(rapid.SampledFrom([]string{"pci", "public", "java"}), 0, 2, rapid.ID[string]).Draw(t, "tags"),
+			lifecycle:   rapid.SampledFrom([]string{"production", "experimental"}).Draw(t, "lifecycle"),
+			tags:        rapid.SliceOfNDistinct(rapid.SampledFrom([]string{"pci", "public", "java"}), 0, 2, rapid.ID[string]).Draw(t, "tags"),
 			annotations: map[string]string{}, labels: map[string]string{}}
 		if d := rapid.SampledFrom([]string{"", "finance", "eng"}).Draw(t, "department"); d != "" {
 			e.annotations["greenroom.io/department"] = d

@@ -34,6 +34,7 @@ func TestLoadPermission(t *testing.T) {
 				RestrictedServices:  []string{"component:default/payments-core"},
 				AllowedIntegrations: []string{"github"},
 				RequiresApproval:    []string{"scaffolder.task.create", "deployment.sync"},
+				Approvers:           []string{"group:default/security", "user:default/sam"},
 			},
 		},
 	}
@@ -73,6 +74,8 @@ func TestPermissionProblems(t *testing.T) {
 			"permission.contractors.accessBoundaries.restrictedServices[0]: expected a full entity ref"},
 		{"approval action", "permission:\n  contractors:\n    accessBoundaries:\n      requiresApproval: [deploy]\n",
 			"permission.contractors.accessBoundaries.requiresApproval[0]: expected an action"},
+		{"approver ref", "permission:\n  contractors:\n    accessBoundaries:\n      approvers: [component:default/x]\n",
+			"permission.contractors.accessBoundaries.approvers[0]: expected a user or group ref"},
 		{"namespace", "permission:\n  contractors:\n    permissions:\n      allowedNamespaces: [Not_A_Namespace]\n",
 			"allowedNamespaces[0]: expected a namespace name"},
 		{"retention", "permission:\n  contractors:\n    permissions:\n      dataRetentionDays: -1\n", "dataRetentionDays: expected a number of days"},
