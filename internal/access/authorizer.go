@@ -81,6 +81,10 @@ func (a *Authorizer) Engine() *Engine { return a.engine }
 // (for hiding or disabling UI controls). With no principal (authentication
 // off) or permission disabled everything is allowed.
 func (a *Authorizer) Check(ctx context.Context, action string, res Resource) Decision {
+	return a.check(ctx, action, res, false)
+}
+
+func (a *Authorizer) check(ctx context.Context, action string, res Resource, approved bool) Decision {
 	p := FromContext(ctx)
 	switch {
 	case p == nil:
@@ -90,9 +94,26 @@ func (a *Authorizer) Check(ctx context.Context, action string, res Resource) Dec
 	case !a.policy.Enabled:
 		return Decision{Allowed: true, Reason: "permission.enabled is false"}
 	}
-	d := a.engine.Decide(Request{Principal: p, Action: action, Resource: res})
+	d := a.engine.Decide(Request{Principal: p, Action: action, Resource: res, Approved: approved})
 	a.reportPolicyErrors(d)
 	return d
+}
+
+// AuthorizeApproved decides, as an approved approval request (approval)
+// allows it, action on res for the caller of ctx — the requester, as they
+// are now — just before the approved action runs, and audits the decision
+// like Authorize. A requester who lost the right in between (a role or
+// membership gone, the entity now restricted or out of bounds, a token
+// scope) is denied: the approval does not stand in for rights they no
+// longer have.
+func (a *Authorizer) AuthorizeApproved(ctx context.Context, action string, res Resource, approval string) (Decision, error) {
+	d := a.check(ctx, action, res, true)
+	if FromContext(ctx) != nil {
+		if err := a.recordWith(ctx, action, res, d, map[string]string{"approval": approval, "recheck": "true"}); err != nil {
+			return Decision{}, err
+		}
+	}
+	return d, nil
 }
 
 // reportPolicyErrors logs each failing policy once, so that an
@@ -146,6 +167,10 @@ func (a *Authorizer) Authorize(ctx context.Context, action string, res Resource)
 
 // record audits one decision.
 func (a *Authorizer) record(ctx context.Context, action string, res Resource, d Decision) error {
+	return a.recordWith(ctx, action, res, d, nil)
+}
+
+func (a *Authorizer) recordWith(ctx context.Context, action string, res Resource, d Decision, details map[string]string) error {
 	if a.audit == nil {
 		return nil
 	}
@@ -163,6 +188,12 @@ func (a *Authorizer) record(ctx context.Context, action string, res Resource, d 
 		ev.Details = map[string]string{"approval": "required"}
 	default:
 		ev.Decision = DecisionDeny
+	}
+	for k, v := range details {
+		if ev.Details == nil {
+			ev.Details = map[string]string{}
+		}
+		ev.Details[k] = v
 	}
 	if err := a.audit.Audit(ctx, ev); err != nil {
 		return fmt.Errorf("access: audit %s: %w", action, err)

@@ -14,6 +14,7 @@ import (
 	"greenroom/internal/api"
 	"greenroom/internal/catalog"
 	"greenroom/internal/catalog/query"
+	"greenroom/internal/greenroom"
 	"greenroom/internal/jobs"
 	"greenroom/internal/search"
 	"greenroom/internal/store"
@@ -47,7 +48,6 @@ func wireAuthz(ctx context.Context, env *wireEnv) error {
 	env.onStart = append(env.onStart, func(ctx context.Context) { followDirectory(ctx, env.catalog, resolver, logger) })
 
 	approvals := access.NewApprovals(env.store, authz, env.store)
-	approvals.Register(api.ReplayExecutor, api.Replay(env.mux, resolver.Enrich))
 
 	api.NewAccess(env.store, approvals, resolver, env.logger).Routes(env.mux)
 	admin := env.pages.AdminPages(authz, env.store, approvals, resolver, func(q url.Values) (access.AuditFilter, error) { return api.ParseAuditFilter(q) })
@@ -55,6 +55,9 @@ func wireAuthz(ctx context.Context, env *wireEnv) error {
 
 	mw := &api.Authorize{Mux: env.mux, Authz: authz, Lookup: env.catalog, Approvals: approvals, Enrich: resolver.Enrich,
 		PageError: admin.RenderError, Logger: logger}
+	// An approved request is replayed through the authorization again, so
+	// that it runs only while the requester still has the right.
+	approvals.Register(api.ReplayExecutor, api.Replay(mw.Wrap(env.mux), resolver.Enrich, tokenValid(env.store)))
 	env.middleware = append(env.middleware, func(next http.Handler) http.Handler { return mw.Wrap(next) })
 
 	env.pool.Register(access.AuditRetentionJobKind, func(ctx context.Context, _ store.Job) error {
@@ -161,4 +164,20 @@ func visibleRefs(ctx context.Context, cat *catalog.Service) (search.Visibility, 
 		v.Refs = append(v.Refs, strings.ToLower(e.Kind+":"+ns+"/"+e.Metadata.Name))
 	}
 	return v, nil
+}
+
+// tokenValid is the replay's check that the requester's token still holds.
+func tokenValid(st *store.Store) api.TokenCheck {
+	return func(ctx context.Context, id string) error {
+		t, err := st.Token(ctx, id)
+		switch {
+		case err != nil:
+			return err
+		case !t.RevokedAt.IsZero():
+			return greenroom.Errorf(greenroom.CodeForbidden, "token %s was revoked at %s", id, t.RevokedAt.UTC().Format(time.RFC3339))
+		case !t.ExpiresAt.IsZero() && !time.Now().Before(t.ExpiresAt):
+			return greenroom.Errorf(greenroom.CodeForbidden, "token %s expired at %s", id, t.ExpiresAt.UTC().Format(time.RFC3339))
+		}
+		return nil
+	}
 }
