@@ -45,6 +45,9 @@ func wireAuthz(ctx context.Context, env *wireEnv) error {
 	authz.SetEntities(env.store)
 	env.catalog.SetReadFilter(authz.ReadScope)
 	env.searchVisibility = searchScope(authz, policy, env.catalog)
+	env.seesAllTasks = func(ctx context.Context) bool {
+		return authz.Check(ctx, access.ActionAdmin, access.Resource{Type: "scaffolder"}).Allowed
+	}
 	env.onStart = append(env.onStart, func(ctx context.Context) { followDirectory(ctx, env.catalog, resolver, logger) })
 
 	approvals := access.NewApprovals(env.store, authz, env.store)
