@@ -111,3 +111,19 @@ func writeAt(tb testing.TB, path, text string) {
 		tb.Fatal(err)
 	}
 }
+
+// config check refuses a read policy that does not translate into the
+// catalog's read filter, naming the file, line and policy.
+func TestPermissionUntranslatableReadPolicy(t *testing.T) {
+	dir := t.TempDir()
+	writeAt(t, filepath.Join(dir, "reads.cedar"), "// reads\n@id(\"reads.core\")\nforbid (principal, action == Action::\"read\", resource)\nwhen { resource.name like \"*-core\" };\n")
+	f := filepath.Join(dir, "app-config.yaml")
+	writeAt(t, f, "permission:\n  policyFiles: [reads.cedar]\n")
+	_, r, err := Load(LoadOptions{Files: []string{f}, LookupEnv: noEnv})
+	got := strings.Join(lines(r, SeverityError), "\n")
+	for _, want := range []string{"app-config.yaml:2:", "reads.cedar line 2", "reads.core", "prefix patterns"} {
+		if err == nil || !strings.Contains(got, want) {
+			t.Errorf("problems %q lack %q", got, want)
+		}
+	}
+}
