@@ -24,8 +24,10 @@ type Authorizer struct {
 	audit  Auditor
 	logger *slog.Logger
 	now    func() time.Time
-	// entities are read to decide single refs under attribute policies.
+	// entities are read to decide single refs under attribute policies,
+	// their rows kept in rows.
 	entities EntityLookup
+	rows     rowCache
 	// reported holds the policy errors logged already.
 	reported sync.Map
 }
@@ -42,7 +44,7 @@ func NewAuthorizer(p Policy, audit Auditor, logger *slog.Logger) (*Authorizer, e
 			return nil, fmt.Errorf("access: binding of unknown role %q (roles: %s)", b.Role, strings.Join(e.Roles(), ", "))
 		}
 	}
-	return &Authorizer{policy: p, engine: e, audit: audit, logger: logger, now: time.Now}, nil
+	return &Authorizer{policy: p, engine: e, audit: audit, logger: logger, now: time.Now, rows: rowCache{now: time.Now}}, nil
 }
 
 func knownRole(e *Engine, role string) bool {
@@ -283,16 +285,8 @@ func (a *Authorizer) visible(ctx context.Context, f query.Filter) (func(string) 
 		if ok {
 			return v
 		}
-		rows := refRows(ref)
-		rec, err := a.entities.EntityByRef(ctx, ref)
-		switch {
-		case err == nil:
-			rows, err = query.BuildSearchJSON(rec.Body, rec.UID)
-			if rows == nil && err != nil {
-				a.logVisibilityError(ref, err)
-				return false
-			}
-		case !greenroom.IsNotFound(err):
+		rows, err := a.entityRows(ctx, ref)
+		if err != nil {
 			a.logVisibilityError(ref, err)
 			return false // fail closed, and do not remember it
 		}
@@ -302,6 +296,33 @@ func (a *Authorizer) visible(ctx context.Context, f query.Filter) (func(string) 
 		mu.Unlock()
 		return v
 	}, nil
+}
+
+// entityRows returns the search rows of the entity ref names (cached), or
+// the rows its ref gives when there is no such entity.
+func (a *Authorizer) entityRows(ctx context.Context, ref string) ([]query.SearchRow, error) {
+	if rows, ok := a.rows.get(ref); ok {
+		if rows == nil {
+			return refRows(ref), nil
+		}
+		return rows, nil
+	}
+	rec, err := a.entities.EntityByRef(ctx, ref)
+	var rows []query.SearchRow
+	switch {
+	case err == nil:
+		rows, err = query.BuildSearchJSON(rec.Body, rec.UID)
+		if rows == nil && err != nil {
+			return nil, err
+		}
+	case !greenroom.IsNotFound(err):
+		return nil, err
+	}
+	a.rows.put(ref, rows)
+	if rows == nil {
+		return refRows(ref), nil
+	}
+	return rows, nil
 }
 
 func (a *Authorizer) logVisibilityError(ref string, err error) {

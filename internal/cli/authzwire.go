@@ -48,7 +48,7 @@ func wireAuthz(ctx context.Context, env *wireEnv) error {
 	env.seesAllTasks = func(ctx context.Context) bool {
 		return authz.Check(ctx, access.ActionAdmin, access.Resource{Type: "scaffolder"}).Allowed
 	}
-	env.onStart = append(env.onStart, func(ctx context.Context) { followDirectory(ctx, env.catalog, resolver, logger) })
+	env.onStart = append(env.onStart, func(ctx context.Context) { followDirectory(ctx, env.catalog, resolver, authz, logger) })
 
 	approvals := access.NewApprovals(env.store, authz, env.store)
 
@@ -90,14 +90,22 @@ func scheduleRetention(ctx context.Context, env *wireEnv, at time.Time) error {
 
 // followDirectory drops cached role resolutions whenever a User or Group
 // entity changes, so that decisions follow membership within moments (the
-// cache's own bound, access.MaxStaleness, covers missed events).
-func followDirectory(ctx context.Context, cat *catalog.Service, r *access.Resolver, logger *slog.Logger) {
+// cache's own bound, access.MaxStaleness, covers missed events), and the
+// entity rows the read scopes cached whenever their entity changes.
+func followDirectory(ctx context.Context, cat *catalog.Service, r *access.Resolver, authz *access.Authorizer, logger *slog.Logger) {
 	sub, err := cat.Subscribe(ctx)
 	if err != nil {
 		logger.Warn("role resolution does not follow catalog changes; relying on its 5 s cache bound", "err", err)
 		return
 	}
 	go r.Follow(sub)
+	// The entity rows read scopes decide single refs on, likewise.
+	rows, err := cat.Subscribe(ctx)
+	if err != nil {
+		logger.Warn("read scopes do not follow catalog changes; relying on their 5 s cache bound", "err", err)
+		return
+	}
+	go authz.Follow(rows)
 }
 
 // searchScope is the catalog read scope in search's terms, so that results,
