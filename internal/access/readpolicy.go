@@ -175,7 +175,7 @@ func (e *Engine) ReadFilter(p *Principal) (f query.Filter, all, none bool, err e
 	if err != nil {
 		return query.Filter{}, false, false, err
 	}
-	return b.f, b.c > 0, b.c < 0, nil
+	return normalize(b.f), b.c > 0, b.c < 0, nil
 }
 
 // CustomReadPolicies reports whether an administrator's policy file holds

@@ -517,10 +517,18 @@ func lowerLiteral(n xast.IsNode) error {
 	return nil
 }
 
+// nonEmptyKeys are the keys every catalog entity has one non-empty value
+// for: the catalog refuses an entity without a valid kind, namespace (a
+// missing one is "default") and name.
+var nonEmptyKeys = map[string]bool{"kind": true, "metadata.namespace": true, "metadata.name": true}
+
 // eqStr is where string attribute a equals the lowercase s.
 func eqStr(a rval, s string) bf {
-	if s != "" {
+	switch {
+	case s != "":
 		return leaf(query.In(a.key, s))
+	case nonEmptyKeys[a.key]:
+		return never
 	}
 	return and(a.def, or(leaf(query.In(a.key, "")), not(leaf(query.Prefix(a.key, "")))))
 }
@@ -781,4 +789,71 @@ func (t *translator) in(n, l, r xast.IsNode) (cond, error) {
 		T = or(T, f)
 	}
 	return cond{T: T, F: not(T)}, nil
+}
+
+// normalize rewrites f for the store's planner without changing what it
+// selects: negations pushed down to the predicates (De Morgan), nested
+// all-of and any-of flattened, and an any-of's value predicates on one key
+// merged into one, so that a scope reads as a conjunction of simple
+// conditions, as a hand-written one would.
+func normalize(f query.Filter) query.Filter {
+	return nnf(f, false)
+}
+
+func nnf(f query.Filter, negate bool) query.Filter {
+	switch f.Op {
+	case query.OpNot:
+		if len(f.Sub) == 1 {
+			return nnf(f.Sub[0], !negate)
+		}
+	case query.OpAll, query.OpAny:
+		if negate && f.Op == query.OpAll {
+			// not(a and b) stays so: the planner reads it as an excluded
+			// set, such as one restricted entity.
+			return query.Not(nnf(f, false))
+		}
+		op := f.Op
+		if negate {
+			op = query.OpAll
+		}
+		var sub []query.Filter
+		for _, s := range f.Sub {
+			n := nnf(s, negate)
+			if n.Op == op {
+				sub = append(sub, n.Sub...)
+			} else {
+				sub = append(sub, n)
+			}
+		}
+		if op == query.OpAny {
+			sub = mergeValues(sub)
+		}
+		if len(sub) == 1 {
+			return sub[0]
+		}
+		return query.Filter{Op: op, Sub: sub}
+	}
+	if negate {
+		return query.Not(f)
+	}
+	return f
+}
+
+// mergeValues merges the value predicates of one key among alternatives.
+func mergeValues(sub []query.Filter) []query.Filter {
+	at := map[string]int{}
+	var out []query.Filter
+	for _, s := range sub {
+		if s.Op == query.OpMatch && s.Values != nil {
+			key := query.Lower(s.Key)
+			if i, ok := at[key]; ok {
+				out[i].Values = append(out[i].Values, s.Values...)
+				continue
+			}
+			at[key] = len(out)
+			s.Values = slices.Clone(s.Values)
+		}
+		out = append(out, s)
+	}
+	return out
 }
