@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -28,6 +30,9 @@ type Authorizer struct {
 	// their rows kept in rows.
 	entities EntityLookup
 	rows     rowCache
+	// scopes caches principals' read filters (readFilter).
+	scopesMu sync.Mutex
+	scopes   map[string]principalReads
 	// reported holds the policy errors logged already.
 	reported sync.Map
 }
@@ -233,26 +238,107 @@ func (a *Authorizer) ReadScope(ctx context.Context) (catalog.ReadScope, error) {
 	}
 	none := query.Not(query.Exists("kind"))
 	nothing := catalog.ReadScope{Filter: &none, Visible: func(string) bool { return false }}
-	if d := a.Check(ctx, ActionRead, Resource{Type: "catalog"}); !d.Allowed {
-		return nothing, nil
-	}
 	if !a.policy.Enabled {
+		if !ScopeAllows(p.Scopes, ActionRead) {
+			return nothing, nil
+		}
 		return catalog.ReadScope{}, nil
 	}
-	f, all, no, err := a.engine.ReadFilter(p)
+	rf, err := a.readFilter(p)
 	switch {
 	case err != nil:
 		return catalog.ReadScope{}, err
-	case all:
+	case rf.all:
 		return catalog.ReadScope{}, nil
-	case no:
+	case rf.none:
 		return nothing, nil
 	}
+	f := cloneFilter(rf.f)
 	visible, err := a.visible(ctx, f)
 	if err != nil {
 		return catalog.ReadScope{}, err
 	}
 	return catalog.ReadScope{Filter: &f, Visible: visible}, nil
+}
+
+// principalReads is what one principal may read: nothing, everything or
+// what f selects.
+type principalReads struct {
+	f         query.Filter
+	all, none bool
+}
+
+// maxCachedScopes bounds the cache of principals' read filters; when full
+// it starts over.
+const maxCachedScopes = 10000
+
+// readFilter returns p's read filter, the catalog-level read decision
+// included, cached per principal as it is now (roles, contractor flag,
+// ownership, attributes, token scopes): the policies are fixed once
+// loaded, so the same principal always gets the same filter.
+func (a *Authorizer) readFilter(p *Principal) (principalReads, error) {
+	key := principalFingerprint(p)
+	a.scopesMu.Lock()
+	rf, ok := a.scopes[key]
+	a.scopesMu.Unlock()
+	if ok {
+		return rf, nil
+	}
+	switch {
+	case !ScopeAllows(p.Scopes, ActionRead):
+		rf.none = true
+	case !a.catalogReadable(p):
+		rf.none = true
+	default:
+		var err error
+		if rf.f, rf.all, rf.none, err = a.engine.ReadFilter(p); err != nil {
+			return principalReads{}, err
+		}
+	}
+	a.scopesMu.Lock()
+	if a.scopes == nil || len(a.scopes) >= maxCachedScopes {
+		a.scopes = map[string]principalReads{}
+	}
+	a.scopes[key] = rf
+	a.scopesMu.Unlock()
+	return rf, nil
+}
+
+func (a *Authorizer) catalogReadable(p *Principal) bool {
+	d := a.engine.Decide(Request{Principal: p, Action: ActionRead, Resource: Resource{Type: "catalog"}})
+	a.reportPolicyErrors(d)
+	return d.Allowed
+}
+
+// cloneFilter copies f deeply, so that no caller can change a cached one.
+func cloneFilter(f query.Filter) query.Filter {
+	f.Values = slices.Clone(f.Values)
+	if f.Sub != nil {
+		sub := make([]query.Filter, len(f.Sub))
+		for i, s := range f.Sub {
+			sub[i] = cloneFilter(s)
+		}
+		f.Sub = sub
+	}
+	return f
+}
+
+// principalFingerprint identifies everything about p the policies may read.
+func principalFingerprint(p *Principal) string {
+	var b strings.Builder
+	field := func(s string) { b.WriteString(s); b.WriteByte(0) }
+	field(string(p.Kind))
+	field(p.UserRef)
+	field(fmt.Sprint(p.Contractor))
+	for _, list := range [][]string{p.Roles, p.OwnershipRefs, p.Scopes} {
+		sorted := slices.Clone(list)
+		slices.Sort(sorted)
+		field(strings.Join(sorted, "\x01"))
+	}
+	for _, k := range slices.Sorted(maps.Keys(p.Attributes)) {
+		field(k + "=" + p.Attributes[k])
+	}
+	return b.String()
 }
 
 // EntityLookup reads one stored entity, unscoped; the store implements it.
