@@ -127,7 +127,7 @@ func searchScope(authz *access.Authorizer, policy access.Policy, cat *catalog.Se
 		if !policy.Enabled {
 			return search.Everything, nil
 		}
-		_, all, none, err := authz.Engine().ReadFilter(p)
+		f, all, none, err := authz.Engine().ReadFilter(p)
 		switch {
 		case err != nil:
 			return search.Visibility{}, err
@@ -147,34 +147,60 @@ func searchScope(authz *access.Authorizer, policy access.Policy, cat *catalog.Se
 			}
 			return v, nil
 		}
-		return visibleRefs(ctx, cat)
+		return refsVisibility(ctx, cat, f)
 	}
 }
 
-// visibleRefs lists the refs the caller's read scope selects, in the
-// store's query (the catalog applies the scope).
-func visibleRefs(ctx context.Context, cat *catalog.Service) (search.Visibility, error) {
-	page, err := cat.QueryEntities(ctx, query.EntitiesQuery{Style: query.StyleList, Limit: query.NoLimit},
-		query.Fields{"kind", "metadata.namespace", "metadata.name"})
+// refsVisibility is the search visibility of read filter f as refs: the
+// hidden ones excluded when they are fewer (a forbid on a few entities),
+// else the visible ones listed. Both are counted, and listed, in the
+// store's query.
+func refsVisibility(ctx context.Context, cat *catalog.Service, f query.Filter) (search.Visibility, error) {
+	unscoped := access.NewContext(ctx, nil) // background reads: the hidden set is not the caller's to list
+	hiddenF := query.Not(f)
+	count := func(ctx context.Context, f *query.Filter) (int, error) {
+		page, err := cat.QueryEntities(ctx, query.EntitiesQuery{Style: query.StyleList, Filter: f, Limit: 0, TotalItems: true}, nil)
+		return page.TotalItems, err
+	}
+	hidden, err := count(unscoped, &hiddenF)
 	if err != nil {
 		return search.Visibility{}, fmt.Errorf("cli: search visibility: %w", err)
 	}
-	v := search.Visibility{Refs: []string{}}
+	visible, err := count(unscoped, &f)
+	if err != nil {
+		return search.Visibility{}, fmt.Errorf("cli: search visibility: %w", err)
+	}
+	if hidden < visible {
+		refs, err := listRefs(unscoped, cat, &hiddenF)
+		return search.Visibility{All: true, ExcludeRefs: refs}, err
+	}
+	refs, err := listRefs(unscoped, cat, &f)
+	return search.Visibility{Refs: refs}, err
+}
+
+// listRefs lists the refs of the entities f selects.
+func listRefs(ctx context.Context, cat *catalog.Service, f *query.Filter) ([]string, error) {
+	page, err := cat.QueryEntities(ctx, query.EntitiesQuery{Style: query.StyleList, Filter: f, Limit: query.NoLimit},
+		query.Fields{"kind", "metadata.namespace", "metadata.name"})
+	if err != nil {
+		return nil, fmt.Errorf("cli: search visibility: %w", err)
+	}
+	refs := []string{}
 	for _, b := range page.Items {
 		var e struct {
 			Kind     string                           `json:"kind"`
 			Metadata struct{ Namespace, Name string } `json:"metadata"`
 		}
 		if err := json.Unmarshal(b, &e); err != nil {
-			return search.Visibility{}, fmt.Errorf("cli: search visibility: %w", err)
+			return nil, fmt.Errorf("cli: search visibility: %w", err)
 		}
 		ns := e.Metadata.Namespace
 		if ns == "" {
 			ns = "default"
 		}
-		v.Refs = append(v.Refs, strings.ToLower(e.Kind+":"+ns+"/"+e.Metadata.Name))
+		refs = append(refs, strings.ToLower(e.Kind+":"+ns+"/"+e.Metadata.Name))
 	}
-	return v, nil
+	return refs, nil
 }
 
 // tokenValid is the replay's check that the requester's token still holds.

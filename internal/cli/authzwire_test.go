@@ -238,7 +238,8 @@ func TestAuthzSearchScope(t *testing.T) {
 }
 
 // Under an administrator's read policy on entity attributes the search
-// engine is given the refs the catalog's read filter selects.
+// engine is given the refs the catalog's read filter selects, or the
+// hidden ones to exclude when they are fewer.
 func TestAuthzSearchScopeAttributePolicy(t *testing.T) {
 	st := storetest.SQLite(t)
 	fsys := fstest.MapFS{"all.yaml": {Data: []byte(authzFixture)}}
@@ -249,33 +250,46 @@ func TestAuthzSearchScopeAttributePolicy(t *testing.T) {
 	if err := cat.Refresh(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	policy := access.Policy{Enabled: true, DefaultRole: access.RoleDeveloper, Files: []access.PolicyFile{{Name: "prod.cedar", Text: []byte(
-		`forbid (principal, action == Action::"read", resource is Entity) when { resource.production && !(principal.ownership.contains(resource.owner)) };`)}}}
-	authz, err := access.NewAuthorizer(policy, st, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
+	all := []string{"component:default/payments-core", "component:default/svc", "component:secret/hidden", "group:default/contractors",
+		"group:default/platform-team", "group:default/team-a", "user:default/ada", "user:default/cy", "user:default/jane"}
+	except := func(hidden ...string) []string {
+		return slices.DeleteFunc(slices.Clone(all), func(r string) bool { return slices.Contains(hidden, r) })
 	}
-	authz.SetEntities(st)
-	cat.SetReadFilter(authz.ReadScope)
-	scope := searchScope(authz, policy, cat)
+	prodOwners := `forbid (principal, action == Action::"read", resource is Entity) when { resource.production && !(principal.ownership.contains(resource.owner)) };`
+	componentsOnly := `forbid (principal, action == Action::"read", resource is Entity) unless { resource.kind == "component" };`
 	for _, tc := range []struct {
-		user, group string
-		want        []string
+		name, policy, user, group string
+		want                      []string
+		excludes                  bool // the hidden refs are fewer: they are excluded
 	}{
-		// Outside team-a, the production components are hidden.
-		{"user:default/ada", "group:default/platform-team", []string{"component:default/svc", "group:default/contractors", "group:default/platform-team",
-			"group:default/team-a", "user:default/ada", "user:default/cy", "user:default/jane"}},
-		{"user:default/jane", "group:default/team-a", []string{"component:default/payments-core", "component:default/svc", "component:secret/hidden",
-			"group:default/contractors", "group:default/platform-team", "group:default/team-a", "user:default/ada", "user:default/cy", "user:default/jane"}},
+		{"production hidden outside team-a", prodOwners, "user:default/ada", "group:default/platform-team",
+			except("component:default/payments-core", "component:secret/hidden"), true},
+		{"team-a sees everything", prodOwners, "user:default/jane", "group:default/team-a", all, true},
+		{"components only", componentsOnly, "user:default/ada", "group:default/platform-team",
+			[]string{"component:default/payments-core", "component:default/svc", "component:secret/hidden"}, false},
 	} {
-		p := &access.Principal{Kind: access.KindUser, UserRef: tc.user, Roles: []string{access.RoleDeveloper}, OwnershipRefs: []string{tc.group}}
-		v, err := scope(access.NewContext(t.Context(), p))
-		if err != nil {
-			t.Fatal(err)
-		}
-		slices.Sort(v.Refs)
-		if v.All || !slices.Equal(v.Refs, tc.want) {
-			t.Errorf("%s: visibility %+v, want refs %v", tc.user, v, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			policy := access.Policy{Enabled: true, DefaultRole: access.RoleDeveloper, Files: []access.PolicyFile{{Name: "reads.cedar", Text: []byte(tc.policy)}}}
+			authz, err := access.NewAuthorizer(policy, st, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			authz.SetEntities(st)
+			cat.SetReadFilter(authz.ReadScope)
+			p := &access.Principal{Kind: access.KindUser, UserRef: tc.user, Roles: []string{access.RoleDeveloper}, OwnershipRefs: []string{tc.group}}
+			v, err := searchScope(authz, policy, cat)(access.NewContext(t.Context(), p))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range all {
+				if (v.All || slices.Contains(v.Refs, r)) && !slices.Contains(v.ExcludeRefs, r) {
+					got = append(got, r)
+				}
+			}
+			if !slices.Equal(got, tc.want) || v.All != tc.excludes || len(v.Namespaces) > 0 {
+				t.Errorf("visibility %+v selects %v, want %v (excluding: %v)", v, got, tc.want, tc.excludes)
+			}
+		})
 	}
 }
