@@ -201,6 +201,8 @@ func TestReadPolicyRefused(t *testing.T) {
 		{"ordering", `forbid (principal, action, resource) when { resource.name < "x" };`, "does not translate"},
 		{"tags equality", `forbid (principal, action, resource) when { resource.tags == ["a"] };`, "not =="},
 		{"set containsAll tags", `forbid (principal, action, resource) when { ["a"].containsAll(resource.tags) };`, "containsAll"},
+		{"short entity uid", `forbid (principal, action, resource) when { resource in [Entity::"svc"] };`, "not a full entity ref"},
+		{"entity uid capitals", `forbid (principal, action, resource) when { resource == Entity::"component:default/Svc" };`, "lowercase"},
 		{"attribute as condition", `forbid (principal, action, resource) when { resource.kind };`, "not a boolean"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

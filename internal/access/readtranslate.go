@@ -175,6 +175,19 @@ func mentionsResource(n xast.IsNode) bool {
 	return found
 }
 
+// literal reports whether n reads no variable (a literal, or values
+// computed from literals).
+func literal(n xast.IsNode) bool {
+	vars := false
+	xast.Inspect(xast.NewNode(n), func(x xast.IsNode) bool {
+		if _, ok := x.(xast.NodeTypeVariable); ok {
+			vars = true
+		}
+		return !vars
+	})
+	return !vars
+}
+
 // standIn is the entity resource-free subtrees are evaluated against: it
 // has every attribute, and only integration's value is ever read.
 func standIn(e *Engine) (cedar.EntityUID, cedar.Entity) {
@@ -266,20 +279,27 @@ func (t *translator) resourceScope(s xast.IsResourceScopeNode) (bf, error) {
 }
 
 // refFilter selects the entity whose Cedar uid is u: Entity::"kind:ns/name".
+// A uid no entity has (capitals, not a full ref) selects nothing; when
+// checking a policy's literals (n the literal, or nil for its scope) it
+// is refused instead, as the administrator's mistake it is.
 func (t *translator) refFilter(u cedar.EntityUID, n xast.IsNode) (bf, error) {
 	if u.Type != "Entity" {
 		return never, nil
 	}
 	id := string(u.ID)
-	if id != query.Lower(id) {
-		return never, &refusal{msg: fmt.Sprintf("entity uids are lowercase refs: write Entity::%q", query.Lower(id))}
-	}
 	r, err := greenroom.ParseEntityRef(id, "", "")
-	if err != nil || r.Kind == "" || r.Namespace == "" {
-		if n != nil && t.env != nil {
-			return never, nil // a principal-side value: simply no entity
+	var problem string
+	switch {
+	case id != query.Lower(id):
+		problem = fmt.Sprintf("entity uids are lowercase refs: write Entity::%q", query.Lower(id))
+	case err != nil || r.Kind == "" || r.Namespace == "":
+		problem = fmt.Sprintf("Entity::%q is not a full entity ref (kind:namespace/name)", id)
+	}
+	if problem != "" {
+		if t.env != nil {
+			return never, nil
 		}
-		return never, &refusal{msg: fmt.Sprintf("Entity::%q is not a full entity ref (kind:namespace/name)", id)}
+		return never, &refusal{msg: problem}
 	}
 	return leaf(query.All(query.In("kind", r.Kind), query.In("metadata.namespace", r.Namespace), query.In("metadata.name", r.Name))), nil
 }
@@ -308,7 +328,11 @@ func (t *translator) boolean(n xast.IsNode) (cond, error) {
 
 func (t *translator) constant(n xast.IsNode) rval {
 	if t.env == nil {
-		return rval{kind: vConst}
+		if !literal(n) {
+			return rval{kind: vConst} // known only for a principal
+		}
+		v, err := eval.Eval(n, eval.Env{Entities: cedar.EntityMap{}}) // checked like any value, at load
+		return rval{kind: vConst, v: v, err: err}
 	}
 	v, err := eval.Eval(n, *t.env)
 	if err != nil {
@@ -783,10 +807,10 @@ func (t *translator) in(n, l, r xast.IsNode) (cond, error) {
 	T := never
 	for _, u := range uids {
 		f, err := t.refFilter(u, r)
-		if err != nil {
+		if err != nil && t.env == nil {
 			return failing, refuse(n, "%v", err)
 		}
-		T = or(T, f)
+		T = or(T, f) // at run time an unusable uid is simply no entity
 	}
 	return cond{T: T, F: not(T)}, nil
 }
