@@ -28,15 +28,22 @@ import (
 // expresses is refused when the policies load.
 
 // entityStringAttrs are the string attributes of an Entity and the search
-// keys they are read from. Every entity has each ("" when missing).
-var entityStringAttrs = map[string]string{
-	"kind":      "kind",
-	"namespace": "metadata.namespace",
-	"name":      "metadata.name",
-	"owner":     "relations.ownedby",
-	"type":      "spec.type",
-	"lifecycle": "spec.lifecycle",
-}
+// keys they are read from, the ABAC attributes from their greenroom.io
+// annotations. Every entity has each ("" when missing).
+var entityStringAttrs = func() map[string]string {
+	m := map[string]string{
+		"kind":      "kind",
+		"namespace": "metadata.namespace",
+		"name":      "metadata.name",
+		"owner":     "relations.ownedby",
+		"type":      "spec.type",
+		"lifecycle": "spec.lifecycle",
+	}
+	for _, k := range AttributeKeys {
+		m[k] = annotationsPrefix + strings.ToLower(AttributeAnnotation(k))
+	}
+	return m
+}()
 
 // Search key prefixes and keys of the other attributes.
 const (
@@ -44,12 +51,6 @@ const (
 	labelsPrefix      = "metadata.labels."
 	tagsKey           = "metadata.tags"
 )
-
-func init() {
-	for _, k := range AttributeKeys {
-		entityStringAttrs[k] = annotationsPrefix + strings.ToLower(AttributeAnnotation(k))
-	}
-}
 
 // entityAttrNames lists every attribute an Entity has, for error messages.
 func entityAttrNames() string {
