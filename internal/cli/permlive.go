@@ -33,8 +33,10 @@ type permDeps struct {
 		access.Auditor
 		access.ApprovalStore
 	}
-	dir    access.Directory
-	logger *slog.Logger
+	dir access.Directory
+	// entities is where read scopes look up the attributes of single refs.
+	entities access.EntityLookup
+	logger   *slog.Logger
 	// register adds the approval executors to a new workflow.
 	register func(*access.Approvals, *livePermission)
 }
@@ -47,6 +49,9 @@ func newLivePermission(p access.Policy, d permDeps) (*livePermission, error) {
 		authz, err := access.NewAuthorizer(p, d.store, d.logger)
 		if err != nil {
 			return nil, err
+		}
+		if d.entities != nil {
+			authz.SetEntities(d.entities)
 		}
 		s := &permState{policy: p, authz: authz, resolver: access.NewResolver(p, d.dir)}
 		s.approvals = access.NewApprovals(d.store, authz, d.store)
@@ -87,6 +92,10 @@ func (l *livePermission) Authorize(ctx context.Context, action string, res acces
 	return l.state().authz.Authorize(ctx, action, res)
 }
 
+func (l *livePermission) AuthorizeApproved(ctx context.Context, action string, res access.Resource, approval string) (access.Decision, error) {
+	return l.state().authz.AuthorizeApproved(ctx, action, res, approval)
+}
+
 func (l *livePermission) Policy() access.Policy { return l.state().policy }
 func (l *livePermission) Enabled() bool         { return l.state().policy.Enabled }
 
@@ -101,15 +110,24 @@ func (l *livePermission) Enrich(ctx context.Context, p *access.Principal) error 
 }
 
 // follow drops cached role resolutions whenever a User or Group entity
-// changes (or events were dropped), until sub ends, as
-// access.Resolver.Follow does for the resolver in use at the time.
+// changes, and the read scopes' cached rows of every changed entity (all
+// of both when events were dropped), until sub ends, as
+// access.Resolver.Follow and access.Authorizer.Follow do for the state in
+// use at the time.
 func (l *livePermission) follow(sub *catalog.Subscription) {
 	var dropped uint64
 	for ev := range sub.C {
-		if d := sub.Dropped(); d != dropped || strings.HasPrefix(ev.Ref, "user:") || strings.HasPrefix(ev.Ref, "group:") {
+		st := l.state()
+		if d := sub.Dropped(); d != dropped {
 			dropped = d
-			l.state().resolver.Invalidate()
+			st.resolver.Invalidate()
+			st.authz.ForgetAll()
+			continue
 		}
+		if strings.HasPrefix(ev.Ref, "user:") || strings.HasPrefix(ev.Ref, "group:") {
+			st.resolver.Invalidate()
+		}
+		st.authz.Forget(ev.Ref)
 	}
 }
 

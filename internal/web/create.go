@@ -202,7 +202,9 @@ type taskRow struct {
 }
 
 func (c *CreatePages) tasks(w http.ResponseWriter, r *http.Request) error {
-	ts, total, err := c.svc.ListTasks(r.Context(), scaffolder.TaskFilter{Limit: 100})
+	// createdBy filters as in the API; a caller who may not see others'
+	// tasks only ever lists their own (the service scopes it).
+	ts, total, err := c.svc.ListTasks(r.Context(), scaffolder.TaskFilter{Limit: 100, CreatedBy: r.URL.Query().Get("createdBy")})
 	if err != nil {
 		return err
 	}
