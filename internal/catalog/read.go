@@ -110,7 +110,7 @@ type prefetch struct {
 	// for a place.
 	state atomic.Int32
 	held  bool // holds a place in ahead until taken
-	data  int // bytes read
+	data  int  // bytes read
 	docs  []any
 	lines []int
 	err   error // reading
