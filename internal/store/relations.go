@@ -266,16 +266,11 @@ func (s *Store) replaceRelations(ctx context.Context, tx *Tx, source string, rel
 		(SELECT ref FROM entities WHERE source = ? AND orphaned_at IS NOT NULL)`, source, source); err != nil {
 		return nil, err
 	}
-	for batch := range chunks(rels, 200) {
-		args := make([]any, 0, 5*len(batch))
-		for _, r := range batch {
-			args = append(args, source, strings.ToLower(r.SourceRef), r.Type, strings.ToLower(r.TargetRef), strings.ToLower(r.OriginRef))
-			affected[strings.ToLower(r.SourceRef)] = true
-		}
-		q := "INSERT INTO relations (source_name, source_ref, type, target_ref, origin_ref) VALUES " + valuesList(len(batch), 5, "")
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-			return nil, err
-		}
+	for _, r := range rels {
+		affected[strings.ToLower(r.SourceRef)] = true
+	}
+	if err := s.insertRelations(ctx, tx, source, rels); err != nil {
+		return nil, err
 	}
 	out := make([]string, 0, len(affected))
 	for ref := range affected {

@@ -34,10 +34,6 @@ type searchIndexer struct {
 	rows        []searchRow
 	// bulk is set while the key/value indexes are dropped for a bulk load.
 	bulk bool
-	// batch is set for one batch of a source written in several
-	// (ApplySourceBatch): a bulk load spans the batches, the indexes built
-	// by FinishSource.
-	batch bool
 }
 
 type queuedEntity struct {
@@ -66,9 +62,6 @@ func newSearchIndexer(tx *Tx, d dialect) *searchIndexer {
 // begin decides, knowing that about n entities will be indexed, whether
 // this is a bulk load, and readies it.
 func (ix *searchIndexer) begin(ctx context.Context, n int) error {
-	if ix.batch {
-		return ix.beginBatch(ctx, n)
-	}
 	if n < bulkMinEntities {
 		return nil
 	}
@@ -83,40 +76,16 @@ func (ix *searchIndexer) begin(ctx context.Context, n int) error {
 	return ix.d.dropSearchIndex(ctx, ix.tx)
 }
 
-// beginBatch is begin for a batch of a source written in several: the
-// batches of a first load (into a store with fewer than bulkMinEntities
-// indexed) write without the key indexes, from the first batch to
-// FinishSource, whatever the size of each batch.
-func (ix *searchIndexer) beginBatch(ctx context.Context, n int) error {
-	missing, err := ix.d.missingSearchIndexes(ctx, ix.tx)
-	if err != nil || missing > 0 || n == 0 {
-		return err // dropped by an earlier batch
-	}
-	var indexed int
-	if err := ix.tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM entity_search_refs").Scan(&indexed); err != nil {
-		return fmt.Errorf("store: search index: %w", err)
-	}
-	if indexed >= bulkMinEntities {
-		return nil
-	}
-	return ix.d.dropSearchIndex(ctx, ix.tx)
-}
-
-// finish flushes what is left and rebuilds the index after a bulk load;
-// outside a batch of a source written in several, it builds the index if
-// a load that never ended left it missing.
+// finish flushes what is left and rebuilds the index after a bulk load.
 func (ix *searchIndexer) finish(ctx context.Context) error {
 	if err := ix.flush(ctx); err != nil {
 		return err
-	}
-	if ix.batch {
-		return nil
 	}
 	if ix.bulk {
 		ix.bulk = false
 		return ix.d.createSearchIndex(ctx, ix.tx)
 	}
-	return ix.d.ensureSearchIndex(ctx, ix.tx)
+	return nil
 }
 
 // index replaces the rows of the entity ref, whose search id is id (0 when

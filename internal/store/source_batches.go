@@ -171,6 +171,19 @@ func sortedRelations(rels []catalog.StoredRelation) []catalog.StoredRelation {
 
 // insertRelations inserts rels (refs lowercased) as emitted under source.
 func (s *Store) insertRelations(ctx context.Context, tx *Tx, source string, rels []catalog.StoredRelation) error {
+	if len(rels) == 0 {
+		return nil
+	}
+	if s.d.name == DriverPostgres {
+		rows := make([][]any, len(rels))
+		for i, r := range rels {
+			rows[i] = []any{source, strings.ToLower(r.SourceRef), r.Type, strings.ToLower(r.TargetRef), strings.ToLower(r.OriginRef)}
+		}
+		if err := tx.copyFrom(ctx, "relations", []string{"source_name", "source_ref", "type", "target_ref", "origin_ref"}, rows); err != nil {
+			return fmt.Errorf("store: insert relations of %s: %w", source, err)
+		}
+		return nil
+	}
 	stmts := newStmtCache(tx)
 	for batch := range chunks(rels, 200) {
 		args := make([]any, 0, 5*len(batch))
@@ -280,14 +293,6 @@ func (s *Store) FinishSource(ctx context.Context, source string, seen map[string
 		if err != nil {
 			return res, fmt.Errorf("store: finish source %s: stitch: %w", source, err)
 		}
-	}
-	// The key indexes a first load's batches wrote without.
-	if err := s.d.prepareBulkWrite(ctx, s.write); err != nil {
-		return res, err
-	}
-	defer s.d.finishBulkWrite(ctx, s.write)
-	if err := s.withTx(ctx, func(ctx context.Context, tx *Tx) error { return s.d.ensureSearchIndex(ctx, tx) }); err != nil {
-		return res, fmt.Errorf("store: finish source %s: %w", source, err)
 	}
 	return res, nil
 }
