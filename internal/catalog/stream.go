@@ -19,7 +19,7 @@ import (
 // orphans of what no batch supplied once the whole source has succeeded.
 // Memory is then bounded by the batch, whatever the source's size. A
 // variable for tests.
-var sourceBatch = 5000
+var sourceBatch = 2000
 
 // sourceStream is the refresh of one source written in batches.
 type sourceStream struct {
