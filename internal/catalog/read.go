@@ -175,16 +175,6 @@ func (r *reader) walk(root string) {
 	r.prefetching.Wait()
 }
 
-// readSource reads one source for a refresh: its tree and, for a
-// registered location, first the Location entity generated for it.
-func (s *Service) readSource(ctx context.Context, src Source) ([]rawEntity, []error) {
-	raws, problems := readTree(ctx, src.FS, src.Root, s.loc.urls)
-	if loc, ok := s.registeredAs(src.Name); ok {
-		raws = withGenerated(src, loc, raws, problems)
-	}
-	return raws, problems
-}
-
 // withGenerated puts a registered location's generated Location entity
 // before what its target supplied, unless nothing could be read at all:
 // the source then keeps what it had.

@@ -681,25 +681,31 @@ func sourceEntities(ctx context.Context, tx *Tx, source string) (map[string]stor
 	return m, nil
 }
 
-// batchEntities is sourceEntities for the refs of one batch.
+// batchEntities is sourceEntities for the refs of one batch. The rows
+// are found by ref (the primary key) and their source tested here: a
+// condition on source lets the planner scan the whole source by its
+// index, which on a first load's stale statistics it does.
 func batchEntities(ctx context.Context, tx *Tx, source string, refs map[string]bool) (map[string]storedEntity, error) {
 	m := map[string]storedEntity{}
 	list := slices.Collect(maps.Keys(refs))
 	for chunk := range chunks(list, entityBatch) {
-		args := append([]any{source}, anys(chunk)...)
-		rows, err := tx.QueryContext(ctx, `SELECT e.ref, e.hash, e.uid, e.errors, CASE WHEN e.orphaned_at IS NULL THEN 0 ELSE 1 END, i.id
-			FROM entities e LEFT JOIN entity_search_refs i ON i.ref = e.ref WHERE e.source = ? AND e.ref IN (`+placeholders(len(chunk))+")", args...)
+		q, args := inList(tx.d, `SELECT e.ref, e.source, e.hash, e.uid, e.errors, CASE WHEN e.orphaned_at IS NULL THEN 0 ELSE 1 END, i.id
+			FROM entities e LEFT JOIN entity_search_refs i ON i.ref = e.ref WHERE e.ref`, chunk)
+		rows, err := tx.QueryContext(ctx, q, args...)
 		if err != nil {
 			return nil, fmt.Errorf("store: read entities of %s: %w", source, err)
 		}
 		for rows.Next() {
-			var ref string
+			var ref, src string
 			var e storedEntity
 			var orphan int
 			var id sql.NullInt64
-			if err := rows.Scan(&ref, &e.hash, &e.uid, &e.errors, &orphan, &id); err != nil {
+			if err := rows.Scan(&ref, &src, &e.hash, &e.uid, &e.errors, &orphan, &id); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("store: read entities of %s: %w", source, err)
+			}
+			if src != source {
+				continue
 			}
 			e.searchID, e.orphan = id.Int64, orphan != 0
 			m[ref] = e
@@ -710,6 +716,16 @@ func batchEntities(ctx context.Context, tx *Tx, source string, refs map[string]b
 		}
 	}
 	return m, nil
+}
+
+// inList completes query, which ends with a column, with a test that the
+// column is one of values: "IN (?, …)" on SQLite, "= ANY(?)" with one text
+// array on PostgreSQL (one plan whatever the count).
+func inList(d dialect, query string, values []string) (string, []any) {
+	if d.name == DriverPostgres {
+		return query + " = ANY(CAST(? AS TEXT[]))", []any{values}
+	}
+	return query + " IN (" + placeholders(len(values)) + ")", anys(values)
 }
 
 // SourceEntities returns the entities source supplies now, orphans left

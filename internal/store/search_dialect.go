@@ -210,11 +210,16 @@ const (
 // per page), and sorting on several threads for CREATE INDEX after a bulk
 // load. finishBulkWrite gives the cache back.
 func (d dialect) prepareBulkWrite(ctx context.Context, db *sql.DB) error {
+	return d.prepareWrite(ctx, db, sqliteWriteCacheKiB)
+}
+
+// prepareWrite is prepareBulkWrite with a page cache of cacheKiB.
+func (d dialect) prepareWrite(ctx context.Context, db *sql.DB, cacheKiB int) error {
 	if d.name != DriverSQLite {
 		return nil
 	}
 	for _, pragma := range []string{
-		fmt.Sprintf("PRAGMA cache_size = -%d", sqliteWriteCacheKiB),
+		fmt.Sprintf("PRAGMA cache_size = -%d", cacheKiB),
 		"PRAGMA temp_store = MEMORY",
 		fmt.Sprintf("PRAGMA threads = %d", min(4, runtime.GOMAXPROCS(0))),
 	} {

@@ -18,6 +18,11 @@ import (
 // after the whole source succeeded, makes orphans of what the source no
 // longer supplies (mark and sweep: the catalog keeps the set of refs seen).
 
+// sqliteBatchCacheKiB is the write connection's page cache during a
+// batch: a batch is small, but its rows land all over the key indexes,
+// whose pages it reads.
+var sqliteBatchCacheKiB = 64 << 10
+
 // restitchPerTx bounds the entities FinishSource restitches per
 // transaction.
 const restitchPerTx = 2000
@@ -35,7 +40,7 @@ func (s *Store) ApplySourceBatch(ctx context.Context, source string, recs []Enti
 	if err != nil {
 		return res, err
 	}
-	if err := s.d.prepareBulkWrite(ctx, s.write); err != nil {
+	if err := s.d.prepareWrite(ctx, s.write, sqliteBatchCacheKiB); err != nil {
 		return res, err
 	}
 	defer s.d.finishBulkWrite(ctx, s.write)
@@ -107,18 +112,23 @@ func (s *Store) replaceBatchRelations(ctx context.Context, tx *Tx, source string
 	}
 	have := map[string][]catalog.StoredRelation{}
 	for chunk := range chunks(all, entityBatch) {
-		rows, err := tx.QueryContext(ctx, "SELECT source_ref, type, target_ref, origin_ref FROM relations WHERE source_name = ? AND origin_ref IN ("+
-			placeholders(len(chunk))+")", append([]any{source}, anys(chunk)...)...)
+		// By origin alone (its index), the source tested here: see
+		// batchEntities.
+		q, args := inList(tx.d, "SELECT source_name, source_ref, type, target_ref, origin_ref FROM relations WHERE origin_ref", chunk)
+		rows, err := tx.QueryContext(ctx, q, args...)
 		if err != nil {
 			return nil, fmt.Errorf("store: relations of %s: %w", source, err)
 		}
 		for rows.Next() {
+			var name string
 			var r catalog.StoredRelation
-			if err := rows.Scan(&r.SourceRef, &r.Type, &r.TargetRef, &r.OriginRef); err != nil {
+			if err := rows.Scan(&name, &r.SourceRef, &r.Type, &r.TargetRef, &r.OriginRef); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("store: relations of %s: %w", source, err)
 			}
-			have[r.OriginRef] = append(have[r.OriginRef], r)
+			if name == source {
+				have[r.OriginRef] = append(have[r.OriginRef], r)
+			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -145,8 +155,8 @@ func (s *Store) replaceBatchRelations(ctx context.Context, tx *Tx, source string
 		add = append(add, next...)
 	}
 	for chunk := range chunks(drop, entityBatch) {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM relations WHERE source_name = ? AND origin_ref IN ("+placeholders(len(chunk))+")",
-			append([]any{source}, anys(chunk)...)...); err != nil {
+		q, args := inList(tx.d, "DELETE FROM relations WHERE source_name = ? AND origin_ref", chunk)
+		if _, err := tx.ExecContext(ctx, q, append([]any{source}, args...)...); err != nil {
 			return nil, fmt.Errorf("store: delete relations of %s: %w", source, err)
 		}
 	}
