@@ -115,6 +115,10 @@ type Store interface {
 	// outside the batch whose final form may have changed are returned in
 	// Restitch instead of being stitched. FinishSource ends the source.
 	ApplySourceBatch(ctx context.Context, source string, recs []Record, rels []StoredRelation) (BatchResult, error)
+	// EndBulkLoad completes what the batches of a first load leave to
+	// the end (the search key indexes on PostgreSQL), before the last
+	// batch.
+	EndBulkLoad(ctx context.Context) error
 	// FinishSource ends a source written by ApplySourceBatch, once every
 	// batch is stored: unless keepMissing, the source's entities not in
 	// seen (lowercased refs) become orphans; relations of the source no

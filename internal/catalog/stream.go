@@ -149,6 +149,12 @@ func (st *sourceStream) finish(problems []error, incomplete bool) (sourceOutcome
 		st.rels = append(st.rels, storedRelations(ref, l.p.relations)...)
 	}
 	st.locs = nil
+	// Before the last batch, which completes the source (its Location
+	// entities), and also after a failure, so that readers get what a
+	// first load's batches left out back.
+	if err := st.s.store.EndBulkLoad(st.ctx); err != nil && st.err == nil {
+		st.err = err
+	}
 	st.flush()
 	if st.err != nil {
 		return st.out, st.err

@@ -277,7 +277,7 @@ func (d dialect) bulkLoad(n, indexed int) bool {
 // transaction.
 func (d dialect) dropSearchIndex(ctx context.Context, tx *Tx) error {
 	for _, ix := range searchKeyIndexes {
-		if _, err := tx.ExecContext(ctx, "DROP INDEX "+ix.name); err != nil {
+		if _, err := tx.ExecContext(ctx, "DROP INDEX IF EXISTS "+ix.name); err != nil {
 			return fmt.Errorf("store: bulk load: %w", err)
 		}
 	}
@@ -292,11 +292,34 @@ func (d dialect) createSearchIndex(ctx context.Context, tx *Tx) error {
 		}
 	}
 	for _, ix := range searchKeyIndexes {
-		if _, err := tx.ExecContext(ctx, ix.create); err != nil {
+		create := strings.Replace(ix.create, "CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1)
+		if _, err := tx.ExecContext(ctx, create); err != nil {
 			return fmt.Errorf("store: bulk load: %w", err)
 		}
 	}
 	return nil
+}
+
+// missingSearchIndexes counts the key indexes that do not exist.
+func (d dialect) missingSearchIndexes(ctx context.Context, tx *Tx) (int, error) {
+	q := "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN (?, ?)"
+	if d.name == DriverPostgres {
+		q = "SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname IN (?, ?)"
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, q, searchKeyIndexes[0].name, searchKeyIndexes[1].name).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: search indexes: %w", err)
+	}
+	return len(searchKeyIndexes) - n, nil
+}
+
+// ensureSearchIndex builds the key indexes if they are missing.
+func (d dialect) ensureSearchIndex(ctx context.Context, tx *Tx) error {
+	missing, err := d.missingSearchIndexes(ctx, tx)
+	if err != nil || missing == 0 {
+		return err
+	}
+	return d.createSearchIndex(ctx, tx)
 }
 
 // readTxOptions are those of the read-only transaction a query runs its

@@ -213,6 +213,17 @@ func (s *Store) insertRelations(ctx context.Context, tx *Tx, source string, rels
 	return nil
 }
 
+// EndBulkLoad builds the search key indexes that the batches of a first
+// load on PostgreSQL write without (see beginBatch); a no-op when they
+// exist. The catalog calls it before a streamed source's last batch, so
+// that the source is complete only once they are built.
+func (s *Store) EndBulkLoad(ctx context.Context) error {
+	if err := s.withTx(ctx, func(ctx context.Context, tx *Tx) error { return s.d.ensureSearchIndex(ctx, tx) }); err != nil {
+		return fmt.Errorf("store: end bulk load: %w", err)
+	}
+	return nil
+}
+
 // FinishSource ends a source written by ApplySourceBatch (see
 // catalog.Store): one transaction makes the orphans and drops the
 // relations no entity of the source emits, then restitch is stitched a
