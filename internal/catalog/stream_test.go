@@ -104,6 +104,11 @@ func TestSourceLargerThanABatch(t *testing.T) {
 				t.Fatalf("%s: batched differs from whole (-whole +batched):\n%s", root, diff)
 			}
 		}
+		// A first load's batches may write without the search key indexes
+		// (PostgreSQL); they exist once the source is stored.
+		if n := keyIndexes(t, batched); n != 2 {
+			t.Fatalf("%d of the 2 search key indexes after a batched first load", n)
+		}
 		orphans := 0
 		for _, e := range served(t, run(batched, 57, part.Root)) {
 			if ann, _ := e["metadata"].(map[string]any)["annotations"].(map[string]any); ann[catalog.OrphanAnnotation] == "true" {
@@ -114,6 +119,20 @@ func TestSourceLargerThanABatch(t *testing.T) {
 			t.Fatalf("%d orphans after dropping 150 entities, want 150", orphans)
 		}
 	})
+}
+
+// keyIndexes counts the search key indexes that exist in s.
+func keyIndexes(t *testing.T, s *store.Store) int {
+	t.Helper()
+	q := "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN ('entity_search_key_value', 'entity_search_key_kind')"
+	if s.Driver() == store.DriverPostgres {
+		q = "SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname IN ('entity_search_key_value', 'entity_search_key_kind')"
+	}
+	var n int
+	if err := s.DB().QueryRowContext(t.Context(), q).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // failingStore fails ApplySourceBatch from its failAt-th call on.
@@ -174,6 +193,9 @@ func TestSourceFailingMidWayLosesNothing(t *testing.T) {
 		}
 		if err := bad.Refresh(ctx); !errors.Is(err, errInjected) {
 			t.Fatalf("refresh: %v, want the injected failure", err)
+		}
+		if n := keyIndexes(t, s); n != 2 {
+			t.Fatalf("%d of the 2 search key indexes after a failed batched refresh", n)
 		}
 		all := served(t, svc)
 		if len(all) != 301 {

@@ -84,8 +84,8 @@ func (ix *searchIndexer) begin(ctx context.Context, n int) error {
 }
 
 // beginBatch is begin for a batch of a source written in several on
-// PostgreSQL: the first batch of a first load (fewer than bulkMinEntities
-// indexed) drops the key indexes, which stay dropped, readers going on
+// PostgreSQL: the first batch of a first load (into an empty index) drops
+// the key indexes, which stay dropped, readers going on
 // without them, until EndBulkLoad builds them (COPY into a table without
 // them is several times faster than maintaining them row by row).
 func (ix *searchIndexer) beginBatch(ctx context.Context, n int) error {
@@ -93,11 +93,13 @@ func (ix *searchIndexer) beginBatch(ctx context.Context, n int) error {
 	if err != nil || missing > 0 || n == 0 {
 		return err // dropped by an earlier batch
 	}
+	// Only into an empty index: once EndBulkLoad has built them, the last
+	// batch must not drop them again.
 	var indexed int
-	if err := ix.tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM entity_search_refs").Scan(&indexed); err != nil {
+	if err := ix.tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM (SELECT 1 FROM entity_search_refs LIMIT 1) AS any_row").Scan(&indexed); err != nil {
 		return fmt.Errorf("store: search index: %w", err)
 	}
-	if indexed >= bulkMinEntities {
+	if indexed > 0 {
 		return nil
 	}
 	return ix.d.dropSearchIndex(ctx, ix.tx)
