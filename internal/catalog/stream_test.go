@@ -109,6 +109,10 @@ func TestSourceLargerThanABatch(t *testing.T) {
 		if n := keyIndexes(t, batched); n != 2 {
 			t.Fatalf("%d of the 2 search key indexes after a batched first load", n)
 		}
+		before, err := batched.ListEntities(t.Context(), catalog.Query{})
+		if err != nil {
+			t.Fatal(err)
+		}
 		orphans := 0
 		for _, e := range served(t, run(batched, 57, part.Root)) {
 			if ann, _ := e["metadata"].(map[string]any)["annotations"].(map[string]any); ann[catalog.OrphanAnnotation] == "true" {
@@ -117,6 +121,14 @@ func TestSourceLargerThanABatch(t *testing.T) {
 		}
 		if orphans != 150 {
 			t.Fatalf("%d orphans after dropping 150 entities, want 150", orphans)
+		}
+		// That last refresh changed nothing: no entity was rewritten.
+		after, err := batched.ListEntities(t.Context(), catalog.Query{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(before, after); diff != "" {
+			t.Fatalf("an unchanged batched re-sync rewrote entities (-before +after):\n%s", diff)
 		}
 	})
 }
