@@ -1,0 +1,22 @@
+package search_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"greenroom/internal/search"
+	"greenroom/internal/search/searchtest"
+)
+
+// TestBleveContract runs the engine contract every engine meets against
+// the embedded index.
+func TestBleveContract(t *testing.T) {
+	searchtest.Run(t, func(t *testing.T) search.Engine {
+		b, err := search.NewBleve(filepath.Join(t.TempDir(), "idx"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.Close() })
+		return b
+	})
+}
