@@ -166,10 +166,10 @@ func (e *Engine) bulk(ctx context.Context, body []byte) error {
 }
 
 type hitJSON struct {
-	ID        string              `json:"_id"`
-	Score     float64             `json:"_score"`
+	ID        string               `json:"_id"`
+	Score     float64              `json:"_score"`
 	Source    struct{ Src string } `json:"_source"`
-	Highlight map[string][]string `json:"highlight"`
+	Highlight map[string][]string  `json:"highlight"`
 }
 
 type searchJSON struct {

@@ -24,6 +24,10 @@ func indexBody(d Dialect) obj {
 		possessive = obj{"type": "english_possessive_stemmer"}
 	}
 	settings := obj{
+		// One shard: term statistics (and so scores) are the whole
+		// index's, as in the embedded engine, and a portal's catalog is far
+		// from needing more. Replicas are the cluster operator's choice.
+		"number_of_shards": 1,
 		"analysis": obj{
 			"filter": obj{
 				"gr_ngram":      obj{"type": "ngram", "min_gram": search.GramMin, "max_gram": search.GramMax},
