@@ -42,10 +42,15 @@ func newSearchService(env *wireEnv) (*search.Service, error) {
 			sources = append(sources, src)
 		}
 	}
+	backend, err := searchBackend(context.Background(), env.cfg.Search, env.logger.With("component", "search"))
+	if err != nil {
+		return nil, err
+	}
 	svc, err := search.NewService(search.Options{
 		Dir:            searchDir(env.cfg, env.dataDir),
 		Logger:         env.logger.With("component", "search"),
 		RebuildOnStart: !env.cfg.Search.NoRebuildOnStart,
+		Backend:        backend,
 	}, sources...)
 	if err != nil {
 		return nil, err
