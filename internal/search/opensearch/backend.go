@@ -109,6 +109,9 @@ func (b *Backend) Commit(ctx context.Context, eng, _ search.Engine) error {
 	if _, err := b.c.Do(ctx, "POST", "/"+url.PathEscape(e.index)+"/_refresh", nil); err != nil {
 		return fmt.Errorf("opensearch: refresh %s: %w", e.index, err)
 	}
+	if b.c.opts.Dialect == DialectZinc {
+		b.settle(ctx, e)
+	}
 	old, err := b.targets(ctx)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
@@ -158,4 +161,23 @@ func (b *Backend) drop(ctx context.Context, index string) error {
 		return nil
 	}
 	return err
+}
+
+// settle waits (up to 10 s) until the index's count holds still:
+// ZincSearch applies bulk writes from a write-ahead log in the background
+// and its _refresh does not wait for them, where OpenSearch's makes every
+// write before it visible.
+func (b *Backend) settle(ctx context.Context, e *Engine) {
+	last, stable := uint64(0), 0
+	deadline := time.Now().Add(10 * time.Second)
+	for stable < 3 && time.Now().Before(deadline) && ctx.Err() == nil {
+		n, err := e.Count()
+		if err == nil && n == last {
+			stable++
+		} else {
+			stable = 0
+		}
+		last = n
+		time.Sleep(150 * time.Millisecond)
+	}
 }
