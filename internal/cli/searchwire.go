@@ -49,7 +49,9 @@ func newSearchService(env *wireEnv) (*search.Service, error) {
 	svc, err := search.NewService(search.Options{
 		Dir:            searchDir(env.cfg, env.dataDir),
 		Logger:         env.logger.With("component", "search"),
-		RebuildOnStart: !env.cfg.Search.NoRebuildOnStart,
+		// A shared cluster index is rebuilt only when missing, older or
+		// damaged, not by every replica's start.
+		RebuildOnStart: !env.cfg.Search.NoRebuildOnStart && backend == nil,
 		Backend:        backend,
 	}, sources...)
 	if err != nil {

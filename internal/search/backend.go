@@ -31,6 +31,11 @@ type Backend interface {
 	Discard(eng Engine)
 }
 
+// ErrTransient marks an engine error that says the engine cannot be
+// reached for now (an external cluster down or overloaded), not that its
+// index is damaged: the Service reports it and does not rebuild.
+var ErrTransient = errors.New("search engine unreachable for now")
+
 // sizer is an engine that knows the bytes it takes.
 type sizer interface{ Size() int64 }
 

@@ -393,7 +393,7 @@ func writeCurrent(dir, name string) error {
 // damaged reacts to an engine error that is not the caller's: the index is
 // rebuilt in the background (once) with a visible notice.
 func (s *Service) damaged(err error) {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errClosed) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errClosed) || errors.Is(err, ErrTransient) {
 		return
 	}
 	if !s.repair.CompareAndSwap(false, true) {

@@ -83,7 +83,7 @@ func (b *Backend) Open(ctx context.Context) (search.Engine, error) {
 		return nil, fmt.Errorf("opensearch: index %s (want %s…): %w", idx[0], b.versionPrefix(), search.ErrSchema)
 	}
 	e := newEngine(b.c, idx[0])
-	e.live.Store(true)
+	e.goLive(b.alias)
 	if _, err := e.Count(); err != nil {
 		return nil, fmt.Errorf("opensearch: open %s: %w", idx[0], err)
 	}
@@ -126,7 +126,7 @@ func (b *Backend) Commit(ctx context.Context, eng, _ search.Engine) error {
 	if _, err := b.c.Do(ctx, "POST", "/_aliases", obj{"actions": actions}); err != nil {
 		return fmt.Errorf("opensearch: swap alias %s to %s: %w", b.alias, e.index, err)
 	}
-	e.live.Store(true)
+	e.goLive(b.alias)
 	for _, o := range old {
 		if o != e.index {
 			if err := b.drop(ctx, o); err != nil {
@@ -163,21 +163,17 @@ func (b *Backend) drop(ctx context.Context, index string) error {
 	return err
 }
 
-// settle waits (up to 10 s) until the index's count holds still:
-// ZincSearch applies bulk writes from a write-ahead log in the background
-// and its _refresh does not wait for them, where OpenSearch's makes every
-// write before it visible.
+// settle waits (up to 30 s) until the index holds every document written
+// to it: ZincSearch applies bulk writes from a write-ahead log in the
+// background and its _refresh does not wait for them, where OpenSearch's
+// makes every write before it visible.
 func (b *Backend) settle(ctx context.Context, e *Engine) {
-	last, stable := uint64(0), 0
-	deadline := time.Now().Add(10 * time.Second)
-	for stable < 3 && time.Now().Before(deadline) && ctx.Err() == nil {
-		n, err := e.Count()
-		if err == nil && n == last {
-			stable++
-		} else {
-			stable = 0
+	want := e.written()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if n, err := e.Count(); err == nil && n >= want {
+			return
 		}
-		last = n
-		time.Sleep(150 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/sony/gobreaker/v2"
 
 	"greenroom/internal/greenroom"
+	"greenroom/internal/search"
 )
 
 // maxResponseBytes bounds one answer.
@@ -98,6 +99,13 @@ func NewClient(opts Options) (*Client, error) {
 	return c, nil
 }
 
+// transient marks an error of a cluster that is down or overloaded (after
+// the retries, or with the circuit open) as search.ErrTransient.
+type transient struct{ err error }
+
+func (t transient) Error() string   { return t.err.Error() }
+func (t transient) Unwrap() []error { return []error{t.err, search.ErrTransient} }
+
 func unavailable(err error) bool {
 	var se *StatusError
 	if errors.As(err, &se) {
@@ -140,10 +148,13 @@ func (c *Client) Do(ctx context.Context, method, path string, body any) ([]byte,
 			return out, nil
 		}
 		if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
-			return nil, greenroom.Errorf(greenroom.CodeUnavailable, "opensearch: %s %s: the cluster keeps failing; not trying for a while: %v", method, path, err)
+			return nil, transient{greenroom.Errorf(greenroom.CodeUnavailable, "opensearch: %s %s: the cluster keeps failing; not trying for a while: %v", method, path, err)}
 		}
-		if ctx.Err() != nil || !unavailable(err) || attempt >= c.opts.MaxRetries {
+		if ctx.Err() != nil || !unavailable(err) {
 			return nil, err
+		}
+		if attempt >= c.opts.MaxRetries {
+			return nil, transient{err}
 		}
 		wait := bo.NextBackOff()
 		c.log.Warn("opensearch request retried", "method", method, "path", path, "attempt", attempt+1, "wait", wait, "err", err)

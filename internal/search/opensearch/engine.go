@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -16,9 +17,17 @@ import (
 )
 
 // Engine is one index of the cluster, implementing search.Engine.
+//
+// A live engine reads (and, on OpenSearch, writes) through the alias, not
+// the index it named when it was opened: with several replicas sharing
+// the cluster, another replica's rebuild moves the alias and drops the old
+// index, and every replica follows at once. An engine being rebuilt uses
+// its own index until the alias swap.
 type Engine struct {
 	c     *Client
-	index string
+	index string // the concrete index
+	read  string // where queries go: the alias once live
+	write string // where bulk writes go
 	b     builder
 	// live engines make every write visible before returning
 	// (refresh=wait_for), as the embedded index does; an index being
@@ -26,18 +35,33 @@ type Engine struct {
 	live   atomic.Bool
 	closed atomic.Bool
 	now    func() time.Time
+	// keys written, on ZincSearch only, whose _refresh does not wait for
+	// writes: the alias swap waits until the index holds them all.
+	kmu  sync.Mutex
+	keys map[string]bool
 }
 
 var _ search.Engine = (*Engine)(nil)
 
 func newEngine(c *Client, index string) *Engine {
 	o := c.opts
-	return &Engine{c: c, index: index, now: time.Now, b: builder{dialect: o.Dialect, fuzziness: o.Fuzziness,
+	return &Engine{c: c, index: index, read: index, write: index, now: time.Now, b: builder{dialect: o.Dialect, fuzziness: o.Fuzziness,
 		prefixLength: o.PrefixLength, fragmentSize: o.FragmentSize, fragments: o.NumFragments}}
 }
 
-// IndexName returns the index name.
+// IndexName returns the concrete index name.
 func (e *Engine) IndexName() string { return e.index }
+
+// goLive makes e read through alias, and write through it where the
+// server resolves aliases for writes (OpenSearch; ZincSearch does not,
+// so its writes keep to the concrete index). Called before e serves.
+func (e *Engine) goLive(alias string) {
+	e.read = alias
+	if e.c.opts.Dialect == DialectOpenSearch {
+		e.write = alias
+	}
+	e.live.Store(true)
+}
 
 var errClosed = errors.New("opensearch: engine is closed")
 
@@ -84,7 +108,7 @@ func (e *Engine) Index(ctx context.Context, docs []search.Document) error {
 			if err != nil {
 				return fmt.Errorf("opensearch: index %s: %w", d.Key(), err)
 			}
-			if err := enc.Encode(obj{"index": obj{"_index": e.index, "_id": d.Key()}}); err != nil {
+			if err := enc.Encode(obj{"index": obj{"_index": e.write, "_id": d.Key()}}); err != nil {
 				return err
 			}
 			if err := enc.Encode(m); err != nil {
@@ -95,7 +119,31 @@ func (e *Engine) Index(ctx context.Context, docs []search.Document) error {
 			return err
 		}
 	}
+	e.track(docs, nil)
 	return nil
+}
+
+func (e *Engine) track(docs []search.Document, gone []string) {
+	if e.c.opts.Dialect != DialectZinc {
+		return
+	}
+	e.kmu.Lock()
+	defer e.kmu.Unlock()
+	if e.keys == nil {
+		e.keys = map[string]bool{}
+	}
+	for _, d := range docs {
+		e.keys[d.Key()] = true
+	}
+	for _, k := range gone {
+		delete(e.keys, k)
+	}
+}
+
+func (e *Engine) written() uint64 {
+	e.kmu.Lock()
+	defer e.kmu.Unlock()
+	return uint64(len(e.keys))
 }
 
 // Delete removes documents by key.
@@ -107,7 +155,7 @@ func (e *Engine) Delete(ctx context.Context, keys []string) error {
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)
 		for _, k := range keys[start:min(len(keys), start+e.c.opts.BatchSize)] {
-			if err := enc.Encode(obj{"delete": obj{"_index": e.index, "_id": k}}); err != nil {
+			if err := enc.Encode(obj{"delete": obj{"_index": e.write, "_id": k}}); err != nil {
 				return err
 			}
 		}
@@ -115,6 +163,7 @@ func (e *Engine) Delete(ctx context.Context, keys []string) error {
 			return err
 		}
 	}
+	e.track(nil, keys)
 	return nil
 }
 
@@ -189,7 +238,7 @@ type searchJSON struct {
 
 func (e *Engine) run(ctx context.Context, op string, body obj) (searchJSON, error) {
 	var res searchJSON
-	out, err := e.c.Do(ctx, "POST", "/"+url.PathEscape(e.index)+"/_search", body)
+	out, err := e.c.Do(ctx, "POST", "/"+url.PathEscape(e.read)+"/_search", body)
 	if err != nil {
 		return res, fmt.Errorf("opensearch: %s: %w", op, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"io"
 	"net/http"
@@ -215,5 +216,22 @@ func TestCloudID(t *testing.T) {
 	}
 	if _, err := cloudURL("gr:!!"); err == nil {
 		t.Error("a bad cloud id was accepted")
+	}
+}
+
+// TestUnavailableIsTransient checks that a cluster that stays down is
+// reported as search.ErrTransient (no rebuild), and a missing index is not
+// (the Service rebuilds it).
+func TestUnavailableIsTransient(t *testing.T) {
+	down := newRecorder(t, 503, 503, 503)
+	c, _ := NewClient(Options{Nodes: []string{down.srv.URL}, MaxRetries: 2, InitialBackoff: time.Millisecond, MaxBackoff: time.Millisecond})
+	_, err := c.Do(context.Background(), "GET", "/", nil)
+	if !errors.Is(err, search.ErrTransient) {
+		t.Errorf("503 after the retries: %v, want ErrTransient", err)
+	}
+	gone := newRecorder(t, 404)
+	c, _ = NewClient(Options{Nodes: []string{gone.srv.URL}})
+	if _, err := c.Do(context.Background(), "GET", "/", nil); err == nil || errors.Is(err, search.ErrTransient) {
+		t.Errorf("404: %v, want a plain error", err)
 	}
 }

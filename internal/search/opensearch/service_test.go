@@ -95,13 +95,16 @@ func TestServiceOverZinc(t *testing.T) {
 			}
 			res, err := svc.Search(context.Background(), search.Query{Term: "billing"})
 			if err != nil || res.Total == 0 {
-				failures <- fmt.Sprintf("billing not found during the rebuild: %d hits, %v", res.Total, err)
+				idx, _ := b.targets(context.Background())
+				failures <- fmt.Sprintf("billing not found during the rebuild: %d hits, %v (alias names %v at %s)", res.Total, err, idx, time.Now().Format("15:04:05.000"))
 			}
 		}
 	}()
+	t.Logf("rebuild starts %s", time.Now().Format("15:04:05.000"))
 	if err := svc.Rebuild(ctx); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("rebuild ends %s", time.Now().Format("15:04:05.000"))
 	close(stop)
 	for f := range failures {
 		t.Error(f)
