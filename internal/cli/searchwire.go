@@ -47,8 +47,8 @@ func newSearchService(env *wireEnv) (*search.Service, error) {
 		return nil, err
 	}
 	svc, err := search.NewService(search.Options{
-		Dir:            searchDir(env.cfg, env.dataDir),
-		Logger:         env.logger.With("component", "search"),
+		Dir:    searchDir(env.cfg, env.dataDir),
+		Logger: env.logger.With("component", "search"),
 		// A shared cluster index is rebuilt only when missing, older or
 		// damaged, not by every replica's start.
 		RebuildOnStart: !env.cfg.Search.NoRebuildOnStart && backend == nil,
