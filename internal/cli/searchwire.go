@@ -46,11 +46,11 @@ func newSearchService(env *wireEnv) (*search.Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A shared cluster index is rebuilt only when missing, older or
+	// damaged, not by every replica's start.
 	svc, err := search.NewService(search.Options{
-		Dir:    searchDir(env.cfg, env.dataDir),
-		Logger: env.logger.With("component", "search"),
-		// A shared cluster index is rebuilt only when missing, older or
-		// damaged, not by every replica's start.
+		Dir:            searchDir(env.cfg, env.dataDir),
+		Logger:         env.logger.With("component", "search"),
 		RebuildOnStart: !env.cfg.Search.NoRebuildOnStart && backend == nil,
 		Backend:        backend,
 	}, sources...)
