@@ -20,3 +20,16 @@ func TestBleveContract(t *testing.T) {
 		return b
 	})
 }
+
+// TestBleveVisibilityProperty runs the visibility property against the
+// embedded index.
+func TestBleveVisibilityProperty(t *testing.T) {
+	searchtest.VisibilityProperty(t, func(t *testing.T) search.Engine {
+		b, err := search.NewBleve(filepath.Join(t.TempDir(), "idx"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.Close() })
+		return b
+	})
+}

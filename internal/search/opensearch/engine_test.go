@@ -46,3 +46,9 @@ func liveEngine(t *testing.T, b *Backend) *Engine {
 func TestZincContract(t *testing.T) {
 	searchtest.Run(t, func(t *testing.T) search.Engine { return liveEngine(t, zincBackend(t)) })
 }
+
+// TestZincVisibilityProperty runs the visibility property against
+// ZincSearch.
+func TestZincVisibilityProperty(t *testing.T) {
+	searchtest.VisibilityProperty(t, func(t *testing.T) search.Engine { return liveEngine(t, zincBackend(t)) })
+}
