@@ -15,7 +15,7 @@ var prefixes atomic.Int64
 
 // zincBackend returns a backend over the shared ZincSearch server with an
 // index prefix of its own.
-func zincBackend(t *testing.T) *Backend {
+func zincBackend(t testing.TB) *Backend {
 	t.Helper()
 	u := zincURL(t)
 	b, err := NewBackend(Options{Nodes: []string{u}, Username: zincUser, Password: config.Secret(zincPass),
