@@ -29,9 +29,11 @@ type Engine struct {
 	read  string // where queries go: the alias once live
 	write string // where bulk writes go
 	b     builder
-	// live engines make every write visible before returning
-	// (refresh=wait_for), as the embedded index does; an index being
-	// rebuilt is refreshed once, before its alias swap.
+	// live engines make every write visible before returning, as the
+	// embedded index does (refresh=true: wait_for would wait for the next
+	// scheduled refresh, up to a second; catalog changes are rare enough
+	// for a refresh each); an index being rebuilt is refreshed once,
+	// before its alias swap.
 	live   atomic.Bool
 	closed atomic.Bool
 	now    func() time.Time
@@ -172,7 +174,7 @@ func (e *Engine) Delete(ctx context.Context, keys []string) error {
 func (e *Engine) bulk(ctx context.Context, body []byte) error {
 	path := "/_bulk"
 	if e.live.Load() {
-		path += "?refresh=wait_for"
+		path += "?refresh=true"
 	}
 	for attempt := 0; ; attempt++ {
 		out, err := e.c.Do(ctx, "POST", path, body)

@@ -120,10 +120,12 @@ func TestServiceOverZinc(t *testing.T) {
 
 	// A real-time change is searchable once applied.
 	d := search.Document{Type: search.TypeCatalog, ID: "new", Kind: "component", Name: "zebra-service", Title: "Zebra", Ref: "component:default/zebra-service"}
+	applied := time.Now()
 	if err := svc.Apply(ctx, search.Change{Upsert: []search.Document{d}}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the applied change", func() bool { return found(t, svc, "zebra", d.Key()) })
+	t.Logf("change to searchable on ZincSearch: %s (its writes are asynchronous)", time.Since(applied).Round(time.Millisecond))
 
 	// The index disappears behind the alias: the next query fails, the
 	// service rebuilds with the repair notice, and search comes back.
