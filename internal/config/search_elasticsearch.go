@@ -115,7 +115,8 @@ func (d *decoder) elasticsearch(n *node) *Elasticsearch {
 			if !d.str(it, path, &s) {
 				continue
 			}
-			if u, err := url.Parse(s); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			u, err := url.Parse(s)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 				d.ps.expected(it.pos, path, "an absolute http:// or https:// URL", it)
 				continue
 			}

@@ -81,3 +81,15 @@ func TestSearchElasticsearchSecretsRedacted(t *testing.T) {
 		t.Error("Secret prints its value")
 	}
 }
+
+func TestSearchElasticsearchNodePasswordRedacted(t *testing.T) {
+	cfg, _ := mustLoad(t, LoadOptions{Files: []string{writeConfig(t, "app-config.yaml",
+		"search:\n  elasticsearch:\n    node: https://u:pw123@x.example\n")}})
+	var b strings.Builder
+	if err := cfg.Dump(&b); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "pw123") {
+		t.Errorf("dump shows the node URL's password:\n%s", b.String())
+	}
+}

@@ -203,6 +203,7 @@ func startZinc() (string, error) {
 		return "", err
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
+	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		return "", err
 	}
