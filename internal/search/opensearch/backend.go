@@ -71,8 +71,19 @@ func (b *Backend) targets(ctx context.Context) ([]string, error) {
 
 // Open returns the engine of the index the alias names, after a count and
 // a query show it can be read.
+//
+// A cluster that cannot be reached at start is not a damaged index: the
+// engine is returned reading through the alias unchecked, its queries
+// fail as unavailable until the cluster answers, and a missing index is
+// then found (and rebuilt) by the first query that fails on it.
 func (b *Backend) Open(ctx context.Context) (search.Engine, error) {
 	idx, err := b.targets(ctx)
+	if errors.Is(err, search.ErrTransient) {
+		b.c.log.Warn("opensearch unreachable at start; serving through the alias when it answers", "alias", b.alias, "err", err)
+		e := newEngine(b.c, b.alias)
+		e.goLive(b.alias)
+		return e, nil
+	}
 	if err != nil {
 		return nil, err
 	}

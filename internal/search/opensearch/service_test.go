@@ -4,10 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"greenroom/internal/config"
 	"greenroom/internal/search"
 	"greenroom/internal/search/searchtest"
 )
@@ -145,4 +152,46 @@ func TestServiceOverZinc(t *testing.T) {
 		b, _ := json.Marshal(st)
 		t.Errorf("status after repair %s, want %d documents", b, len(docs))
 	}
+}
+
+// TestStartWhileClusterDown checks that a cluster unreachable at start
+// leaves search unavailable for a moment, not broken: once the cluster
+// answers, the missing index is found by a query and built.
+func TestStartWhileClusterDown(t *testing.T) {
+	u := zincURL(t)
+	// A proxy in front of the real server that refuses (503) until opened.
+	var open atomic.Bool
+	target, _ := url.Parse(u)
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: target.Scheme, Host: target.Host})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !open.Load() {
+			http.Error(w, `{"error":"down"}`, http.StatusServiceUnavailable)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	b, err := NewBackend(Options{Nodes: []string{srv.URL + target.Path}, Username: zincUser, Password: config.Secret(zincPass),
+		IndexPrefix: "down" + strconv.FormatInt(prefixes.Add(1), 10) + "-", Dialect: DialectZinc,
+		MaxRetries: 1, InitialBackoff: time.Millisecond, MaxBackoff: time.Millisecond, BreakerTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := search.NewService(search.Options{Backend: b}, fixture{searchtest.Documents()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer func() { cancel(); svc.Close() }()
+	if err := svc.Start(ctx); err != nil {
+		t.Fatalf("start with the cluster down: %v", err)
+	}
+	if _, err := svc.Search(ctx, search.Query{Term: "ledger"}); err == nil {
+		t.Fatal("a query succeeded with the cluster down")
+	}
+	open.Store(true)
+	waitFor(t, "search once the cluster answers", func() bool {
+		svc.Search(ctx, search.Query{Term: "ledger"}) // the failing query finds the index missing
+		return found(t, svc, "ledger", "software-catalog|ledger")
+	})
 }
