@@ -24,10 +24,12 @@ type Backend interface {
 	// New makes an empty engine to rebuild into, beside the live one.
 	New(ctx context.Context) (Engine, error)
 	// Commit makes eng (from New) the live engine, atomically for
-	// readers, and drops old (nil at first start, or eng itself when it
-	// was the placeholder opened at start).
-	Commit(ctx context.Context, eng, old Engine) error
-	// Discard drops an engine from New that a failed rebuild leaves.
+	// readers; the Service holds its write lock meanwhile, so it should be
+	// short. On error eng is not live, and the Service discards it.
+	Commit(ctx context.Context, eng Engine) error
+	// Discard closes and drops an engine: one from New that a failed
+	// rebuild leaves, or the one a Commit replaced (no query uses it any
+	// more).
 	Discard(eng Engine)
 }
 
@@ -65,29 +67,28 @@ func (b bleveBackend) New(context.Context) (Engine, error) {
 	return eng, nil
 }
 
-// Commit names eng in CURRENT and removes the other index directories.
-func (b bleveBackend) Commit(_ context.Context, eng, old Engine) error {
+// Commit names eng in CURRENT.
+func (b bleveBackend) Commit(_ context.Context, eng Engine) error {
 	nb, ok := eng.(*Bleve)
 	if !ok {
 		return errors.New("search: bleve backend given another engine")
 	}
-	err := writeCurrent(b.dir, filepath.Base(nb.Dir()))
-	if ob, ok := old.(*Bleve); ok && ob.Dir() != nb.Dir() {
-		ob.Close()
-		os.RemoveAll(ob.Dir())
-	}
-	b.removeStale(nb.Dir())
-	if err != nil {
+	if err := writeCurrent(b.dir, filepath.Base(nb.Dir())); err != nil {
 		return fmt.Errorf("search: record current index: %w", err)
 	}
 	return nil
 }
 
-// Discard closes and removes an index.
+// Discard closes and removes an index, and the directories crashes left
+// (any but the one CURRENT names).
 func (b bleveBackend) Discard(eng Engine) {
 	eng.Close()
 	if nb, ok := eng.(*Bleve); ok {
 		os.RemoveAll(nb.Dir())
+	}
+	name, _ := os.ReadFile(filepath.Join(b.dir, currentFile))
+	if cur := strings.TrimSpace(string(name)); cur != "" {
+		b.removeStale(filepath.Join(b.dir, cur))
 	}
 }
 

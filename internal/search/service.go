@@ -364,11 +364,16 @@ func (s *Service) Rebuild(ctx context.Context) error {
 		}
 	}
 	old := s.eng
-	if err := s.backend.Commit(ctx, eng, old); err != nil {
-		s.logger.Error("search: record current index", "err", err)
+	if err := s.backend.Commit(ctx, eng); err != nil {
+		s.mu.Unlock()
+		s.backend.Discard(eng)
+		return err
 	}
 	s.eng = eng
 	s.mu.Unlock()
+	if old != nil && old != eng {
+		s.backend.Discard(old)
+	}
 	n, _ := eng.Count()
 	s.smu.Lock()
 	s.status.LastBuild = time.Now()

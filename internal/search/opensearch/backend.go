@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"greenroom/internal/search"
@@ -21,6 +23,9 @@ type Backend struct {
 	c     *Client
 	alias string
 	now   func() time.Time
+
+	mu      sync.Mutex
+	retired []string // indexes a Commit took the alias from, to delete
 }
 
 var _ search.Backend = (*Backend)(nil)
@@ -110,9 +115,10 @@ func (b *Backend) New(ctx context.Context) (search.Engine, error) {
 	return newEngine(b.c, name), nil
 }
 
-// Commit refreshes eng's index, points the alias at it alone and deletes
-// the indexes it named before.
-func (b *Backend) Commit(ctx context.Context, eng, _ search.Engine) error {
+// Commit refreshes eng's index and points the alias at it alone, in one
+// atomic _aliases request; the indexes it named before are deleted by the
+// next Discard, outside the Service's lock.
+func (b *Backend) Commit(ctx context.Context, eng search.Engine) error {
 	e, ok := eng.(*Engine)
 	if !ok {
 		return errors.New("opensearch: backend given another engine")
@@ -138,24 +144,37 @@ func (b *Backend) Commit(ctx context.Context, eng, _ search.Engine) error {
 		return fmt.Errorf("opensearch: swap alias %s to %s: %w", b.alias, e.index, err)
 	}
 	e.goLive(b.alias)
+	b.mu.Lock()
 	for _, o := range old {
 		if o != e.index {
-			if err := b.drop(ctx, o); err != nil {
-				b.c.log.Warn("opensearch: delete old index", "index", o, "err", err)
-			}
+			b.retired = append(b.retired, o)
 		}
 	}
+	b.mu.Unlock()
 	return nil
 }
 
-// Discard deletes the index of an engine a failed rebuild leaves.
+// Discard deletes the index of an engine a failed rebuild leaves or a
+// Commit replaced, and the indexes Commits took the alias from.
 func (b *Backend) Discard(eng search.Engine) {
 	eng.Close()
-	if e, ok := eng.(*Engine); ok {
-		ctx, cancel := context.WithTimeout(context.Background(), b.c.opts.Timeout)
-		defer cancel()
-		if err := b.drop(ctx, e.index); err != nil {
-			b.c.log.Warn("opensearch: delete discarded index", "index", e.index, "err", err)
+	drop := []string{}
+	if e, ok := eng.(*Engine); ok && e.index != b.alias {
+		drop = append(drop, e.index)
+	}
+	b.mu.Lock()
+	for _, r := range b.retired {
+		if !slices.Contains(drop, r) {
+			drop = append(drop, r)
+		}
+	}
+	b.retired = nil
+	b.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), b.c.opts.Timeout)
+	defer cancel()
+	for _, idx := range drop {
+		if err := b.drop(ctx, idx); err != nil {
+			b.c.log.Warn("opensearch: delete index", "index", idx, "err", err)
 		}
 	}
 }

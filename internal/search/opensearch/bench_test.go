@@ -147,7 +147,7 @@ func benchEngine(b *testing.B) *Engine {
 		if err := eng.Index(ctx, generated(b)); err != nil {
 			b.Fatal(err)
 		}
-		if err := bk.Commit(ctx, eng, nil); err != nil {
+		if err := bk.Commit(ctx, eng); err != nil {
 			b.Fatal(err)
 		}
 		liveEng = eng.(*Engine)

@@ -34,7 +34,7 @@ func liveEngine(t *testing.T, b *Backend) *Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Commit(ctx, eng, nil); err != nil {
+	if err := b.Commit(ctx, eng); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Discard(eng) })
