@@ -99,7 +99,7 @@ func zincBinary() (string, error) {
 	h := sha256.Sum256(append(mod, sum...))
 	cache, err := os.UserCacheDir()
 	if err != nil {
-		return "", err
+		cache = os.TempDir() // no HOME (some CI runners)
 	}
 	root := filepath.Join(cache, "greenroom", "zincsearch-"+zincVersion+"-"+hex.EncodeToString(h[:6]))
 	bin := filepath.Join(root, "zincsearch")
