@@ -18,7 +18,7 @@ func layer(pkg string) (int, bool) {
 		p == "internal/access", strings.HasPrefix(p, "internal/access/"), p == "internal/deploy", p == "internal/observe", p == "internal/cost",
 		p == "internal/workflow", p == "internal/ai", p == "internal/aiops", p == "internal/analytics", p == "internal/feishu", p == "internal/apidocs":
 		return 1, true
-	case strings.HasPrefix(p, "internal/store"), p == "internal/jobs", strings.HasPrefix(p, "internal/integration"),
+	case strings.HasPrefix(p, "internal/store"), p == "internal/jobs", strings.HasPrefix(p, "internal/integration"), strings.HasPrefix(p, "internal/search/"),
 		p == "internal/config":
 		return 2, true
 	case p == "internal/web", strings.HasPrefix(p, "internal/web/"), p == "internal/api", p == "internal/graphql":

@@ -137,7 +137,12 @@ func openSearchClient(ctx context.Context, g *globalFlags, f *readFlags, stderr 
 	if err != nil {
 		return nil, exitf(1, "open the local store: %s", oneLine(err))
 	}
-	svc, err := search.NewService(search.Options{Dir: searchDir(cfg, dataDir), Logger: logger}, search.NewCatalogSource(st, nil))
+	backend, err := searchBackend(ctx, cfg.Search, logger)
+	if err != nil {
+		st.Close()
+		return nil, exitf(1, "%v", err)
+	}
+	svc, err := search.NewService(search.Options{Dir: searchDir(cfg, dataDir), Logger: logger, Backend: backend}, search.NewCatalogSource(st, nil))
 	if err != nil {
 		st.Close()
 		return nil, exitf(1, "%v", err)

@@ -42,10 +42,17 @@ func newSearchService(env *wireEnv) (*search.Service, error) {
 			sources = append(sources, src)
 		}
 	}
+	backend, err := searchBackend(context.Background(), env.cfg.Search, env.logger.With("component", "search"))
+	if err != nil {
+		return nil, err
+	}
+	// A shared cluster index is rebuilt only when missing, older or
+	// damaged, not by every replica's start.
 	svc, err := search.NewService(search.Options{
 		Dir:            searchDir(env.cfg, env.dataDir),
 		Logger:         env.logger.With("component", "search"),
-		RebuildOnStart: !env.cfg.Search.NoRebuildOnStart,
+		RebuildOnStart: !env.cfg.Search.NoRebuildOnStart && backend == nil,
+		Backend:        backend,
 	}, sources...)
 	if err != nil {
 		return nil, err

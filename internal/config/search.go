@@ -1,13 +1,12 @@
 package config
 
 // Search is the search section. Greenroom's engine is embedded (a bleve
-// index in the data dir); Backstage's search.elasticsearch and search.pg
-// sections are accepted and reported as not used: Greenroom does not talk
-// to OpenSearch/Elasticsearch yet, and its embedded engine replaces the
-// PostgreSQL one.
+// index in the data dir) unless Backstage's search.elasticsearch section
+// is set (search_elasticsearch.go); search.pg is accepted and reported as
+// not used: the embedded engine replaces the PostgreSQL one.
 type Search struct {
-	// Engine is search.engine: "embedded" (the default and only engine;
-	// "" means it).
+	// Engine is search.engine: "embedded" or "elasticsearch"; "" means
+	// elasticsearch when search.elasticsearch is set, embedded otherwise.
 	Engine string
 	// Directory is search.embedded.directory, where the index lives;
 	// "" means <greenroom.dataDir>/search.
@@ -21,8 +20,10 @@ type Search struct {
 	// (1 to 100; 0 means 100).
 	MaxPageLimit int
 	// ElasticsearchConfigured reports that search.elasticsearch is set
-	// (accepted, not used).
+	// (and valid).
 	ElasticsearchConfigured bool
+	// Elasticsearch is search.elasticsearch, nil when not set.
+	Elasticsearch *Elasticsearch
 }
 
 func init() {
@@ -30,14 +31,14 @@ func init() {
 		sections: []string{"search"},
 		used: []string{"search.engine", "search.embedded", "search.embedded.directory", "search.embedded.rebuildOnStart",
 			"search.maxPageLimit"},
-		ignored: []string{"search.elasticsearch", "search.pg", "search.collators", "search.maxTermLength", "search.query",
+		ignored: []string{"search.pg", "search.collators", "search.maxTermLength", "search.query",
 			"search.defaultPageLimit"},
 		decode: func(d *decoder, root *node, c *Config) {
 			s := d.section(root, "search")
 			if s == nil {
 				return
 			}
-			d.enum(s.get("engine"), "search.engine", []string{"embedded"}, &c.Search.Engine)
+			d.enum(s.get("engine"), "search.engine", []string{"embedded", "elasticsearch"}, &c.Search.Engine)
 			if e := d.mapping(s.get("embedded"), "search.embedded"); e != nil {
 				d.str(e.get("directory"), "search.embedded.directory", &c.Search.Directory)
 				if v, ok := d.boolean(e.get("rebuildOnStart"), "search.embedded.rebuildOnStart"); ok {
@@ -47,10 +48,6 @@ func init() {
 			var n int64
 			if d.integer(s.get("maxPageLimit"), "search.maxPageLimit", "an integer between 1 and 100", 1, 100, &n) {
 				c.Search.MaxPageLimit = int(n)
-			}
-			if es := s.get("elasticsearch"); set(es) {
-				c.Search.ElasticsearchConfigured = true
-				d.ps.add(SeverityWarning, es.pos, "search.elasticsearch", "OpenSearch/Elasticsearch is not implemented yet; the embedded engine serves search (each replica keeps its own index, fed by change events)")
 			}
 		},
 	})

@@ -14,8 +14,6 @@ func TestSearchConfig(t *testing.T) {
 		{"default", "app: {title: x}\n", Search{}, ""},
 		{"embedded options", "search:\n  engine: embedded\n  embedded:\n    directory: /var/lib/gr/search\n    rebuildOnStart: false\n  maxPageLimit: 50\n",
 			Search{Engine: "embedded", Directory: "/var/lib/gr/search", NoRebuildOnStart: true, MaxPageLimit: 50}, ""},
-		{"elasticsearch accepted with a warning", "search:\n  elasticsearch:\n    provider: aws\n    node: https://es.example\n",
-			Search{ElasticsearchConfigured: true}, "not implemented"},
 		{"unknown key", "search:\n  embeded: {}\n", Search{}, "embeded"},
 	}
 	for _, tt := range tests {

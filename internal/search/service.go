@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,6 +36,8 @@ type Options struct {
 	RebuildOnStart bool
 	// Now is the clock (tests); nil is time.Now.
 	Now func() time.Time
+	// Backend makes the engines; nil keeps bleve indexes in Dir.
+	Backend Backend
 }
 
 // Status reports the index's state.
@@ -62,8 +62,9 @@ type Service struct {
 	sources []Source
 	tmpDir  bool
 
-	mu  sync.RWMutex // guards eng; queries hold it shared
-	eng *Bleve
+	mu      sync.RWMutex // guards eng; queries hold it shared
+	eng     Engine
+	backend Backend
 
 	build    sync.Mutex // one rebuild at a time
 	building atomic.Bool
@@ -164,6 +165,10 @@ func NewService(opts Options, sources ...Source) (*Service, error) {
 		return nil, fmt.Errorf("search: index dir: %w", err)
 	}
 	s.notice.Store("")
+	s.backend = opts.Backend
+	if s.backend == nil {
+		s.backend = bleveBackend{dir: s.opts.Dir}
+	}
 	return s, nil
 }
 
@@ -193,29 +198,21 @@ const currentFile = "CURRENT"
 // answer from an empty index meanwhile, with a notice), and runs the
 // sources' feeds until ctx is done. It returns once queries can be served.
 func (s *Service) Start(ctx context.Context) error {
-	name, _ := os.ReadFile(filepath.Join(s.opts.Dir, currentFile))
-	dir := strings.TrimSpace(string(name))
-	var eng *Bleve
-	var err error
+	eng, err := s.backend.Open(ctx)
 	rebuild, notice := s.opts.RebuildOnStart, ""
-	if dir != "" && !strings.ContainsAny(dir, `/\`) {
-		eng, err = OpenBleve(filepath.Join(s.opts.Dir, dir))
-	} else {
-		err = os.ErrNotExist
-	}
 	switch {
 	case err == nil:
 	case errors.Is(err, os.ErrNotExist):
 		rebuild, notice = true, NoticeBuilding
 	case errors.Is(err, ErrSchema):
-		s.logger.Info("search index of an older schema, rebuilding", "dir", dir)
+		s.logger.Info("search index of an older schema, rebuilding", "err", err)
 		rebuild, notice = true, NoticeBuilding
 	default:
-		s.logger.Error("search index damaged, rebuilding", "dir", dir, "err", err)
+		s.logger.Error("search index damaged, rebuilding", "err", err)
 		rebuild, notice = true, NoticeRepair
 	}
-	if eng == nil {
-		if eng, err = s.newEngine(); err != nil {
+	if err != nil {
+		if eng, err = s.backend.New(ctx); err != nil {
 			return err
 		}
 	}
@@ -266,11 +263,6 @@ func (s *Service) watch(ctx context.Context, name string, f Feed) {
 	}
 }
 
-func (s *Service) newEngine() (*Bleve, error) {
-	dir := filepath.Join(s.opts.Dir, "index-"+strconv.FormatInt(time.Now().UnixNano(), 36))
-	return NewBleve(dir)
-}
-
 // Apply indexes a real-time change; during a rebuild it is also replayed
 // on the new index before the swap.
 func (s *Service) Apply(ctx context.Context, c Change) error {
@@ -315,7 +307,7 @@ func (s *Service) Rebuild(ctx context.Context) error {
 	s.building.Store(true)
 	defer s.building.Store(false)
 	started := time.Now()
-	eng, err := s.newEngine()
+	eng, err := s.backend.New(ctx)
 	if err != nil {
 		return err
 	}
@@ -349,8 +341,7 @@ func (s *Service) Rebuild(ctx context.Context) error {
 		batch = batch[:0]
 		if err != nil {
 			if ctx.Err() != nil {
-				eng.Close()
-				os.RemoveAll(eng.Dir())
+				s.backend.Discard(eng)
 				return ctx.Err()
 			}
 			s.logger.Error("search source failed", "source", src.Name(), "err", err)
@@ -368,22 +359,21 @@ func (s *Service) Rebuild(ctx context.Context) error {
 	for _, c := range pending {
 		if err := apply(ctx, eng, c); err != nil {
 			s.mu.Unlock()
-			eng.Close()
-			os.RemoveAll(eng.Dir())
+			s.backend.Discard(eng)
 			return err
 		}
 	}
 	old := s.eng
+	if err := s.backend.Commit(ctx, eng); err != nil {
+		s.mu.Unlock()
+		s.backend.Discard(eng)
+		return err
+	}
 	s.eng = eng
 	s.mu.Unlock()
-	if err := writeCurrent(s.opts.Dir, filepath.Base(eng.Dir())); err != nil {
-		s.logger.Error("search: record current index", "err", err)
+	if old != nil && old != eng {
+		s.backend.Discard(old)
 	}
-	if old != nil && old.Dir() != eng.Dir() {
-		old.Close()
-		os.RemoveAll(old.Dir())
-	}
-	s.removeStale(eng.Dir())
 	n, _ := eng.Count()
 	s.smu.Lock()
 	s.status.LastBuild = time.Now()
@@ -397,20 +387,6 @@ func (s *Service) Rebuild(ctx context.Context) error {
 	return nil
 }
 
-// removeStale removes index directories left by crashes.
-func (s *Service) removeStale(keep string) {
-	ents, err := os.ReadDir(s.opts.Dir)
-	if err != nil {
-		return
-	}
-	for _, e := range ents {
-		p := filepath.Join(s.opts.Dir, e.Name())
-		if e.IsDir() && strings.HasPrefix(e.Name(), "index-") && p != keep {
-			os.RemoveAll(p)
-		}
-	}
-}
-
 func writeCurrent(dir, name string) error {
 	tmp := filepath.Join(dir, currentFile+".tmp")
 	if err := os.WriteFile(tmp, []byte(name+"\n"), 0o640); err != nil {
@@ -422,7 +398,7 @@ func writeCurrent(dir, name string) error {
 // damaged reacts to an engine error that is not the caller's: the index is
 // rebuilt in the background (once) with a visible notice.
 func (s *Service) damaged(err error) {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errClosed) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errClosed) || errors.Is(err, ErrTransient) {
 		return
 	}
 	if !s.repair.CompareAndSwap(false, true) {
@@ -518,7 +494,9 @@ func (s *Service) Status() Status {
 	s.mu.RLock()
 	if s.eng != nil {
 		st.Documents, _ = s.eng.Count()
-		st.SizeBytes = s.eng.Size()
+		if sz, ok := s.eng.(sizer); ok {
+			st.SizeBytes = sz.Size()
+		}
 	}
 	s.mu.RUnlock()
 	return st
