@@ -101,6 +101,7 @@ func runServe(ctx context.Context, g *globalFlags, f *serveFlags, stderr io.Writ
 	for _, start := range a.onStart {
 		start(ctx)
 	}
+	go releaseStartupMemory(ctx, logger)
 	logger.Info("greenroom started", "url", "http://"+displayAddr(ln.Addr()), "database", a.store.Driver(),
 		"startup", time.Since(start).Round(time.Millisecond), "version", version)
 
