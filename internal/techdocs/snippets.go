@@ -3,10 +3,12 @@ package techdocs
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"greenroom/internal/yamltree"
 )
@@ -43,6 +45,16 @@ type snippetConfig struct {
 	bases      []snippetBase
 	autoAppend []string
 	checkPaths bool
+
+	mu   sync.Mutex
+	used map[string]stamp // every snippet file read, for Site.Rebuild
+}
+
+// usedFiles returns the snippet files read so far with what they were.
+func (c *snippetConfig) usedFiles() map[string]stamp {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.used)
 }
 
 // snippetsOf reads pymdownx.snippets' options. Bases are relative to the
@@ -212,6 +224,14 @@ func (x *snippetExpander) include(name string, depth int) ([]string, bool) {
 	if depth >= maxSnippetDepth {
 		x.warn(Warning{Line: x.line, Message: fmt.Sprintf("snippet %q: snippets nest deeper than %d; not included", name, maxSnippetDepth)})
 		return nil, false
+	}
+	if st, err := os.Stat(p); err == nil {
+		x.cfg.mu.Lock()
+		if x.cfg.used == nil {
+			x.cfg.used = map[string]stamp{}
+		}
+		x.cfg.used[p] = stamp{st.Size(), st.ModTime()}
+		x.cfg.mu.Unlock()
 	}
 	data, err := os.ReadFile(p)
 	if err != nil {
