@@ -19,7 +19,7 @@ import (
 const (
 	gcLightPercent = 400
 	gcLightLimit   = 64 << 20
-	gcLightLive    = 24 << 20 // live heap above which the defaults return
+	gcLightLive    = 8 << 20 // live heap above which the defaults return (1,000 pages pass it early)
 	gcLightPoll    = 5 * time.Millisecond
 )
 

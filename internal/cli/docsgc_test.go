@@ -31,7 +31,7 @@ func TestLightGC(t *testing.T) {
 		t.Errorf("memory limit %d, want %d", l, gcLightLimit)
 	}
 	big := make([][]byte, 0, 64)
-	for range 48 {
+	for range 24 {
 		big = append(big, make([]byte, 1<<20))
 	}
 	runtime.GC() // the live heap is now over gcLightLive
