@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -20,29 +21,32 @@ var templateFS embed.FS
 //go:embed style.css
 var Stylesheet string
 
-// templates are parsed once, when the package loads: they are part of the
+// templates are parsed once, on first use (not when the package loads:
+// every process of the binary would pay for it): they are part of the
 // binary, so an error is a programming error that no test run would miss.
-var templates = template.Must(template.New("apidocs").Funcs(template.FuncMap{
-	"h":       openHeading,
-	"endh":    closeHeading,
-	"md":      markdown,
-	"lower":   strings.ToLower,
-	"plural":  plural,
-	"at":      at,
-	"inc":     func(l int) int { return min(6, l+1) },
-	"typeof":  typeOf,
-	"nested":  nested,
-	"capital": capital,
-	"gqltype": gqlType,
-	"argdocs": func(args []GQLField) bool {
-		for _, a := range args {
-			if a.Description != "" || a.Deprecated != "" {
-				return true
+var templates = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("apidocs").Funcs(template.FuncMap{
+		"h":       openHeading,
+		"endh":    closeHeading,
+		"md":      markdown,
+		"lower":   strings.ToLower,
+		"plural":  plural,
+		"at":      at,
+		"inc":     func(l int) int { return min(6, l+1) },
+		"typeof":  typeOf,
+		"nested":  nested,
+		"capital": capital,
+		"gqltype": gqlType,
+		"argdocs": func(args []GQLField) bool {
+			for _, a := range args {
+				if a.Description != "" || a.Deprecated != "" {
+					return true
+				}
 			}
-		}
-		return false
-	},
-}).ParseFS(templateFS, "templates/*.html"))
+			return false
+		},
+	}).ParseFS(templateFS, "templates/*.html"))
+})
 
 // maxRaw bounds the definition text shown when it cannot be read.
 const maxRaw = 1 << 20
@@ -99,7 +103,7 @@ func Render(specType, definition string, opts Options) (template.HTML, error) {
 		v.Contents = contents(doc)
 	}
 	var b strings.Builder
-	if err := templates.ExecuteTemplate(&b, name, v); err != nil {
+	if err := templates().ExecuteTemplate(&b, name, v); err != nil {
 		return "", fmt.Errorf("apidocs: render: %w", err)
 	}
 	return template.HTML(b.String()), nil

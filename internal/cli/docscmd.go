@@ -47,7 +47,9 @@ cannot be built (or has warnings with --strict), 2 on a usage error.`,
 			if format != "text" && format != "json" {
 				return exitf(2, "--format %q: want text or json", format)
 			}
+			stopGC := lightGC(cmd.Context())
 			res, err := techdocs.Build(cmd.Context(), args[0], out, techdocs.Options{ConfigFile: configFile, Env: os.LookupEnv, Overwrite: false})
+			stopGC()
 			if err != nil {
 				return exitf(1, "%s", strings.TrimPrefix(err.Error(), techdocs.ErrInvalid.Error()+": "))
 			}

@@ -14,7 +14,7 @@ func layer(pkg string) (int, bool) {
 	switch {
 	case p == "internal/greenroom", p == "internal/yamltree", p == "examples", p == "templates":
 		return 0, true
-	case p == "internal/catalog", strings.HasPrefix(p, "internal/catalog/"), p == "internal/scaffolder", p == "internal/techdocs", p == "internal/search",
+	case p == "internal/catalog", strings.HasPrefix(p, "internal/catalog/"), p == "internal/scaffolder", p == "internal/techdocs", strings.HasPrefix(p, "internal/techdocs/"), p == "internal/search",
 		p == "internal/access", strings.HasPrefix(p, "internal/access/"), p == "internal/deploy", p == "internal/observe", p == "internal/cost",
 		p == "internal/workflow", p == "internal/ai", p == "internal/aiops", p == "internal/analytics", p == "internal/feishu", p == "internal/apidocs":
 		return 1, true

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"os"
 	"path"
@@ -13,6 +14,8 @@ import (
 
 	"greenroom/internal/config"
 	"greenroom/internal/greenroom"
+	"greenroom/internal/integration/github"
+	"greenroom/internal/integration/githubprovider"
 	"greenroom/internal/integration/gitsource"
 	"greenroom/internal/techdocs"
 )
@@ -29,9 +32,10 @@ const (
 // repositories come from the binary.
 type gitDocsFetcher struct {
 	cache *gitsource.Cache
-	auth  func(host string) gitsource.Auth
-	tmp   string
-	demo  demoDocsFetcher
+	// auth returns the credentials for a repository of owner on host.
+	auth func(ctx context.Context, host, owner string) (gitsource.Auth, error)
+	tmp  string
+	demo demoDocsFetcher
 }
 
 var (
@@ -39,13 +43,23 @@ var (
 	_ techdocs.ETagger = gitDocsFetcher{}
 )
 
-func newGitDocsFetcher(cfg *config.Config, cacheDir, tmp string) (gitDocsFetcher, error) {
+// newGitDocsFetcher authenticates with each host's integration: a GitHub
+// host with a GitHub App (integrations.github[].apps) uses the token of
+// the App's installation on the repository's owner, found and minted with
+// the App's JWT and cached until shortly before it expires (the GitHub
+// client's app authentication, as discovery uses it); other hosts use
+// their token.
+func newGitDocsFetcher(cfg *config.Config, cacheDir, tmp string, logger *slog.Logger) (gitDocsFetcher, error) {
 	cache, err := gitsource.NewCache(cacheDir, gitsource.Options{})
 	if err != nil {
 		return gitDocsFetcher{}, err
 	}
 	tokens := map[string]gitsource.Auth{}
+	appHosts := map[string]string{} // lower-case host to the integration's host
 	for _, g := range cfg.Integrations.GitHub {
+		if len(g.Apps) > 0 {
+			appHosts[strings.ToLower(g.Host)] = g.Host
+		}
 		if g.Token != "" {
 			tokens[strings.ToLower(g.Host)] = gitsource.Auth{Username: gitsource.UserGitHub, Token: g.Token}
 		}
@@ -55,8 +69,29 @@ func newGitDocsFetcher(cfg *config.Config, cacheDir, tmp string) (gitDocsFetcher
 			tokens[strings.ToLower(g.Host)] = gitsource.Auth{Username: gitsource.UserGitLab, Token: g.Token}
 		}
 	}
-	return gitDocsFetcher{cache: cache, tmp: tmp, demo: demoDocsFetcher{tmp: tmp},
-		auth: func(host string) gitsource.Auth { return tokens[strings.ToLower(host)] }}, nil
+	var apps *githubprovider.Clients
+	if len(appHosts) > 0 {
+		apps = githubprovider.NewClients(cfg, nil, logger)
+	}
+	auth := func(ctx context.Context, host, owner string) (gitsource.Auth, error) {
+		lower := strings.ToLower(host)
+		if h, ok := appHosts[lower]; ok {
+			c, err := apps.For(h)
+			if err != nil {
+				return gitsource.Auth{}, err
+			}
+			tok, err := c.GitCredentials(ctx, owner)
+			if err != nil {
+				return gitsource.Auth{}, fmt.Errorf("techdocs: credentials for %s/%s: %w", host, owner, err)
+			}
+			if tok == "" {
+				return gitsource.Auth{}, nil
+			}
+			return gitsource.Auth{Username: github.GitUser, Token: tok}, nil
+		}
+		return tokens[lower], nil
+	}
+	return gitDocsFetcher{cache: cache, tmp: tmp, demo: demoDocsFetcher{tmp: tmp}, auth: auth}, nil
 }
 
 // docsRepo splits a docs URL into the repository, branch and directory:
@@ -97,7 +132,7 @@ func (f gitDocsFetcher) ETag(ctx context.Context, rawURL string) (string, error)
 	if strings.HasPrefix(rawURL, demoRepoPrefix) {
 		return f.demo.ETag(ctx, rawURL)
 	}
-	repo, dir, err := f.repo(rawURL)
+	repo, dir, err := f.repo(ctx, rawURL)
 	if err != nil {
 		return "", err
 	}
@@ -108,13 +143,16 @@ func (f gitDocsFetcher) ETag(ctx context.Context, rawURL string) (string, error)
 	return commit + ":" + dir, nil
 }
 
-func (f gitDocsFetcher) repo(rawURL string) (gitsource.Repo, string, error) {
+func (f gitDocsFetcher) repo(ctx context.Context, rawURL string) (gitsource.Repo, string, error) {
 	repo, dir, err := docsRepo(rawURL)
 	if err != nil {
 		return repo, "", err
 	}
 	u, _ := url.Parse(repo.URL)
-	repo.Auth = f.auth(u.Host)
+	owner, _, _ := strings.Cut(strings.Trim(u.Path, "/"), "/")
+	if repo.Auth, err = f.auth(ctx, u.Host, owner); err != nil {
+		return repo, "", err
+	}
 	return repo, dir, nil
 }
 
@@ -125,7 +163,7 @@ func (f gitDocsFetcher) Fetch(ctx context.Context, rawURL string) (string, strin
 	if strings.HasPrefix(rawURL, demoRepoPrefix) {
 		return f.demo.Fetch(ctx, rawURL)
 	}
-	repo, dir, err := f.repo(rawURL)
+	repo, dir, err := f.repo(ctx, rawURL)
 	if err != nil {
 		return "", "", nil, err
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"greenroom/internal/config"
+	"greenroom/internal/integration/github"
+	"greenroom/internal/integration/github/githubfake"
 	"greenroom/internal/integration/gitsource/gittest"
 	"greenroom/internal/store/storetest"
 	"greenroom/internal/techdocs"
@@ -45,7 +48,7 @@ func TestGitDocsSource(t *testing.T) {
 		"docs-site/docs/index.md": "# Pay\n\nfirst\n",
 	}, "docs")
 	tmp := t.TempDir()
-	f, err := newGitDocsFetcher(&config.Config{}, filepath.Join(tmp, "cache"), tmp)
+	f, err := newGitDocsFetcher(&config.Config{}, filepath.Join(tmp, "cache"), tmp, slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,5 +99,60 @@ func TestGitDocsSource(t *testing.T) {
 		if strings.HasPrefix(en.Name(), "docs-src-") {
 			t.Errorf("fetched source %s left behind", en.Name())
 		}
+	}
+}
+
+// TestGitDocsSourceGitHubApp fetches a url: docs source from a host whose
+// integration has a GitHub App: the clone's password is the token of the
+// App's installation on the repository's owner, which the fake GitHub
+// mints for the App's JWT (the git server accepts only that token), and
+// the token is reused, not minted again, by the next fetch. An owner the
+// App is not installed on fails with the reason.
+func TestGitDocsSourceGitHubApp(t *testing.T) {
+	fake := githubfake.New(t, githubfake.Config{Enterprise: true})
+	fake.AddOrg("acme")
+	fake.AddOrg("other")
+	fake.InstallApp("acme")
+	srv := gittest.NewServer(t, gittest.WithBasicAuthFunc(func(user, password string) bool {
+		return user == github.GitUser && fake.InstallationTokenValid("acme", password)
+	}))
+	srv.CreateRepo("acme/pay")
+	srv.Commit("acme/pay", "main", map[string]string{"docs/mkdocs.yml": "site_name: Pay\n", "docs/docs/index.md": "# Pay\n\nvia the app\n"}, "docs")
+	srv.CreateRepo("other/x")
+	srv.Commit("other/x", "main", map[string]string{"mkdocs.yml": "site_name: X\n", "docs/index.md": "# X\n"}, "docs")
+	host := strings.TrimPrefix(srv.URL, "http://")
+	cfg := &config.Config{Integrations: config.Integrations{GitHub: []config.GitHubIntegration{{
+		Host: host, APIBaseURL: fake.APIBaseURL(),
+		Apps: []config.GitHubApp{{AppID: fake.AppID(), PrivateKey: config.Secret(fake.AppPrivateKeyPEM())}},
+	}}}}
+	tmp := t.TempDir()
+	f, err := newGitDocsFetcher(cfg, filepath.Join(tmp, "cache"), tmp, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	dir, etag, cleanup, err := f.Fetch(ctx, srv.URL+"/acme/pay/tree/main/docs")
+	if err != nil {
+		t.Fatalf("fetch with the app's installation token: %v", err)
+	}
+	defer cleanup()
+	if b, err := os.ReadFile(filepath.Join(dir, "docs", "index.md")); err != nil || !strings.Contains(string(b), "via the app") {
+		t.Fatalf("fetched docs: %q, %v", b, err)
+	}
+	if etag == "" {
+		t.Error("no etag")
+	}
+	minted := fake.Stats().ByRoute["POST /app/installations/{id}/access_tokens"]
+	if minted != 1 {
+		t.Errorf("%d installation tokens minted, want 1", minted)
+	}
+	if _, err := f.ETag(ctx, srv.URL+"/acme/pay/tree/main/docs"); err != nil {
+		t.Fatalf("etag: %v", err)
+	}
+	if n := fake.Stats().ByRoute["POST /app/installations/{id}/access_tokens"]; n != minted {
+		t.Errorf("token minted again (%d): not cached", n)
+	}
+	if _, _, _, err := f.Fetch(ctx, srv.URL+"/other/x/tree/main/"); err == nil || !strings.Contains(err.Error(), "not installed") {
+		t.Errorf("fetch for an owner without the app: %v, want 'not installed'", err)
 	}
 }

@@ -46,7 +46,7 @@ func wireTechDocs(ctx context.Context, env *wireEnv) error {
 	if err != nil {
 		return err
 	}
-	fetcher, err := newGitDocsFetcher(env.cfg, filepath.Join(env.dataDir, "techdocs-sources"), filepath.Join(env.dataDir, "tmp"))
+	fetcher, err := newGitDocsFetcher(env.cfg, filepath.Join(env.dataDir, "techdocs-sources"), filepath.Join(env.dataDir, "tmp"), logger)
 	if err != nil {
 		return err
 	}

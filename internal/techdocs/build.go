@@ -121,6 +121,8 @@ type builder struct {
 	navMu    sync.Mutex
 	navCache map[string]string
 	docsDir  string
+	// snippets is pymdownx.snippets' configuration, nil when off.
+	snippets *snippetConfig
 }
 
 func (b *builder) warn(w Warning) {
@@ -176,6 +178,11 @@ func prepare(ctx context.Context, srcDir string, opts Options) (*builder, error)
 	b.warns = append(b.warns, cfg.Warnings...)
 	b.feat = featuresOf(cfg, b.warn)
 	b.md = newMarkdown(b.feat)
+	for _, e := range cfg.Extensions {
+		if e.Name == "pymdownx.snippets" {
+			b.snippets = snippetsOf(e, srcDir, b.warn)
+		}
+	}
 	b.files, err = walkDocs(docsDir, cfg.UseDirectoryURLs, opts.Limits, func(w Warning) {
 		w.File = path.Join(dd, w.File)
 		b.warn(w)
@@ -243,6 +250,13 @@ func (b *builder) loadPage(f *File) (*Page, error) {
 		return nil, nil
 	}
 	src, meta := splitMeta(f, src, warn)
+	if b.snippets != nil {
+		var missing []string
+		src, missing = b.snippets.expand(src, b.opts.Limits.MaxMarkdownBytes, warn)
+		if len(missing) > 0 {
+			return nil, fmt.Errorf("%w: techdocs: %s: snippet %q could not be found (pymdownx.snippets check_paths is on)", ErrInvalid, b.docPath(f.Src), missing[0])
+		}
+	}
 	src = fixSpacedLinks(src)
 	p := &Page{File: f, src: src, Meta: meta}
 	b.parsePage(p)

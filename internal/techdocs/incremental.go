@@ -20,6 +20,7 @@ type Site struct {
 	res      *Result
 	stamps   map[string]stamp // docs file → what it was when built
 	config   stamp
+	snippets map[string]stamp // snippet files the pages included
 }
 
 type stamp struct {
@@ -58,7 +59,24 @@ func (s *Site) Build(ctx context.Context) (*Result, error) {
 		s.stamps[f.Src] = stamp{f.size, f.mod}
 	}
 	s.config = s.configStamp()
+	s.snippets = nil
+	if b.snippets != nil {
+		s.snippets = b.snippets.usedFiles()
+	}
 	return res, nil
+}
+
+// snippetsChanged reports whether a snippet file changed since the build:
+// the pages that include it are not known one by one, so the whole site
+// is rebuilt.
+func (s *Site) snippetsChanged() bool {
+	for p, was := range s.snippets {
+		st, err := os.Stat(p)
+		if err != nil || (stamp{st.Size(), st.ModTime()}) != was {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Site) configStamp() stamp {
@@ -78,7 +96,7 @@ func (s *Site) configStamp() stamp {
 // just those pages and the search index are rebuilt; otherwise the whole
 // site. It returns the pages rebuilt (nil for a whole build).
 func (s *Site) Rebuild(ctx context.Context) (*Result, []string, error) {
-	if s.b == nil || s.configStamp() != s.config {
+	if s.b == nil || s.configStamp() != s.config || s.snippetsChanged() {
 		res, err := s.Build(ctx)
 		return res, nil, err
 	}

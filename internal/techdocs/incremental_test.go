@@ -78,3 +78,40 @@ func TestSiteRebuild(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestSiteRebuildSnippet: a change to a snippet file (outside the docs
+// directory) rebuilds the site, so pages including it are current; an
+// unrelated rebuild leaves it alone.
+func TestSiteRebuildSnippet(t *testing.T) {
+	ctx := context.Background()
+	src := project(t, map[string]string{
+		"mkdocs.yml":          "site_name: Inc\nmarkdown_extensions:\n  - pymdownx.snippets:\n      base_path: snippets\n",
+		"docs/index.md":       "# Home\n\n--8<-- \"part.md\"\n",
+		"docs/other.md":       "# Other\n",
+		"snippets/part.md":    "first version\n",
+		"snippets/unused.txt": "x\n",
+	})
+	out := filepath.Join(t.TempDir(), "site")
+	s := NewSite(src, out, Options{})
+	if _, err := s.Build(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, rebuilt, err := s.Rebuild(ctx); err != nil || rebuilt == nil || len(rebuilt) != 0 {
+		t.Fatalf("nothing changed: rebuilt %v, %v", rebuilt, err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	if err := os.WriteFile(filepath.Join(src, "snippets", "part.md"), []byte("second version\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, rebuilt, err := s.Rebuild(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rebuilt != nil {
+		t.Errorf("rebuilt only %v after a snippet changed, want the whole site", rebuilt)
+	}
+	page, err := os.ReadFile(filepath.Join(out, "index.html"))
+	if err != nil || !strings.Contains(string(page), "second version") {
+		t.Errorf("page not rebuilt with the new snippet: %v", err)
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/alecthomas/chroma/v2"
-	"github.com/alecthomas/chroma/v2/lexers"
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/extension"
@@ -14,6 +13,7 @@ import (
 	"github.com/yuin/goldmark/renderer"
 	ghtml "github.com/yuin/goldmark/renderer/html"
 	"github.com/yuin/goldmark/util"
+	"greenroom/internal/techdocs/lexers"
 
 	"greenroom/internal/yamltree"
 )
@@ -26,6 +26,11 @@ type features struct {
 	permalink                                                         string // "" for none
 	asciiSlugs                                                        bool
 	tocDepth                                                          int
+	// tabbed is pymdownx.tabbed; tabbedAlternate its alternate_style.
+	tabbed, tabbedAlternate bool
+	// fences are superfences' custom_fences: fence name to the class of
+	// the <pre> it becomes (fence_code_format, mermaid's in Material).
+	fences map[string]string
 }
 
 func featuresOf(c *Config, warn func(Warning)) features {
@@ -55,7 +60,14 @@ func featuresOf(c *Config, warn func(Warning)) features {
 			f.abbr, f.attrList, f.defList, f.footnotes = true, true, true, true
 		case "toc", "markdown.extensions.toc":
 			f.tocOptions(e, warn)
-		case "tables", "fenced_code", "pymdownx.superfences", "pymdownx.highlight", "codehilite",
+		case "pymdownx.tabbed":
+			f.tabbed = true
+			f.tabbedAlternate = e.Options.Get("alternate_style").Bool()
+		case "pymdownx.snippets":
+			// Expanded before parsing (see snippets.go).
+		case "pymdownx.superfences":
+			f.customFences(e, warn)
+		case "tables", "fenced_code", "pymdownx.highlight", "codehilite",
 			"pymdownx.inlinehilite", "meta", "md_in_html", "sane_lists", "mdx_truly_sane_lists", "nl2br":
 			// Provided by goldmark's CommonMark parser and the highlighter.
 		default:
@@ -90,6 +102,32 @@ func (f *features) tocOptions(e Extension, warn func(Warning)) {
 	}
 }
 
+// customFences reads superfences' custom_fences. The format function
+// (a !!python/name: tag) cannot be read from YAML: every custom fence is
+// rendered as fence_code_format does, <pre class="CLASS"><code>, which is
+// what Material documents for mermaid.
+func (f *features) customFences(e Extension, warn func(Warning)) {
+	cf := e.Options.Get("custom_fences")
+	if cf.Kind() != yamltree.Seq {
+		return
+	}
+	for _, n := range cf.Items() {
+		name, class := n.Get("name"), n.Get("class")
+		if name.Kind() != yamltree.String || name.Str() == "" {
+			warn(Warning{File: n.Pos().File, Line: n.Pos().Line, Message: "pymdownx.superfences: a custom fence needs a name; it is ignored"})
+			continue
+		}
+		if f.fences == nil {
+			f.fences = map[string]string{}
+		}
+		c := name.Str()
+		if class.Kind() == yamltree.String {
+			c = class.Str()
+		}
+		f.fences[name.Str()] = c
+	}
+}
+
 // newMarkdown builds the goldmark converter for f.
 func newMarkdown(f features) goldmark.Markdown {
 	exts := []goldmark.Extender{extension.Table}
@@ -113,6 +151,10 @@ func newMarkdown(f features) goldmark.Markdown {
 	if f.abbr {
 		blocks = append(blocks, util.Prioritized(abbrParser{}, 160))
 	}
+	if f.tabbed {
+		blocks = append(blocks, util.Prioritized(tabParser{}, 150))
+		popts = append(popts, parser.WithASTTransformers(util.Prioritized(tabGrouper{alternate: f.tabbedAlternate}, 100)))
+	}
 	popts = append(popts, parser.WithBlockParsers(blocks...))
 	return goldmark.New(
 		goldmark.WithExtensions(exts...),
@@ -122,7 +164,8 @@ func newMarkdown(f features) goldmark.Markdown {
 			renderer.WithNodeRenderers(
 				util.Prioritized(admonitionRenderer{}, 100),
 				util.Prioritized(abbrRenderer{}, 100),
-				util.Prioritized(&codeRenderer{}, 100),
+				util.Prioritized(&codeRenderer{fences: f.fences}, 100),
+				util.Prioritized(tabRenderer{}, 100),
 				util.Prioritized(&headingRenderer{permalink: f.permalink}, 100),
 			),
 		),
@@ -157,7 +200,9 @@ func (r *headingRenderer) RegisterFuncs(reg renderer.NodeRendererFuncRegisterer)
 // codeRenderer highlights code blocks with chroma in Pygments' markup
 // (<div class="highlight"><pre><code> with Pygments' token classes), as
 // pymdownx.highlight and codehilite do.
-type codeRenderer struct{}
+type codeRenderer struct {
+	fences map[string]string // custom fences: name to class
+}
 
 func (r *codeRenderer) RegisterFuncs(reg renderer.NodeRendererFuncRegisterer) {
 	reg.Register(ast.KindFencedCodeBlock, r.render)
@@ -181,6 +226,14 @@ func (r *codeRenderer) render(w util.BufWriter, src []byte, node ast.Node, enter
 	for i := 0; i < lines.Len(); i++ {
 		seg := lines.At(i)
 		code.Write(seg.Value(src))
+	}
+	if class, ok := r.fences[lang]; ok && lang != "" {
+		// superfences' fence_code_format: the code unhighlighted, without
+		// its final newline.
+		w.WriteString(`<pre class="` + html.EscapeString(class) + `"><code>`)
+		w.WriteString(html.EscapeString(strings.TrimSuffix(code.String(), "\n")))
+		w.WriteString("</code></pre>\n")
+		return ast.WalkSkipChildren, nil
 	}
 	w.WriteString(`<div class="highlight">`)
 	w.WriteString("<pre><span></span><code")

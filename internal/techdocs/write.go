@@ -19,7 +19,8 @@ import (
 var themeFS embed.FS
 
 var (
-	pageTmpl = template.Must(template.ParseFS(themeFS, "theme/page.html"))
+	// pageTmpl is parsed on first use, not in every process of the binary.
+	pageTmpl = sync.OnceValue(func() *template.Template { return template.Must(template.ParseFS(themeFS, "theme/page.html")) })
 	cssOnce  sync.Once
 	cssBytes []byte
 )
@@ -87,7 +88,7 @@ func (b *builder) navHTML(base string) (string, error) {
 		return h, nil
 	}
 	var buf bytes.Buffer
-	if err := pageTmpl.ExecuteTemplate(&buf, "nav", navViews(b.nav, base)); err != nil {
+	if err := pageTmpl().ExecuteTemplate(&buf, "nav", navViews(b.nav, base)); err != nil {
 		return "", err
 	}
 	if b.navCache == nil {
@@ -128,7 +129,7 @@ func (b *builder) renderHTML(p *Page) ([]byte, error) {
 		v.Next = &navView{Title: p.Next.Title, Href: relativeURL(p.Next.File.URL, p.File.URL)}
 	}
 	var buf bytes.Buffer
-	if err := pageTmpl.Execute(&buf, v); err != nil {
+	if err := pageTmpl().Execute(&buf, v); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil

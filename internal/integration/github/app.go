@@ -13,6 +13,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"greenroom/internal/config"
 	"greenroom/internal/greenroom"
 )
 
@@ -308,6 +309,28 @@ func (c *Client) Check(ctx context.Context) error {
 		Resources map[string]json.RawMessage `json:"resources"`
 	}
 	return c.getJSON(ctx, "", "/rate_limit", nil, &out)
+}
+
+// GitUser is the user name GitHub expects with an installation token (and
+// accepts with a personal token) for HTTPS git access.
+const GitUser = "x-access-token"
+
+// GitCredentials returns the password for HTTPS git access (user GitUser)
+// to owner's repositories: the token of the App's installation on owner
+// when an App serves owner (minted with the App's JWT, cached until
+// shortly before it expires, shared with the API requests), else the
+// configured token; empty for anonymous access.
+func (c *Client) GitCredentials(ctx context.Context, owner string) (config.Secret, error) {
+	if c.app != nil && owner != "" {
+		tok, _, ok, err := c.app.installationToken(ctx, owner)
+		if err != nil {
+			return "", err
+		}
+		if ok {
+			return config.Secret(tok), nil
+		}
+	}
+	return c.opts.Token, nil
 }
 
 // usesApp reports whether requests for owner carry an installation token.

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -108,7 +110,7 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Host == "" {
 		o.Host = DefaultHost
 	}
-	if strings.ContainsAny(o.Host, "/:@ ") {
+	if strings.ContainsAny(o.Host, "/@ ") || !validHostPort(o.Host) {
 		errs = append(errs, fmt.Errorf("host %q: want a host name such as github.com", o.Host))
 	}
 	if o.APIBaseURL == "" {
@@ -179,6 +181,20 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("github %s: %w", o.Host, errors.Join(errs...))
 	}
 	return o, nil
+}
+
+// validHostPort accepts a host name with an optional port, as
+// integrations.github[].host may carry one (ghe.acme.dev:8443).
+func validHostPort(h string) bool {
+	if !strings.Contains(h, ":") {
+		return true
+	}
+	host, port, err := net.SplitHostPort(h)
+	if err != nil || host == "" {
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n > 0 && n < 65536
 }
 
 func checkBaseURL(s string) error {

@@ -21,6 +21,8 @@ func TestOptionsDefaults(t *testing.T) {
 		{name: "enterprise base with trailing slash", in: Options{Host: "ghe.acme.dev", APIBaseURL: "https://ghe.acme.dev/api/v3/"}, api: "https://ghe.acme.dev/api/v3", graphql: "https://ghe.acme.dev/api/graphql"},
 		{name: "explicit graphql kept", in: Options{APIBaseURL: "http://127.0.0.1:9/api/v3", GraphQLURL: "http://127.0.0.1:9/gql"}, api: "http://127.0.0.1:9/api/v3", graphql: "http://127.0.0.1:9/gql"},
 		{name: "host with scheme", in: Options{Host: "https://ghe.acme.dev"}, wantErr: `host "https://ghe.acme.dev"`},
+		{name: "host with a port", in: Options{Host: "ghe.acme.dev:8443"}, api: "https://ghe.acme.dev:8443/api/v3", graphql: "https://ghe.acme.dev:8443/api/graphql", wantHost: "ghe.acme.dev:8443"},
+		{name: "host with a bad port", in: Options{Host: "ghe.acme.dev:http"}, wantErr: `host "ghe.acme.dev:http"`},
 		{name: "relative api url", in: Options{APIBaseURL: "ghe.acme.dev/api/v3"}, wantErr: "apiBaseUrl"},
 		{name: "api url with query", in: Options{APIBaseURL: "https://ghe.acme.dev/api/v3?x=1"}, wantErr: "want no query"},
 		{name: "app without id and key", in: Options{App: &AppCredentials{}}, wantErr: "apps[].appId"},

@@ -500,3 +500,17 @@ func (s *Server) installationDelivery(action string, in *installation) Delivery 
 	}
 	return s.deliver("installation", map[string]any{"action": action, "installation": obj, "repositories": repos, "requester": nil}, nil)
 }
+
+// InstallationTokenValid reports whether token is an unexpired token of
+// the App's installation on orgLogin, as a git host fronted by GitHub
+// checks the password of an HTTPS clone.
+func (s *Server) InstallationTokenValid(orgLogin, token string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it, ok := s.instTokens[token]
+	if !ok || !s.now().Before(it.expires) || it.inst.suspended {
+		return false
+	}
+	o := s.orgLocked(orgLogin)
+	return o != nil && o.installation(s) == it.inst
+}

@@ -43,6 +43,7 @@ type Server struct {
 	env      []string
 	user     string
 	password string
+	check    func(user, password string) bool
 	requests atomic.Int64
 
 	mu     sync.Mutex
@@ -56,6 +57,12 @@ type Option func(*Server)
 // every request that does not carry this user name and password.
 func WithBasicAuth(user, password string) Option {
 	return func(s *Server) { s.user, s.password = user, password }
+}
+
+// WithBasicAuthFunc makes the server answer 401 to every request whose
+// basic credentials check refuses (tokens minted at run time).
+func WithBasicAuthFunc(check func(user, password string) bool) Option {
+	return func(s *Server) { s.check = check }
 }
 
 // NewServer starts a server that stops when the test ends.
@@ -121,6 +128,13 @@ func (s *Server) handler(backend http.Handler) http.Handler {
 			u, p, ok := r.BasicAuth()
 			if !ok || subtle.ConstantTimeCompare([]byte(u), []byte(s.user)) != 1 ||
 				subtle.ConstantTimeCompare([]byte(p), []byte(s.password)) != 1 {
+				w.Header().Set("WWW-Authenticate", `Basic realm="gittest"`)
+				http.Error(w, "authentication required", http.StatusUnauthorized)
+				return
+			}
+		}
+		if s.check != nil {
+			if u, p, ok := r.BasicAuth(); !ok || !s.check(u, p) {
 				w.Header().Set("WWW-Authenticate", `Basic realm="gittest"`)
 				http.Error(w, "authentication required", http.StatusUnauthorized)
 				return

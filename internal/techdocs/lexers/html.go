@@ -1,0 +1,4 @@
+package lexers
+
+// HTML lexer.
+var HTML = xmlLexer("embedded/html.xml")
