@@ -27,6 +27,7 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/token/porter"
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
 	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/blevesearch/bleve/v2/index/scorch/mergeplan"
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search/query"
 	index "github.com/blevesearch/bleve_index_api"
@@ -219,6 +220,25 @@ func (b *Bleve) Close() error {
 	return b.idx.Close()
 }
 
+// Compact merges the index's segments into one: a query opens a term
+// dictionary and a postings iterator per segment and clause, so a freshly
+// built index (a segment per batch, merged only partly in the background)
+// answers several times slower than a merged one.
+func (b *Bleve) Compact(ctx context.Context) error {
+	adv, err := b.idx.Advanced()
+	if err != nil {
+		return fmt.Errorf("search: compact: %w", err)
+	}
+	sc, ok := adv.(*scorch.Scorch)
+	if !ok {
+		return nil
+	}
+	if err := sc.ForceMerge(ctx, &mergeplan.SingleSegmentMergePlanOptions); err != nil {
+		return fmt.Errorf("search: compact: %w", err)
+	}
+	return nil
+}
+
 // Count returns the number of documents.
 func (b *Bleve) Count() (uint64, error) { return b.idx.DocCount() }
 
@@ -357,8 +377,13 @@ func restrict(vis Visibility, types []string, filters map[string][]string) (filt
 	return bleve.NewConjunctionQuery(musts...), mustNot
 }
 
-// wordQuery is every clause one query word makes.
-func (b *Bleve) wordQuery(w term, fuzzText bool) query.Query {
+// wordQuery is every clause one query word makes; the edit-distance
+// clauses only when fuzz is set (fuzzText adds one over the body text),
+// the name and title prefix clauses only when prefixes is (the word being
+// typed: the last one; the in-word grams cover the others' partial
+// matches). Keywords keep theirs: the analyzer keeps "ledger.example" of
+// an e-mail address as one word.
+func (b *Bleve) wordQuery(w term, fuzz, fuzzText, prefixes bool) query.Query {
 	var qs []query.Query
 	match := func(field, text string, boost float64) {
 		q := bleve.NewMatchQuery(text)
@@ -367,13 +392,16 @@ func (b *Bleve) wordQuery(w term, fuzzText bool) query.Query {
 		qs = append(qs, q)
 	}
 	prefix := func(field, text string, boost float64) {
+		if !prefixes && field != "keywords" {
+			return
+		}
 		q := bleve.NewPrefixQuery(text)
 		q.SetField(field)
 		q.SetBoost(boost)
 		qs = append(qs, q)
 	}
 	fuzzy := func(field, text string, f int, boost float64) {
-		if f == 0 {
+		if f == 0 || !fuzz {
 			return
 		}
 		q := bleve.NewFuzzyQuery(text)
@@ -447,16 +475,29 @@ func (b *Bleve) stem(word string) string {
 	return string(ts[0].Term)
 }
 
+// significant returns the words a match must have: all but the stop
+// words, or the stop words when there is nothing else.
+func significant(words []term) []term {
+	sig := slices.DeleteFunc(slices.Clone(words), func(t term) bool { return t.stop })
+	if len(sig) == 0 {
+		return words
+	}
+	return sig
+}
+
+// fuzzable reports whether a word gets edit-distance clauses.
+func fuzzable(w term) bool {
+	return !w.cjk && !isNumber(w.text) && fuzziness(utf8.RuneCountInString(w.text)) > 0
+}
+
 // textQuery matches the term: each significant word (stop words only when
 // there is nothing else) must match in some field, allowing one word in
 // three to miss for long queries; the exact name and the phrase score
-// extra.
-func (b *Bleve) textQuery(cleaned string) query.Query {
+// extra. The edit-distance clauses (the costly part: a Levenshtein
+// automaton per word) are added only when fuzz is set.
+func (b *Bleve) textQuery(cleaned string, fuzz bool) query.Query {
 	words := tokens(cleaned)
-	sig := slices.DeleteFunc(slices.Clone(words), func(t term) bool { return t.stop })
-	if len(sig) == 0 {
-		sig = words
-	}
+	sig := significant(words)
 	if len(sig) == 0 {
 		return bleve.NewMatchAllQuery()
 	}
@@ -464,7 +505,7 @@ func (b *Bleve) textQuery(cleaned string) query.Query {
 	for i, w := range sig {
 		// Typos in body text are looked for in short queries only: long
 		// ones are phrases, whose other words carry the match.
-		per[i] = b.wordQuery(w, len(sig) <= 3)
+		per[i] = b.wordQuery(w, fuzz, len(sig) <= 3, i == len(sig)-1)
 	}
 	words2 := bleve.NewDisjunctionQuery(per...)
 	need := len(sig) - len(sig)/3
@@ -477,7 +518,7 @@ func (b *Bleve) textQuery(cleaned string) query.Query {
 	// Single words are covered by the per-word fuzzy clause; the whole
 	// term's automaton is built only for joined names, and short ones (an
 	// automaton's cost grows with its length).
-	if n := utf8.RuneCountInString(lower); n >= 5 && n <= 32 && len(words) > 1 {
+	if n := utf8.RuneCountInString(lower); fuzz && n >= 5 && n <= 32 && len(words) > 1 {
 		f := bleve.NewFuzzyQuery(strings.ReplaceAll(lower, " ", "-"))
 		f.SetField("name_kw")
 		f.SetFuzziness(1) // two edits are the per-word clauses' job
@@ -565,20 +606,35 @@ func (b *Bleve) Search(ctx context.Context, q Query, vis Visibility) (Result, er
 	if b.closed() {
 		return Result{}, errClosed
 	}
-	main := withRestrictions(b.textQuery(q.Term), vis, q.Types, q.Filters)
 	window := q.Offset + q.Limit
 	if q.Offset < rerankWindow {
 		window = max(window, rerankWindow)
 	}
-	req := bleve.NewSearchRequestOptions(main, window, 0, false)
-	req.Fields = []string{"owner", "updated", "ref"}
-	req.IncludeLocations = true
-	for _, f := range q.Facets {
-		req.AddFacet(f, bleve.NewFacetRequest(filterField(f), 20))
+	run := func(fuzz bool) (*bleve.SearchResult, error) {
+		main := withRestrictions(b.textQuery(q.Term, fuzz), vis, q.Types, q.Filters)
+		req := bleve.NewSearchRequestOptions(main, window, 0, false)
+		req.Fields = []string{"owner", "updated", "ref"}
+		req.IncludeLocations = true
+		for _, f := range q.Facets {
+			req.AddFacet(f, bleve.NewFacetRequest(filterField(f), 20))
+		}
+		res, err := b.idx.SearchInContext(ctx, req)
+		if err != nil {
+			return nil, fmt.Errorf("search: query: %w", err)
+		}
+		return res, nil
 	}
-	res, err := b.idx.SearchInContext(ctx, req)
+	// Two passes: exact, prefix and in-word clauses first; the
+	// edit-distance ones only when a word found nothing (the visible
+	// results say so, never the dictionary: whether a hidden document holds
+	// a word must not change what the searcher sees).
+	words := tokens(q.Term)
+	res, err := run(false)
+	if err == nil && q.Term != "" && b.missedWord(res, words) {
+		res, err = run(true)
+	}
 	if err != nil {
-		return Result{}, fmt.Errorf("search: query: %w", err)
+		return Result{}, err
 	}
 	out := Result{Total: int(res.Total), Facets: map[string][]FacetValue{}}
 	for _, f := range q.Facets {
@@ -602,7 +658,6 @@ func (b *Bleve) Search(ctx context.Context, q Query, vis Visibility) (Result, er
 	} else {
 		hits = hits[q.Offset:min(len(hits), q.Offset+q.Limit)]
 	}
-	words := tokens(q.Term)
 	for i, h := range hits {
 		hit, err := b.load(h.ID, h.Score, h.Locations, words)
 		if errors.Is(err, errGone) {
@@ -620,6 +675,51 @@ func (b *Bleve) Search(ctx context.Context, q Query, vis Visibility) (Result, er
 		}
 	}
 	return out, nil
+}
+
+// missedWord reports whether the exact pass may have missed a word the
+// edit-distance pass would find: nothing matched, or (when a word may be
+// left out, from three words on) the best hit does not hold one of the
+// words that get edit-distance clauses.
+func (b *Bleve) missedWord(res *bleve.SearchResult, words []term) bool {
+	sig := significant(words)
+	var fz []term
+	for _, w := range sig {
+		if fuzzable(w) {
+			fz = append(fz, w)
+		}
+	}
+	if len(fz) == 0 {
+		return false
+	}
+	if res.Total == 0 || len(res.Hits) == 0 {
+		return true
+	}
+	if len(sig)-len(sig)/3 == len(sig) {
+		return false // every word matched in every hit
+	}
+	d, err := b.document(res.Hits[0].ID)
+	if err != nil {
+		return true
+	}
+	var hay strings.Builder
+	for _, s := range [][]string{{d.Name, d.Title, d.Description, d.Text}, d.Tags, d.Keywords} {
+		for _, v := range s {
+			hay.WriteString(strings.ToLower(v))
+			hay.WriteByte('\n')
+		}
+	}
+	h := hay.String()
+	for _, w := range fz {
+		if strings.Contains(h, w.text) {
+			continue
+		}
+		if st := b.stem(w.text); st != "" && strings.Contains(h, st) {
+			continue
+		}
+		return true
+	}
+	return false
 }
 
 // rerank multiplies scores by the ranking signals and re-sorts.
@@ -752,7 +852,7 @@ func (b *Bleve) Suggest(ctx context.Context, prefix string, types []string, vis 
 		if w.stop {
 			continue
 		}
-		top.AddMust(b.wordQuery(w, false))
+		top.AddMust(b.wordQuery(w, true, false, true))
 	}
 	top.AddShould(termQ("name_kw", strings.ToLower(prefix), boostExact))
 	req := bleve.NewSearchRequestOptions(withRestrictions(top, vis, types, nil), limit, 0, false)

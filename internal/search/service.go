@@ -357,6 +357,10 @@ func (s *Service) Rebuild(ctx context.Context) error {
 			srcErrs[src.Name()] = err.Error()
 		}
 	}
+	// One segment answers several times cheaper than the batches' many.
+	if err := eng.Compact(ctx); err != nil {
+		s.logger.Warn("search: compact", "err", err)
+	}
 	// Replay what changed meanwhile, then swap under the write lock so no
 	// change is lost between the replay and the swap.
 	s.mu.Lock()
