@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -79,8 +80,11 @@ type Bleve struct {
 	dir  string
 	text analysis.Analyzer
 	now  func() time.Time
-	mu   sync.RWMutex // guards closed
+	mu   sync.RWMutex // guards done; the suggester's fill holds it shared
 	done bool
+	// closing stops the suggester's fill so Close need not wait for it.
+	closing atomic.Bool
+	sugg    *suggester
 }
 
 var _ Engine = (*Bleve)(nil)
@@ -162,7 +166,12 @@ func NewBleve(dir string) (*Bleve, error) {
 		idx.Close()
 		return nil, fmt.Errorf("search: create index %s: %w", dir, err)
 	}
-	return newBleve(idx, dir)
+	b, err := newBleve(idx, dir)
+	if err != nil {
+		return nil, err
+	}
+	b.sugg.ready = true // empty, and kept in step from now on
+	return b, nil
 }
 
 // OpenBleve opens the index in dir. It fails wrapping os.ErrNotExist when
@@ -194,7 +203,56 @@ func OpenBleve(dir string) (*Bleve, error) {
 		b.Close()
 		return nil, fmt.Errorf("search: open index %s: %w", dir, err)
 	}
+	b.sugg.touched = map[string]bool{}
+	go b.fillSuggester()
 	return b, nil
+}
+
+// fillSuggester reads every stored document into the suggester (an index
+// opened from disk); suggestions come from the engine's query until done.
+func (b *Bleve) fillSuggester() {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.done {
+		return
+	}
+	adv, err := b.idx.Advanced()
+	if err != nil {
+		return
+	}
+	r, err := adv.Reader()
+	if err != nil {
+		return
+	}
+	defer r.Close()
+	ids, err := r.DocIDReaderAll()
+	if err != nil {
+		return
+	}
+	defer ids.Close()
+	for !b.closing.Load() {
+		id, err := ids.Next()
+		if err != nil || id == nil {
+			break
+		}
+		ext, err := r.ExternalID(id)
+		if err != nil {
+			continue
+		}
+		doc, err := r.Document(ext)
+		if err != nil || doc == nil {
+			continue
+		}
+		if d, err := storedDocument(doc); err == nil {
+			b.sugg.fill(d)
+		}
+	}
+	if b.closing.Load() {
+		return
+	}
+	b.sugg.mu.Lock()
+	b.sugg.ready, b.sugg.touched = true, nil
+	b.sugg.mu.Unlock()
 }
 
 func newBleve(idx bleve.Index, dir string) (*Bleve, error) {
@@ -203,7 +261,7 @@ func newBleve(idx bleve.Index, dir string) (*Bleve, error) {
 		idx.Close()
 		return nil, fmt.Errorf("search: index %s has no %s analyzer", dir, anText)
 	}
-	return &Bleve{idx: idx, dir: dir, text: an, now: time.Now}, nil
+	return &Bleve{idx: idx, dir: dir, text: an, now: time.Now, sugg: newSuggester()}, nil
 }
 
 // Dir returns the index directory.
@@ -211,6 +269,7 @@ func (b *Bleve) Dir() string { return b.dir }
 
 // Close closes the index.
 func (b *Bleve) Close() error {
+	b.closing.Store(true)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.done {
@@ -291,6 +350,7 @@ func (b *Bleve) Index(ctx context.Context, docs []Document) error {
 	if err := b.idx.Batch(batch); err != nil {
 		return fmt.Errorf("search: index batch: %w", err)
 	}
+	b.sugg.upsert(docs)
 	return nil
 }
 
@@ -303,6 +363,7 @@ func (b *Bleve) Delete(ctx context.Context, keys []string) error {
 	if err := b.idx.Batch(batch); err != nil {
 		return fmt.Errorf("search: delete: %w", err)
 	}
+	b.sugg.remove(keys)
 	return nil
 }
 
@@ -772,6 +833,15 @@ func (b *Bleve) document(key string) (Document, error) {
 	if doc == nil {
 		return Document{}, errGone
 	}
+	d, err := storedDocument(doc)
+	if err != nil {
+		return Document{}, fmt.Errorf("search: read %s: %w", key, err)
+	}
+	return d, nil
+}
+
+// storedDocument decodes the document kept in the stored "src" field.
+func storedDocument(doc index.Document) (Document, error) {
 	var src []byte
 	doc.VisitFields(func(f index.Field) {
 		if f.Name() == "src" {
@@ -779,10 +849,8 @@ func (b *Bleve) document(key string) (Document, error) {
 		}
 	})
 	var d Document
-	if err := json.Unmarshal(src, &d); err != nil {
-		return Document{}, fmt.Errorf("search: read %s: %w", key, err)
-	}
-	return d, nil
+	err := json.Unmarshal(src, &d)
+	return d, err
 }
 
 // closest fills DidYouMean and Closest from the loose query.
@@ -824,6 +892,11 @@ func (b *Bleve) Suggest(ctx context.Context, prefix string, types []string, vis 
 	words := tokens(prefix)
 	if len(words) == 0 {
 		return []Suggestion{}, nil
+	}
+	// From memory; the engine's query completes what memory cannot (CJK,
+	// in-word fragments, misspelt earlier words) or while it is filling.
+	if out, ok := b.sugg.lookup(words, strings.ToLower(prefix), vis, types, limit); ok && len(out) > 0 {
+		return out, nil
 	}
 	last := words[len(words)-1]
 	var qs []query.Query
