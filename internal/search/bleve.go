@@ -26,6 +26,7 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
 	"github.com/blevesearch/bleve/v2/analysis/token/ngram"
 	"github.com/blevesearch/bleve/v2/analysis/token/porter"
+	"github.com/blevesearch/bleve/v2/analysis/token/shingle"
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/index/scorch/mergeplan"
@@ -36,15 +37,16 @@ import (
 
 // SchemaVersion is the version of the index layout (fields, analyzers).
 // An index written by another version is rebuilt at start.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 var schemaKey = []byte("greenroom.search.schema")
 
 // Analyzer names of the mapping.
 const (
-	anName           = "gr_name" // words as written, lowercased; CJK as bigrams
-	anText           = "gr_text" // English: stop words, Porter stems; CJK bigrams
-	anGram           = "gr_gram" // 3- to 12-grams of words, for in-word matching
+	anName           = "gr_name"   // words as written, lowercased; CJK as bigrams
+	anText           = "gr_text"   // English: stop words, Porter stems; CJK bigrams
+	anGram           = "gr_gram"   // 3- to 12-grams of words, for in-word matching
+	anPhrase         = "gr_phrase" // pairs of adjacent text words, for phrases
 	gramMin, gramMax = 3, 12
 )
 
@@ -76,12 +78,13 @@ const (
 
 // Bleve is the embedded engine: a bleve (scorch) index in a directory.
 type Bleve struct {
-	idx  bleve.Index
-	dir  string
-	text analysis.Analyzer
-	now  func() time.Time
-	mu   sync.RWMutex // guards done; the suggester's fill holds it shared
-	done bool
+	idx    bleve.Index
+	dir    string
+	text   analysis.Analyzer
+	phrase analysis.Analyzer
+	now    func() time.Time
+	mu     sync.RWMutex // guards done; the suggester's fill holds it shared
+	done   bool
 	// closing stops the suggester's fill so Close need not wait for it.
 	closing atomic.Bool
 	sugg    *suggester
@@ -103,6 +106,18 @@ func indexMapping() (*mapping.IndexMappingImpl, error) {
 	}
 	if err := m.AddCustomAnalyzer(anText, map[string]any{"type": custom.Name, "tokenizer": unicode.Name,
 		"token_filters": []any{cjk.WidthName, lowercase.Name, cjk.BigramName, en.PossessiveName, en.StopName, porter.Name}}); err != nil {
+		return nil, err
+	}
+	// A phrase is scored by its word pairs as single terms: a phrase
+	// query over positions walks every document holding both words, which
+	// for common words is most of the index. A removed stop word leaves
+	// "_" in its place, in the document and the query alike.
+	if err := m.AddCustomTokenFilter("gr_pairs", map[string]any{"type": shingle.Name, "min": float64(2), "max": float64(2),
+		"output_original": false, "separator": " ", "filler": "_"}); err != nil {
+		return nil, err
+	}
+	if err := m.AddCustomAnalyzer(anPhrase, map[string]any{"type": custom.Name, "tokenizer": unicode.Name,
+		"token_filters": []any{cjk.WidthName, lowercase.Name, en.PossessiveName, en.StopName, porter.Name, "gr_pairs"}}); err != nil {
 		return nil, err
 	}
 	if err := m.AddCustomAnalyzer(anGram, map[string]any{"type": custom.Name, "tokenizer": unicode.Name,
@@ -138,6 +153,7 @@ func indexMapping() (*mapping.IndexMappingImpl, error) {
 	add("description", text(anText, false, true))
 	add("text", text(anText, false, true))
 	add("grams", text(anGram, false, false))
+	add("phrases", text(anPhrase, false, false))
 	for _, f := range []string{"doctype", "kind", "type", "lifecycle", "owner", "namespace", "system", "category", "tags_kw", "ref"} {
 		add(f, kw(f == "doctype" || f == "kind" || f == "ref" || f == "owner"))
 	}
@@ -261,7 +277,12 @@ func newBleve(idx bleve.Index, dir string) (*Bleve, error) {
 		idx.Close()
 		return nil, fmt.Errorf("search: index %s has no %s analyzer", dir, anText)
 	}
-	return &Bleve{idx: idx, dir: dir, text: an, now: time.Now, sugg: newSuggester()}, nil
+	ph := idx.Mapping().AnalyzerNamed(anPhrase)
+	if ph == nil {
+		idx.Close()
+		return nil, fmt.Errorf("search: index %s has no %s analyzer", dir, anPhrase)
+	}
+	return &Bleve{idx: idx, dir: dir, text: an, phrase: ph, now: time.Now, sugg: newSuggester()}, nil
 }
 
 // Dir returns the index directory.
@@ -316,6 +337,7 @@ func indexed(d Document) (map[string]any, error) {
 		"tags": strings.Join(d.Tags, " "), "keywords": strings.Join(d.Keywords, " "),
 		"description": d.Description, "text": d.Text,
 		"grams":   strings.Join(grams, " "),
+		"phrases": []string{d.Title, d.Text},
 		"words":   strings.Join(grams, " "),
 		"doctype": d.Type, "kind": d.Kind, "type": d.SpecType, "lifecycle": d.Lifecycle,
 		"owner": d.Owner, "namespace": d.Namespace, "system": d.System, "category": d.Category,
@@ -592,11 +614,8 @@ func (b *Bleve) textQuery(cleaned string, fuzz bool) query.Query {
 			joined[i] = w.text
 		}
 		top.AddShould(termQ("name_kw", strings.Join(joined, "-"), boostExact/2))
-		for _, f := range []string{"title", "text"} {
-			p := bleve.NewMatchPhraseQuery(cleaned)
-			p.SetField(f)
-			p.SetBoost(boostPhrase)
-			top.AddShould(p)
+		for _, t := range b.phrase.Analyze([]byte(cleaned)) {
+			top.AddShould(termQ("phrases", string(t.Term), boostPhrase))
 		}
 	}
 	return top
