@@ -709,9 +709,15 @@ func (b *Bleve) Search(ctx context.Context, q Query, vis Visibility) (Result, er
 	// results say so, never the dictionary: whether a hidden document holds
 	// a word must not change what the searcher sees).
 	words := tokens(q.Term)
-	res, err := run(false)
-	if err == nil && q.Term != "" && b.missedWord(res, words) {
+	var res *bleve.SearchResult
+	var err error
+	if b.exactCannotMatch(words) {
 		res, err = run(true)
+	} else {
+		res, err = run(false)
+		if err == nil && q.Term != "" && b.missedWord(res, words) {
+			res, err = run(true)
+		}
 	}
 	if err != nil {
 		return Result{}, err
@@ -755,6 +761,56 @@ func (b *Bleve) Search(ctx context.Context, q Query, vis Visibility) (Result, er
 		}
 	}
 	return out, nil
+}
+
+// exactCannotMatch reports whether more words are in no document at all
+// (under any exact, prefix or in-word clause) than a match may miss: the
+// exact pass would then find nothing for anyone, so it is skipped. It
+// looks at the whole index, hidden documents too, but only ever skips a
+// pass whose result is empty whoever searches.
+func (b *Bleve) exactCannotMatch(words []term) bool {
+	sig := significant(words)
+	if len(sig) == 0 {
+		return false
+	}
+	adv, err := b.idx.Advanced()
+	if err != nil {
+		return false
+	}
+	r, err := adv.Reader()
+	if err != nil {
+		return false
+	}
+	defer r.Close()
+	has := func(field, t string, prefix bool) bool {
+		d, err := r.FieldDictPrefix(field, []byte(t))
+		if err != nil {
+			return true
+		}
+		defer d.Close()
+		e, err := d.Next()
+		if err != nil {
+			return true
+		}
+		return e != nil && (prefix || e.Term == t)
+	}
+	absent := 0
+	for i, w := range sig {
+		if !fuzzable(w) {
+			continue // may match through clauses not checked here
+		}
+		n := utf8.RuneCountInString(w.text)
+		found := has("words", w.text, i == len(sig)-1) || has("keywords", w.text, n >= 3) ||
+			(n >= gramMin && n <= gramMax && has("grams", w.text, false))
+		if !found {
+			st := b.stem(w.text)
+			found = st != "" && (has("title", st, false) || has("description", st, false) || has("text", st, false))
+		}
+		if !found {
+			absent++
+		}
+	}
+	return absent > len(sig)/3
 }
 
 // missedWord reports whether the exact pass may have missed a word the
