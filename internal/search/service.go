@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -81,6 +82,42 @@ type Service struct {
 
 	analytics Analytics
 	tally     tally
+
+	relMu      sync.Mutex
+	relPending int // documents indexed since the heap was last released
+	relTimer   *time.Timer
+}
+
+// After indexing at least releaseMin documents, once indexing has been
+// quiet for releaseQuiet, the heap it left behind is returned to the
+// operating system: building and merging segments allocates many times
+// the index's size (at start-up, the catalog's first load arrives as a
+// burst of changes), and the Go runtime would keep that memory resident
+// for minutes.
+const (
+	releaseMin   = 100
+	releaseQuiet = time.Second
+)
+
+func (s *Service) noteIndexed(n int) {
+	s.relMu.Lock()
+	defer s.relMu.Unlock()
+	s.relPending += n
+	if s.relPending < releaseMin {
+		return
+	}
+	if s.relTimer == nil {
+		s.relTimer = time.AfterFunc(releaseQuiet, s.release)
+	} else {
+		s.relTimer.Reset(releaseQuiet)
+	}
+}
+
+func (s *Service) release() {
+	s.relMu.Lock()
+	s.relPending = 0
+	s.relMu.Unlock()
+	debug.FreeOSMemory()
 }
 
 // analyticsFlush is how often aggregated analytics are written.
@@ -284,7 +321,11 @@ func (s *Service) Apply(ctx context.Context, c Change) error {
 	if s.eng == nil {
 		return greenroom.Errorf(greenroom.CodeUnavailable, "search is not started")
 	}
-	return apply(ctx, s.eng, c)
+	if err := apply(ctx, s.eng, c); err != nil {
+		return err
+	}
+	s.noteIndexed(len(c.Upsert) + len(c.Delete))
+	return nil
 }
 
 func apply(ctx context.Context, eng Engine, c Change) error {
@@ -389,6 +430,7 @@ func (s *Service) Rebuild(ctx context.Context) error {
 	}
 	s.removeStale(eng.Dir())
 	n, _ := eng.Count()
+	s.noteIndexed(int(n))
 	s.smu.Lock()
 	s.status.LastBuild = time.Now()
 	s.status.BuildTime = time.Since(started)
@@ -532,6 +574,11 @@ func (s *Service) Status() Status {
 // closes the index.
 func (s *Service) Close() error {
 	s.wg.Wait()
+	s.relMu.Lock()
+	if s.relTimer != nil {
+		s.relTimer.Stop()
+	}
+	s.relMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var err error
