@@ -31,6 +31,7 @@ import (
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/index/scorch/mergeplan"
 	"github.com/blevesearch/bleve/v2/mapping"
+	bsearch "github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
 	index "github.com/blevesearch/bleve_index_api"
 )
@@ -577,8 +578,8 @@ func fuzzable(w term) bool {
 // there is nothing else) must match in some field, allowing one word in
 // three to miss for long queries; the exact name and the phrase score
 // extra. The edit-distance clauses (the costly part: a Levenshtein
-// automaton per word) are added only when fuzz is set.
-func (b *Bleve) textQuery(cleaned string, fuzz bool) query.Query {
+// automaton per word) are added only for the words in fuzz.
+func (b *Bleve) textQuery(cleaned string, fuzz map[string]bool) query.Query {
 	words := tokens(cleaned)
 	sig := significant(words)
 	if len(sig) == 0 {
@@ -588,7 +589,7 @@ func (b *Bleve) textQuery(cleaned string, fuzz bool) query.Query {
 	for i, w := range sig {
 		// Typos in body text are looked for in short queries only: long
 		// ones are phrases, whose other words carry the match.
-		per[i] = b.wordQuery(w, fuzz, len(sig) <= 3, i == len(sig)-1)
+		per[i] = b.wordQuery(w, fuzz[w.text], len(sig) <= 3, i == len(sig)-1)
 	}
 	words2 := bleve.NewDisjunctionQuery(per...)
 	need := len(sig) - len(sig)/3
@@ -601,7 +602,7 @@ func (b *Bleve) textQuery(cleaned string, fuzz bool) query.Query {
 	// Single words are covered by the per-word fuzzy clause; the whole
 	// term's automaton is built only for joined names, and short ones (an
 	// automaton's cost grows with its length).
-	if n := utf8.RuneCountInString(lower); fuzz && n >= 5 && n <= 32 && len(words) > 1 {
+	if n := utf8.RuneCountInString(lower); len(fuzz) > 0 && n >= 5 && n <= 32 && len(words) > 1 {
 		f := bleve.NewFuzzyQuery(strings.ReplaceAll(lower, " ", "-"))
 		f.SetField("name_kw")
 		f.SetFuzziness(1) // two edits are the per-word clauses' job
@@ -690,7 +691,7 @@ func (b *Bleve) Search(ctx context.Context, q Query, vis Visibility) (Result, er
 	if q.Offset < rerankWindow {
 		window = max(window, rerankWindow)
 	}
-	run := func(fuzz bool) (*bleve.SearchResult, error) {
+	run := func(fuzz map[string]bool) (*bleve.SearchResult, error) {
 		main := withRestrictions(b.textQuery(q.Term, fuzz), vis, q.Types, q.Filters)
 		req := bleve.NewSearchRequestOptions(main, window, 0, false)
 		req.Fields = []string{"owner", "updated", "ref"}
@@ -704,19 +705,22 @@ func (b *Bleve) Search(ctx context.Context, q Query, vis Visibility) (Result, er
 		}
 		return res, nil
 	}
-	// Two passes: exact, prefix and in-word clauses first; the
-	// edit-distance ones only when a word found nothing (the visible
-	// results say so, never the dictionary: whether a hidden document holds
-	// a word must not change what the searcher sees).
+	// Two passes: exact, prefix and in-word clauses first; edit-distance
+	// clauses (a Levenshtein automaton each, the costly part) only when a
+	// word may have been missed, and then only for the words no document
+	// the searcher may read holds as they are.
 	words := tokens(q.Term)
 	var res *bleve.SearchResult
 	var err error
-	if b.exactCannotMatch(words) {
-		res, err = run(true)
-	} else {
-		res, err = run(false)
-		if err == nil && q.Term != "" && b.missedWord(res, words) {
-			res, err = run(true)
+	second := b.exactCannotMatch(words)
+	if !second {
+		res, err = run(nil)
+		second = err == nil && q.Term != "" && b.missedWord(res, words)
+	}
+	if second {
+		var fuzz map[string]bool
+		if fuzz, err = b.unmatchedWords(ctx, words, vis, q.Types, q.Filters); err == nil && (len(fuzz) > 0 || res == nil) {
+			res, err = run(fuzz)
 		}
 	}
 	if err != nil {
@@ -761,6 +765,51 @@ func (b *Bleve) Search(ctx context.Context, q Query, vis Visibility) (Result, er
 		}
 	}
 	return out, nil
+}
+
+// unmatchedWords returns the words that get edit-distance clauses: those
+// no document the searcher may read holds under an exact, prefix or
+// in-word clause (found by the first match of each word's clauses with the
+// searcher's restrictions, so hidden documents decide nothing).
+func (b *Bleve) unmatchedWords(ctx context.Context, words []term, vis Visibility, types []string, filters map[string][]string) (map[string]bool, error) {
+	sig := significant(words)
+	adv, err := b.idx.Advanced()
+	if err != nil {
+		return nil, fmt.Errorf("search: query: %w", err)
+	}
+	r, err := adv.Reader()
+	if err != nil {
+		return nil, fmt.Errorf("search: query: %w", err)
+	}
+	defer r.Close()
+	out := map[string]bool{}
+	for i, w := range sig {
+		if !fuzzable(w) {
+			continue
+		}
+		q := withRestrictions(b.wordQuery(w, false, false, i == len(sig)-1), vis, types, filters)
+		found, err := firstMatch(ctx, q, r, b.idx.Mapping())
+		if err != nil {
+			return nil, fmt.Errorf("search: query: %w", err)
+		}
+		if !found {
+			out[w.text] = true
+		}
+	}
+	return out, nil
+}
+
+// firstMatch reports whether q matches any document, stopping at the
+// first.
+func firstMatch(ctx context.Context, q query.Query, r index.IndexReader, m mapping.IndexMapping) (bool, error) {
+	s, err := q.Searcher(ctx, r, m, bsearch.SearcherOptions{})
+	if err != nil {
+		return false, err
+	}
+	defer s.Close()
+	sctx := &bsearch.SearchContext{DocumentMatchPool: bsearch.NewDocumentMatchPool(s.DocumentMatchPoolSize(), 0)}
+	dm, err := s.Next(sctx)
+	return dm != nil, err
 }
 
 // exactCannotMatch reports whether more words are in no document at all
