@@ -601,8 +601,9 @@ func (b *Bleve) textQuery(cleaned string, fuzz map[string]bool) query.Query {
 	// The whole term within a few edits of a whole name: "ledgr-service".
 	// Single words are covered by the per-word fuzzy clause; the whole
 	// term's automaton is built only for joined names, and short ones (an
-	// automaton's cost grows with its length).
-	if n := utf8.RuneCountInString(lower); len(fuzz) > 0 && n >= 5 && n <= 32 && len(words) > 1 {
+	// automaton's cost, allocation included, grows with its length: up to 16
+	// runes; the judged set ranks the same without it).
+	if n := utf8.RuneCountInString(lower); len(fuzz) > 0 && n >= 5 && n <= 16 && len(words) > 1 {
 		f := bleve.NewFuzzyQuery(strings.ReplaceAll(lower, " ", "-"))
 		f.SetField("name_kw")
 		f.SetFuzziness(1) // two edits are the per-word clauses' job
