@@ -531,7 +531,7 @@ func (b *Bleve) wordQuery(w term, fuzz, fuzzText, prefixes bool) query.Query {
 	match("text", w.text, boostText)
 	if n >= 6 && fuzzText && f > 0 {
 		if stem := b.stem(w.text); stem != "" {
-			fuzzy("text", stem, fuzziness(utf8.RuneCountInString(stem)), boostTextFuzzy)
+			fuzzy("text", stem, min(1, fuzziness(utf8.RuneCountInString(stem))), boostTextFuzzy)
 		}
 	}
 	if n >= gramMin && n <= gramMax {
