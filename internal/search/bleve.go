@@ -696,7 +696,6 @@ func (b *Bleve) Search(ctx context.Context, q Query, vis Visibility) (Result, er
 		main := withRestrictions(b.textQuery(q.Term, fuzz), vis, q.Types, q.Filters)
 		req := bleve.NewSearchRequestOptions(main, window, 0, false)
 		req.Fields = []string{"owner", "updated", "ref"}
-		req.IncludeLocations = true
 		for _, f := range q.Facets {
 			req.AddFacet(f, bleve.NewFacetRequest(filterField(f), 20))
 		}
@@ -718,10 +717,12 @@ func (b *Bleve) Search(ctx context.Context, q Query, vis Visibility) (Result, er
 		res, err = run(nil)
 		second = err == nil && q.Term != "" && b.missedWord(res, words)
 	}
+	var fuzzUsed map[string]bool
 	if second {
 		var fuzz map[string]bool
 		if fuzz, err = b.unmatchedWords(ctx, words, vis, q.Types, q.Filters); err == nil && (len(fuzz) > 0 || res == nil) {
 			res, err = run(fuzz)
+			fuzzUsed = fuzz
 		}
 	}
 	if err != nil {
@@ -749,8 +750,12 @@ func (b *Bleve) Search(ctx context.Context, q Query, vis Visibility) (Result, er
 	} else {
 		hits = hits[q.Offset:min(len(hits), q.Offset+q.Limit)]
 	}
+	locs, err := b.pageLocations(ctx, words, fuzzUsed, hits)
+	if err != nil {
+		return Result{}, err
+	}
 	for i, h := range hits {
-		hit, err := b.load(h.ID, h.Score, h.Locations, words)
+		hit, err := b.load(h.ID, h.Score, locs[h.ID], words)
 		if errors.Is(err, errGone) {
 			continue
 		}
@@ -861,6 +866,50 @@ func (b *Bleve) exactCannotMatch(words []term) bool {
 		}
 	}
 	return absent > len(sig)/3
+}
+
+// pageLocations finds where the words match in the title, description and
+// text of the page's hits only, for highlighting: gathering locations in
+// the main query would cost slices for every document matched. The
+// clauses are the main query's on those fields.
+func (b *Bleve) pageLocations(ctx context.Context, words []term, fuzz map[string]bool, hits []*searchMatch) (map[string]searchLocations, error) {
+	sig := significant(words)
+	if len(hits) == 0 || len(sig) == 0 {
+		return nil, nil
+	}
+	var qs []query.Query
+	for _, w := range sig {
+		for _, f := range []string{"title", "description", "text"} {
+			m := bleve.NewMatchQuery(w.text)
+			m.SetField(f)
+			qs = append(qs, m)
+		}
+		if n := utf8.RuneCountInString(w.text); fuzz[w.text] && len(sig) <= 3 && n >= 6 && fuzzable(w) {
+			if stem := b.stem(w.text); stem != "" {
+				if f := min(1, fuzziness(utf8.RuneCountInString(stem))); f > 0 {
+					fq := bleve.NewFuzzyQuery(stem)
+					fq.SetField("text")
+					fq.SetFuzziness(f)
+					qs = append(qs, fq)
+				}
+			}
+		}
+	}
+	ids := make([]string, len(hits))
+	for i, h := range hits {
+		ids[i] = h.ID
+	}
+	req := bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(bleve.NewDocIDQuery(ids), bleve.NewDisjunctionQuery(qs...)), len(ids), 0, false)
+	req.IncludeLocations = true
+	res, err := b.idx.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("search: highlight: %w", err)
+	}
+	out := make(map[string]searchLocations, len(res.Hits))
+	for _, h := range res.Hits {
+		out[h.ID] = h.Locations
+	}
+	return out, nil
 }
 
 // missedWord reports whether the exact pass may have missed a word the
