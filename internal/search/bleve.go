@@ -692,10 +692,16 @@ func (b *Bleve) Search(ctx context.Context, q Query, vis Visibility) (Result, er
 	if q.Offset < rerankWindow {
 		window = max(window, rerankWindow)
 	}
+	// The ranking signals' attributes come from memory (the suggester
+	// keeps them) rather than from each hit's stored fields, once it is
+	// filled.
+	fromMemory := b.sugg.isReady()
 	run := func(fuzz map[string]bool) (*bleve.SearchResult, error) {
 		main := withRestrictions(b.textQuery(q.Term, fuzz), vis, q.Types, q.Filters)
 		req := bleve.NewSearchRequestOptions(main, window, 0, false)
-		req.Fields = []string{"owner", "updated", "ref"}
+		if !fromMemory {
+			req.Fields = []string{"owner", "updated", "ref"}
+		}
 		for _, f := range q.Facets {
 			req.AddFacet(f, bleve.NewFacetRequest(filterField(f), 20))
 		}
@@ -743,7 +749,7 @@ func (b *Bleve) Search(ctx context.Context, q Query, vis Visibility) (Result, er
 	}
 	hits := res.Hits
 	if q.Offset < rerankWindow && q.Term != "" {
-		b.rerank(hits, q.OwnerRefs)
+		b.rerank(hits, q.OwnerRefs, fromMemory)
 	}
 	if q.Offset >= len(hits) {
 		hits = nil
@@ -958,27 +964,43 @@ func (b *Bleve) missedWord(res *bleve.SearchResult, words []term) bool {
 }
 
 // rerank multiplies scores by the ranking signals and re-sorts.
-func (b *Bleve) rerank(hits []*searchMatch, ownerRefs []string) {
+func (b *Bleve) rerank(hits []*searchMatch, ownerRefs []string, fromMemory bool) {
 	now := b.now()
 	own := map[string]bool{}
 	for _, r := range ownerRefs {
 		own[strings.ToLower(r)] = true
 	}
-	for _, h := range hits {
+	var metas []rankMeta
+	if fromMemory {
+		ids := make([]string, len(hits))
+		for i, h := range hits {
+			ids[i] = h.ID
+		}
+		metas = b.sugg.rankMetas(ids)
+	}
+	for i, h := range hits {
+		var m rankMeta
+		if fromMemory {
+			m = metas[i]
+		} else {
+			m.owner, _ = h.Fields["owner"].(string)
+			m.ref, _ = h.Fields["ref"].(string)
+			if u, _ := h.Fields["updated"].(string); u != "" {
+				m.updated, _ = strconv.ParseInt(u, 10, 64)
+			}
+		}
 		factor := 1.0
-		if o, _ := h.Fields["owner"].(string); o != "" && own[o] {
+		if m.owner != "" && own[m.owner] {
 			factor += ownBoost
-		} else if r, _ := h.Fields["ref"].(string); r != "" && own[r] {
+		} else if m.ref != "" && own[m.ref] {
 			factor += ownBoost
 		}
-		if u, _ := h.Fields["updated"].(string); u != "" {
-			if sec, err := strconv.ParseInt(u, 10, 64); err == nil {
-				days := now.Sub(time.Unix(sec, 0)).Hours() / 24
-				if days < 0 {
-					days = 0
-				}
-				factor += recentBoost * math.Exp2(-days/recentHalfDay)
+		if m.updated != 0 {
+			days := now.Sub(time.Unix(m.updated, 0)).Hours() / 24
+			if days < 0 {
+				days = 0
 			}
+			factor += recentBoost * math.Exp2(-days/recentHalfDay)
 		}
 		h.Score *= factor
 	}

@@ -21,6 +21,10 @@ func isLetterOrDigit(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigi
 // searcher may read (the filter is part of the lookup, never applied to
 // a page already cut).
 //
+// It also holds each document's ranking attributes (owner, ref, last
+// change), so the engine's rerank of the top hits reads memory rather than
+// every hit's stored fields.
+//
 // It is kept in step with the engine's Index and Delete; an index opened
 // from disk fills it in the background (ready says when), and the engine
 // answers from its own query meanwhile.
@@ -51,6 +55,36 @@ type sdoc struct {
 	words []string // distinct words, sorted, for removal and word checks
 	size  int      // name (or title) length: shorter completes first
 	live  bool
+	// The ranking signals' attributes, for the engine's rerank.
+	owner   string
+	updated int64 // Unix seconds; 0 unknown
+}
+
+// rankMeta are a document's attributes the ranking signals read.
+type rankMeta struct {
+	owner, ref string
+	updated    int64
+}
+
+func (s *suggester) isReady() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.ready
+}
+
+// rankMetas returns the ranking attributes of documents by key (zero for
+// a key not held).
+func (s *suggester) rankMetas(keys []string) []rankMeta {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]rankMeta, len(keys))
+	for i, k := range keys {
+		if j, ok := s.slot[k]; ok {
+			d := &s.docs[j]
+			out[i] = rankMeta{owner: d.owner, ref: d.sugg.Ref, updated: d.updated}
+		}
+	}
+	return out
 }
 
 // spost is one document holding a word, with the best field it is in.
@@ -153,7 +187,10 @@ func (s *suggester) put(d Document) {
 	sd := sdoc{
 		key:  key,
 		sugg: Suggestion{Title: d.Title, Location: d.Location, Type: d.Type, Kind: d.Kind, Ref: d.Ref},
-		ns:   d.Namespace, name: name, size: size, live: true,
+		ns:   d.Namespace, name: name, size: size, live: true, owner: d.Owner,
+	}
+	if !d.UpdatedAt.IsZero() {
+		sd.updated = d.UpdatedAt.Unix()
 	}
 	for w := range ranks {
 		sd.words = append(sd.words, w)
