@@ -38,7 +38,7 @@ import (
 
 // SchemaVersion is the version of the index layout (fields, analyzers).
 // An index written by another version is rebuilt at start.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 var schemaKey = []byte("greenroom.search.schema")
 
@@ -132,6 +132,9 @@ func indexMapping() (*mapping.IndexMappingImpl, error) {
 		f.Store = store
 		f.IncludeTermVectors = vectors
 		f.IncludeInAll = false
+		// Doc values serve facets and sorting, which only the keyword
+		// fields do; a text field's would store every term again.
+		f.DocValues = false
 		return f
 	}
 	kw := func(store bool) *mapping.FieldMapping {
