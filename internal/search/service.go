@@ -398,9 +398,12 @@ func (s *Service) Rebuild(ctx context.Context) error {
 			srcErrs[src.Name()] = err.Error()
 		}
 	}
-	// One segment answers several times cheaper than the batches' many.
-	if err := eng.Compact(ctx); err != nil {
-		s.logger.Warn("search: compact", "err", err)
+	// One segment answers cheaper than the batches' many (an engine
+	// without segments has no Compact).
+	if c, ok := any(eng).(interface{ Compact(context.Context) error }); ok {
+		if err := c.Compact(ctx); err != nil {
+			s.logger.Warn("search: compact", "err", err)
+		}
 	}
 	// Replay what changed meanwhile, then swap under the write lock so no
 	// change is lost between the replay and the swap.
