@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -82,6 +83,8 @@ type Service struct {
 
 	analytics Analytics
 	tally     tally
+
+	running chan struct{} // a slot per core for queries running
 
 	relMu      sync.Mutex
 	relPending int // documents indexed since the heap was last released
@@ -189,7 +192,7 @@ func NewService(opts Options, sources ...Source) (*Service, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{opts: opts, logger: opts.Logger, sources: sources}
+	s := &Service{opts: opts, logger: opts.Logger, sources: sources, running: make(chan struct{}, runtime.GOMAXPROCS(0))}
 	if s.opts.Dir == "" {
 		d, err := os.MkdirTemp("", "greenroom-search-")
 		if err != nil {
@@ -505,6 +508,17 @@ func (s *Service) Search(ctx context.Context, q Query) (Result, error) {
 	if p := access.FromContext(ctx); p != nil && len(q.OwnerRefs) == 0 {
 		q.OwnerRefs = p.OwnershipRefs
 	}
+	// At most one query per core runs; the others wait their turn in
+	// order. A query is pure CPU work: running more at once than there
+	// are cores gains nothing, and the Go scheduler then lets a query
+	// that was preempted (by the collector, every few milliseconds under
+	// a query load) wait behind dozens of others — the p99.
+	select {
+	case s.running <- struct{}{}:
+	case <-ctx.Done():
+		return Result{}, fmt.Errorf("search: %w", ctx.Err())
+	}
+	defer func() { <-s.running }()
 	s.mu.RLock()
 	eng := s.eng
 	if eng == nil {
