@@ -200,7 +200,7 @@ func apiResults(hits []search.Hit) []searchResult {
 	for _, h := range hits {
 		d := h.Document
 		doc := map[string]any{"title": d.Title, "text": d.Text, "location": d.Location}
-		if d.Type == search.TypeCatalog {
+		if d.Type == search.TypeCatalog || d.Type == search.TypeTemplate {
 			// Backstage's catalog collator documents carry these.
 			doc["text"] = d.Description
 			doc["kind"] = d.Fields["kind"]

@@ -30,7 +30,7 @@ func newSearchCmd(g *globalFlags) *cobra.Command {
 		Short: "Search services, APIs, docs, teams and people",
 		Long: `Search everything the portal indexes, as the portal's search box does:
 typo-tolerant, prefix and in-word matching, Chinese text. --type restricts the
-document types (software-catalog, techdocs); --filter field=value restricts
+document types (software-catalog, techdocs, template); --filter field=value restricts
 kind, type, lifecycle, owner, namespace, system, category or tags. It asks a
 server (--server, or backend.baseUrl) and falls back to the local data dir.
 
@@ -70,7 +70,7 @@ server (--server, or backend.baseUrl) and falls back to the local data dir.
 		},
 	}
 	f.register(cmd, "table|json")
-	cmd.Flags().StringSliceVar(&types, "type", nil, "document types to search (software-catalog, techdocs); repeatable")
+	cmd.Flags().StringSliceVar(&types, "type", nil, "document types to search (software-catalog, techdocs, template); repeatable")
 	cmd.Flags().StringArrayVar(&filters, "filter", nil, "field=value restriction, e.g. kind=component (repeatable)")
 	cmd.Flags().IntVar(&limit, "limit", 20, "results to print")
 	cmd.AddCommand(newSearchReindexCmd(g))

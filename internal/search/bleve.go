@@ -8,11 +8,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -25,8 +25,10 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
 	"github.com/blevesearch/bleve/v2/analysis/token/ngram"
 	"github.com/blevesearch/bleve/v2/analysis/token/porter"
+	"github.com/blevesearch/bleve/v2/analysis/token/shingle"
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
 	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/blevesearch/bleve/v2/index/scorch/mergeplan"
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search/query"
 	index "github.com/blevesearch/bleve_index_api"
@@ -34,15 +36,16 @@ import (
 
 // SchemaVersion is the version of the index layout (fields, analyzers).
 // An index written by another version is rebuilt at start.
-const SchemaVersion = 2
+const SchemaVersion = 4
 
 var schemaKey = []byte("greenroom.search.schema")
 
 // Analyzer names of the mapping.
 const (
-	anName           = "gr_name" // words as written, lowercased; CJK as bigrams
-	anText           = "gr_text" // English: stop words, Porter stems; CJK bigrams
-	anGram           = "gr_gram" // 3- to 12-grams of words, for in-word matching
+	anName           = "gr_name"   // words as written, lowercased; CJK as bigrams
+	anText           = "gr_text"   // English: stop words, Porter stems; CJK bigrams
+	anGram           = "gr_gram"   // 3- to 12-grams of words, for in-word matching
+	anPhrase         = "gr_phrase" // pairs of adjacent text words, for phrases
 	gramMin, gramMax = 3, 12
 )
 
@@ -74,12 +77,16 @@ const (
 
 // Bleve is the embedded engine: a bleve (scorch) index in a directory.
 type Bleve struct {
-	idx  bleve.Index
-	dir  string
-	text analysis.Analyzer
-	now  func() time.Time
-	mu   sync.RWMutex // guards closed
-	done bool
+	idx    bleve.Index
+	dir    string
+	text   analysis.Analyzer
+	phrase analysis.Analyzer
+	now    func() time.Time
+	mu     sync.RWMutex // guards done; the suggester's fill holds it shared
+	done   bool
+	// closing stops the suggester's fill so Close need not wait for it.
+	closing atomic.Bool
+	sugg    *suggester
 }
 
 var _ Engine = (*Bleve)(nil)
@@ -100,6 +107,18 @@ func indexMapping() (*mapping.IndexMappingImpl, error) {
 		"token_filters": []any{cjk.WidthName, lowercase.Name, cjk.BigramName, en.PossessiveName, en.StopName, porter.Name}}); err != nil {
 		return nil, err
 	}
+	// A phrase is scored by its word pairs as single terms: a phrase
+	// query over positions walks every document holding both words, which
+	// for common words is most of the index. A removed stop word leaves
+	// "_" in its place, in the document and the query alike.
+	if err := m.AddCustomTokenFilter("gr_pairs", map[string]any{"type": shingle.Name, "min": float64(2), "max": float64(2),
+		"output_original": false, "separator": " ", "filler": "_"}); err != nil {
+		return nil, err
+	}
+	if err := m.AddCustomAnalyzer(anPhrase, map[string]any{"type": custom.Name, "tokenizer": unicode.Name,
+		"token_filters": []any{cjk.WidthName, lowercase.Name, en.PossessiveName, en.StopName, porter.Name, "gr_pairs"}}); err != nil {
+		return nil, err
+	}
 	if err := m.AddCustomAnalyzer(anGram, map[string]any{"type": custom.Name, "tokenizer": unicode.Name,
 		"token_filters": []any{lowercase.Name, "gr_ngram"}}); err != nil {
 		return nil, err
@@ -111,6 +130,9 @@ func indexMapping() (*mapping.IndexMappingImpl, error) {
 		f.Store = store
 		f.IncludeTermVectors = vectors
 		f.IncludeInAll = false
+		// Doc values serve facets and sorting, which only the keyword
+		// fields do; a text field's would store every term again.
+		f.DocValues = false
 		return f
 	}
 	kw := func(store bool) *mapping.FieldMapping {
@@ -133,6 +155,7 @@ func indexMapping() (*mapping.IndexMappingImpl, error) {
 	add("description", text(anText, false, true))
 	add("text", text(anText, false, true))
 	add("grams", text(anGram, false, false))
+	add("phrases", text(anPhrase, false, false))
 	for _, f := range []string{"doctype", "kind", "type", "lifecycle", "owner", "namespace", "system", "category", "tags_kw", "ref"} {
 		add(f, kw(f == "doctype" || f == "kind" || f == "ref" || f == "owner"))
 	}
@@ -161,7 +184,12 @@ func NewBleve(dir string) (*Bleve, error) {
 		idx.Close()
 		return nil, fmt.Errorf("search: create index %s: %w", dir, err)
 	}
-	return newBleve(idx, dir)
+	b, err := newBleve(idx, dir)
+	if err != nil {
+		return nil, err
+	}
+	b.sugg.ready = true // empty, and kept in step from now on
+	return b, nil
 }
 
 // OpenBleve opens the index in dir. It fails wrapping os.ErrNotExist when
@@ -193,7 +221,56 @@ func OpenBleve(dir string) (*Bleve, error) {
 		b.Close()
 		return nil, fmt.Errorf("search: open index %s: %w", dir, err)
 	}
+	b.sugg.touched = map[string]bool{}
+	go b.fillSuggester()
 	return b, nil
+}
+
+// fillSuggester reads every stored document into the suggester (an index
+// opened from disk); suggestions come from the engine's query until done.
+func (b *Bleve) fillSuggester() {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.done {
+		return
+	}
+	adv, err := b.idx.Advanced()
+	if err != nil {
+		return
+	}
+	r, err := adv.Reader()
+	if err != nil {
+		return
+	}
+	defer r.Close()
+	ids, err := r.DocIDReaderAll()
+	if err != nil {
+		return
+	}
+	defer ids.Close()
+	for !b.closing.Load() {
+		id, err := ids.Next()
+		if err != nil || id == nil {
+			break
+		}
+		ext, err := r.ExternalID(id)
+		if err != nil {
+			continue
+		}
+		doc, err := r.Document(ext)
+		if err != nil || doc == nil {
+			continue
+		}
+		if d, err := storedDocument(doc); err == nil {
+			b.sugg.fill(d)
+		}
+	}
+	if b.closing.Load() {
+		return
+	}
+	b.sugg.mu.Lock()
+	b.sugg.ready, b.sugg.touched = true, nil
+	b.sugg.mu.Unlock()
 }
 
 func newBleve(idx bleve.Index, dir string) (*Bleve, error) {
@@ -202,7 +279,12 @@ func newBleve(idx bleve.Index, dir string) (*Bleve, error) {
 		idx.Close()
 		return nil, fmt.Errorf("search: index %s has no %s analyzer", dir, anText)
 	}
-	return &Bleve{idx: idx, dir: dir, text: an, now: time.Now}, nil
+	ph := idx.Mapping().AnalyzerNamed(anPhrase)
+	if ph == nil {
+		idx.Close()
+		return nil, fmt.Errorf("search: index %s has no %s analyzer", dir, anPhrase)
+	}
+	return &Bleve{idx: idx, dir: dir, text: an, phrase: ph, now: time.Now, sugg: newSuggester()}, nil
 }
 
 // Dir returns the index directory.
@@ -210,6 +292,7 @@ func (b *Bleve) Dir() string { return b.dir }
 
 // Close closes the index.
 func (b *Bleve) Close() error {
+	b.closing.Store(true)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.done {
@@ -217,6 +300,25 @@ func (b *Bleve) Close() error {
 	}
 	b.done = true
 	return b.idx.Close()
+}
+
+// Compact merges the index's segments into one: a query opens a term
+// dictionary and a postings iterator per segment and clause, so a freshly
+// built index (a segment per batch, merged only partly in the background)
+// answers several times slower than a merged one.
+func (b *Bleve) Compact(ctx context.Context) error {
+	adv, err := b.idx.Advanced()
+	if err != nil {
+		return fmt.Errorf("search: compact: %w", err)
+	}
+	sc, ok := adv.(*scorch.Scorch)
+	if !ok {
+		return nil
+	}
+	if err := sc.ForceMerge(ctx, &mergeplan.SingleSegmentMergePlanOptions); err != nil {
+		return fmt.Errorf("search: compact: %w", err)
+	}
+	return nil
 }
 
 // Count returns the number of documents.
@@ -237,6 +339,7 @@ func indexed(d Document) (map[string]any, error) {
 		"tags": strings.Join(d.Tags, " "), "keywords": strings.Join(d.Keywords, " "),
 		"description": d.Description, "text": d.Text,
 		"grams":   strings.Join(grams, " "),
+		"phrases": []string{d.Title, d.Text},
 		"words":   strings.Join(grams, " "),
 		"doctype": d.Type, "kind": d.Kind, "type": d.SpecType, "lifecycle": d.Lifecycle,
 		"owner": d.Owner, "namespace": d.Namespace, "system": d.System, "category": d.Category,
@@ -271,6 +374,7 @@ func (b *Bleve) Index(ctx context.Context, docs []Document) error {
 	if err := b.idx.Batch(batch); err != nil {
 		return fmt.Errorf("search: index batch: %w", err)
 	}
+	b.sugg.upsert(docs)
 	return nil
 }
 
@@ -283,269 +387,8 @@ func (b *Bleve) Delete(ctx context.Context, keys []string) error {
 	if err := b.idx.Batch(batch); err != nil {
 		return fmt.Errorf("search: delete: %w", err)
 	}
+	b.sugg.remove(keys)
 	return nil
-}
-
-// filterField maps a query filter name to its keyword field.
-func filterField(name string) string {
-	if name == "tags" {
-		return "tags_kw"
-	}
-	return name
-}
-
-func termQ(field, value string, boost float64) query.Query {
-	q := bleve.NewTermQuery(value)
-	q.SetField(field)
-	if boost != 0 {
-		q.SetBoost(boost)
-	}
-	return q
-}
-
-func anyOf(field string, values []string) query.Query {
-	qs := make([]query.Query, 0, len(values))
-	for _, v := range values {
-		qs = append(qs, termQ(field, strings.ToLower(v), 0))
-	}
-	return bleve.NewDisjunctionQuery(qs...)
-}
-
-// restrict returns the non-scoring filter (visibility, types, filters) and
-// the must-not clauses.
-func restrict(vis Visibility, types []string, filters map[string][]string) (filter query.Query, mustNot []query.Query) {
-	var musts []query.Query
-	if !vis.All {
-		var allow []query.Query
-		if len(vis.Namespaces) > 0 {
-			allow = append(allow, anyOf("namespace", vis.Namespaces))
-		}
-		if len(vis.Refs) > 0 {
-			allow = append(allow, anyOf("ref", vis.Refs))
-		}
-		if len(allow) == 0 {
-			musts = append(musts, bleve.NewMatchNoneQuery())
-		} else {
-			musts = append(musts, bleve.NewDisjunctionQuery(allow...))
-		}
-	}
-	if len(vis.ExcludeRefs) > 0 {
-		mustNot = append(mustNot, anyOf("ref", vis.ExcludeRefs))
-	}
-	if len(vis.ExcludeKinds) > 0 {
-		mustNot = append(mustNot, anyOf("kind", vis.ExcludeKinds))
-	}
-	if len(types) > 0 {
-		musts = append(musts, anyOf("doctype", types))
-	}
-	keys := make([]string, 0, len(filters))
-	for k := range filters {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if vs := filters[k]; len(vs) > 0 {
-			musts = append(musts, anyOf(filterField(k), vs))
-		}
-	}
-	switch len(musts) {
-	case 0:
-		return nil, mustNot
-	case 1:
-		return musts[0], mustNot
-	}
-	return bleve.NewConjunctionQuery(musts...), mustNot
-}
-
-// wordQuery is every clause one query word makes.
-func (b *Bleve) wordQuery(w term, fuzzText bool) query.Query {
-	var qs []query.Query
-	match := func(field, text string, boost float64) {
-		q := bleve.NewMatchQuery(text)
-		q.SetField(field)
-		q.SetBoost(boost)
-		qs = append(qs, q)
-	}
-	prefix := func(field, text string, boost float64) {
-		q := bleve.NewPrefixQuery(text)
-		q.SetField(field)
-		q.SetBoost(boost)
-		qs = append(qs, q)
-	}
-	fuzzy := func(field, text string, f int, boost float64) {
-		if f == 0 {
-			return
-		}
-		q := bleve.NewFuzzyQuery(text)
-		q.SetField(field)
-		q.SetFuzziness(f)
-		q.SetBoost(boost)
-		qs = append(qs, q)
-	}
-	n := utf8.RuneCountInString(w.text)
-	if w.cjk {
-		match("name", w.text, boostName)
-		match("title", w.text, boostTitle)
-		match("tags", w.text, boostTags)
-		match("description", w.text, boostDescription)
-		match("text", w.text, boostText)
-		p := bleve.NewMatchPhraseQuery(w.text)
-		p.SetField("text")
-		p.SetBoost(boostPhrase)
-		qs = append(qs, p)
-		return bleve.NewDisjunctionQuery(qs...)
-	}
-	f := fuzziness(n)
-	if isNumber(w.text) {
-		f = 0 // 5163 is not a typo of 5162
-	}
-	match("name", w.text, boostName)
-	if n >= 2 {
-		prefix("name", w.text, boostNamePrefix)
-	}
-	match("title", w.text, boostTitle)
-	if n >= 3 {
-		prefix("title_raw", w.text, boostTitlePrefix)
-	}
-	match("tags", w.text, boostTags)
-	// One Levenshtein automaton over name, title and tag words: building
-	// automata is the costly part of a fuzzy clause.
-	fuzzy("words", w.text, f, boostNameFuzzy)
-	match("keywords", w.text, boostKeywords)
-	if n >= 3 {
-		prefix("keywords", w.text, boostKeywords/2)
-	}
-	match("description", w.text, boostDescription)
-	match("text", w.text, boostText)
-	if n >= 6 && fuzzText && f > 0 {
-		if stem := b.stem(w.text); stem != "" {
-			fuzzy("text", stem, fuzziness(utf8.RuneCountInString(stem)), boostTextFuzzy)
-		}
-	}
-	if n >= gramMin && n <= gramMax {
-		qs = append(qs, termQ("grams", w.text, boostGrams))
-	}
-	return bleve.NewDisjunctionQuery(qs...)
-}
-
-func isNumber(s string) bool {
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return s != ""
-}
-
-// stem returns the text analyzer's single term for a word ("" for a stop
-// word).
-func (b *Bleve) stem(word string) string {
-	ts := b.text.Analyze([]byte(word))
-	if len(ts) != 1 {
-		return ""
-	}
-	return string(ts[0].Term)
-}
-
-// textQuery matches the term: each significant word (stop words only when
-// there is nothing else) must match in some field, allowing one word in
-// three to miss for long queries; the exact name and the phrase score
-// extra.
-func (b *Bleve) textQuery(cleaned string) query.Query {
-	words := tokens(cleaned)
-	sig := slices.DeleteFunc(slices.Clone(words), func(t term) bool { return t.stop })
-	if len(sig) == 0 {
-		sig = words
-	}
-	if len(sig) == 0 {
-		return bleve.NewMatchAllQuery()
-	}
-	per := make([]query.Query, len(sig))
-	for i, w := range sig {
-		// Typos in body text are looked for in short queries only: long
-		// ones are phrases, whose other words carry the match.
-		per[i] = b.wordQuery(w, len(sig) <= 3)
-	}
-	words2 := bleve.NewDisjunctionQuery(per...)
-	need := len(sig) - len(sig)/3
-	words2.SetMin(float64(need))
-	top := bleve.NewBooleanQuery()
-	top.AddMust(words2)
-	lower := strings.ToLower(cleaned)
-	top.AddShould(termQ("name_kw", lower, boostExact))
-	// The whole term within a few edits of a whole name: "ledgr-service".
-	// Single words are covered by the per-word fuzzy clause; the whole
-	// term's automaton is built only for joined names, and short ones (an
-	// automaton's cost grows with its length).
-	if n := utf8.RuneCountInString(lower); n >= 5 && n <= 32 && len(words) > 1 {
-		f := bleve.NewFuzzyQuery(strings.ReplaceAll(lower, " ", "-"))
-		f.SetField("name_kw")
-		f.SetFuzziness(1) // two edits are the per-word clauses' job
-		f.SetBoost(boostExact / 3)
-		top.AddShould(f)
-	}
-	if len(words) > 1 {
-		joined := make([]string, len(words))
-		for i, w := range words {
-			joined[i] = w.text
-		}
-		top.AddShould(termQ("name_kw", strings.Join(joined, "-"), boostExact/2))
-		for _, f := range []string{"title", "text"} {
-			p := bleve.NewMatchPhraseQuery(cleaned)
-			p.SetField(f)
-			p.SetBoost(boostPhrase)
-			top.AddShould(p)
-		}
-	}
-	return top
-}
-
-// looseQuery is the fallback when nothing matches: any word within two
-// edits of a name, title or tag, or sharing trigrams with one.
-func (b *Bleve) looseQuery(cleaned string) query.Query {
-	var qs []query.Query
-	for _, w := range tokens(cleaned) {
-		if w.cjk || w.stop {
-			continue
-		}
-		n := utf8.RuneCountInString(w.text)
-		if n < 3 {
-			continue
-		}
-		q := bleve.NewFuzzyQuery(w.text)
-		q.SetField("words")
-		q.SetFuzziness(2)
-		qs = append(qs, q)
-		if n >= 4 {
-			r := []rune(w.text)
-			var grams []query.Query
-			for i := 0; i+3 <= len(r); i++ {
-				grams = append(grams, termQ("grams", string(r[i:i+3]), 0))
-			}
-			g := bleve.NewDisjunctionQuery(grams...)
-			// Half the trigrams, at least two, must be shared.
-			g.SetMin(math.Max(2, float64(len(grams)/2)))
-			qs = append(qs, g)
-		}
-	}
-	if len(qs) == 0 {
-		return bleve.NewMatchNoneQuery()
-	}
-	return bleve.NewDisjunctionQuery(qs...)
-}
-
-func withRestrictions(q query.Query, vis Visibility, types []string, filters map[string][]string) query.Query {
-	filter, mustNot := restrict(vis, types, filters)
-	if filter == nil && len(mustNot) == 0 {
-		return q
-	}
-	top := bleve.NewBooleanQuery()
-	top.AddMust(q)
-	top.AddMustNot(mustNot...)
-	if filter != nil {
-		top.AddFilter(filter)
-	}
-	return top
 }
 
 func (b *Bleve) closed() bool {
@@ -565,20 +408,51 @@ func (b *Bleve) Search(ctx context.Context, q Query, vis Visibility) (Result, er
 	if b.closed() {
 		return Result{}, errClosed
 	}
-	main := withRestrictions(b.textQuery(q.Term), vis, q.Types, q.Filters)
 	window := q.Offset + q.Limit
 	if q.Offset < rerankWindow {
 		window = max(window, rerankWindow)
 	}
-	req := bleve.NewSearchRequestOptions(main, window, 0, false)
-	req.Fields = []string{"owner", "updated", "ref"}
-	req.IncludeLocations = true
-	for _, f := range q.Facets {
-		req.AddFacet(f, bleve.NewFacetRequest(filterField(f), 20))
+	// The ranking signals' attributes come from memory (the suggester
+	// keeps them) rather than from each hit's stored fields, once it is
+	// filled.
+	fromMemory := b.sugg.isReady()
+	run := func(fuzz map[string]bool) (*bleve.SearchResult, error) {
+		main := withRestrictions(b.textQuery(q.Term, fuzz), vis, q.Types, q.Filters)
+		req := bleve.NewSearchRequestOptions(main, window, 0, false)
+		if !fromMemory {
+			req.Fields = []string{"owner", "updated", "ref"}
+		}
+		for _, f := range q.Facets {
+			req.AddFacet(f, bleve.NewFacetRequest(filterField(f), 20))
+		}
+		res, err := b.idx.SearchInContext(ctx, req)
+		if err != nil {
+			return nil, fmt.Errorf("search: query: %w", err)
+		}
+		return res, nil
 	}
-	res, err := b.idx.SearchInContext(ctx, req)
+	// Two passes: exact, prefix and in-word clauses first; edit-distance
+	// clauses (a Levenshtein automaton each, the costly part) only when a
+	// word may have been missed, and then only for the words no document
+	// the searcher may read holds as they are.
+	words := tokens(q.Term)
+	var res *bleve.SearchResult
+	var err error
+	second := b.exactCannotMatch(words)
+	if !second {
+		res, err = run(nil)
+		second = err == nil && q.Term != "" && b.missedWord(res, words)
+	}
+	var fuzzUsed map[string]bool
+	if second {
+		var fuzz map[string]bool
+		if fuzz, err = b.unmatchedWords(ctx, words, vis, q.Types, q.Filters); err == nil && (len(fuzz) > 0 || res == nil) {
+			res, err = run(fuzz)
+			fuzzUsed = fuzz
+		}
+	}
 	if err != nil {
-		return Result{}, fmt.Errorf("search: query: %w", err)
+		return Result{}, err
 	}
 	out := Result{Total: int(res.Total), Facets: map[string][]FacetValue{}}
 	for _, f := range q.Facets {
@@ -595,16 +469,19 @@ func (b *Bleve) Search(ctx context.Context, q Query, vis Visibility) (Result, er
 	}
 	hits := res.Hits
 	if q.Offset < rerankWindow && q.Term != "" {
-		b.rerank(hits, q.OwnerRefs)
+		b.rerank(hits, q.OwnerRefs, fromMemory)
 	}
 	if q.Offset >= len(hits) {
 		hits = nil
 	} else {
 		hits = hits[q.Offset:min(len(hits), q.Offset+q.Limit)]
 	}
-	words := tokens(q.Term)
+	locs, err := b.pageLocations(ctx, words, fuzzUsed, hits)
+	if err != nil {
+		return Result{}, err
+	}
 	for i, h := range hits {
-		hit, err := b.load(h.ID, h.Score, h.Locations, words)
+		hit, err := b.load(h.ID, h.Score, locs[h.ID], words)
 		if errors.Is(err, errGone) {
 			continue
 		}
@@ -623,27 +500,43 @@ func (b *Bleve) Search(ctx context.Context, q Query, vis Visibility) (Result, er
 }
 
 // rerank multiplies scores by the ranking signals and re-sorts.
-func (b *Bleve) rerank(hits []*searchMatch, ownerRefs []string) {
+func (b *Bleve) rerank(hits []*searchMatch, ownerRefs []string, fromMemory bool) {
 	now := b.now()
 	own := map[string]bool{}
 	for _, r := range ownerRefs {
 		own[strings.ToLower(r)] = true
 	}
-	for _, h := range hits {
+	var metas []rankMeta
+	if fromMemory {
+		ids := make([]string, len(hits))
+		for i, h := range hits {
+			ids[i] = h.ID
+		}
+		metas = b.sugg.rankMetas(ids)
+	}
+	for i, h := range hits {
+		var m rankMeta
+		if fromMemory {
+			m = metas[i]
+		} else {
+			m.owner, _ = h.Fields["owner"].(string)
+			m.ref, _ = h.Fields["ref"].(string)
+			if u, _ := h.Fields["updated"].(string); u != "" {
+				m.updated, _ = strconv.ParseInt(u, 10, 64)
+			}
+		}
 		factor := 1.0
-		if o, _ := h.Fields["owner"].(string); o != "" && own[o] {
+		if m.owner != "" && own[m.owner] {
 			factor += ownBoost
-		} else if r, _ := h.Fields["ref"].(string); r != "" && own[r] {
+		} else if m.ref != "" && own[m.ref] {
 			factor += ownBoost
 		}
-		if u, _ := h.Fields["updated"].(string); u != "" {
-			if sec, err := strconv.ParseInt(u, 10, 64); err == nil {
-				days := now.Sub(time.Unix(sec, 0)).Hours() / 24
-				if days < 0 {
-					days = 0
-				}
-				factor += recentBoost * math.Exp2(-days/recentHalfDay)
+		if m.updated != 0 {
+			days := now.Sub(time.Unix(m.updated, 0)).Hours() / 24
+			if days < 0 {
+				days = 0
 			}
+			factor += recentBoost * math.Exp2(-days/recentHalfDay)
 		}
 		h.Score *= factor
 	}
@@ -672,6 +565,15 @@ func (b *Bleve) document(key string) (Document, error) {
 	if doc == nil {
 		return Document{}, errGone
 	}
+	d, err := storedDocument(doc)
+	if err != nil {
+		return Document{}, fmt.Errorf("search: read %s: %w", key, err)
+	}
+	return d, nil
+}
+
+// storedDocument decodes the document kept in the stored "src" field.
+func storedDocument(doc index.Document) (Document, error) {
 	var src []byte
 	doc.VisitFields(func(f index.Field) {
 		if f.Name() == "src" {
@@ -679,10 +581,8 @@ func (b *Bleve) document(key string) (Document, error) {
 		}
 	})
 	var d Document
-	if err := json.Unmarshal(src, &d); err != nil {
-		return Document{}, fmt.Errorf("search: read %s: %w", key, err)
-	}
-	return d, nil
+	err := json.Unmarshal(src, &d)
+	return d, err
 }
 
 // closest fills DidYouMean and Closest from the loose query.
@@ -725,6 +625,11 @@ func (b *Bleve) Suggest(ctx context.Context, prefix string, types []string, vis 
 	if len(words) == 0 {
 		return []Suggestion{}, nil
 	}
+	// From memory; the engine's query completes what memory cannot (CJK,
+	// in-word fragments, misspelt earlier words) or while it is filling.
+	if out, ok := b.sugg.lookup(words, strings.ToLower(prefix), vis, types, limit); ok && len(out) > 0 {
+		return out, nil
+	}
 	last := words[len(words)-1]
 	var qs []query.Query
 	if last.cjk {
@@ -752,7 +657,7 @@ func (b *Bleve) Suggest(ctx context.Context, prefix string, types []string, vis 
 		if w.stop {
 			continue
 		}
-		top.AddMust(b.wordQuery(w, false))
+		top.AddMust(b.wordQuery(w, true, false, true))
 	}
 	top.AddShould(termQ("name_kw", strings.ToLower(prefix), boostExact))
 	req := bleve.NewSearchRequestOptions(withRestrictions(top, vis, types, nil), limit, 0, false)

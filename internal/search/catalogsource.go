@@ -109,7 +109,7 @@ func (c *CatalogSource) Watch(ctx context.Context, apply func(context.Context, C
 			}
 			var ch Change
 			for _, e := range evs {
-				key := TypeCatalog + "|" + strings.ToLower(e.Ref)
+				key := entityKey(e.Ref)
 				if e.Type == catalog.EventDeleted {
 					ch.Delete = append(ch.Delete, key)
 					continue
@@ -137,6 +137,16 @@ func (c *CatalogSource) Watch(ctx context.Context, apply func(context.Context, C
 			}
 		}
 	}
+}
+
+// entityKey is the document key of an entity ref: templates are their own
+// document type.
+func entityKey(ref string) string {
+	ref = strings.ToLower(ref)
+	if strings.HasPrefix(ref, "template:") {
+		return TypeTemplate + "|" + ref
+	}
+	return TypeCatalog + "|" + ref
 }
 
 type entityJSON struct {
@@ -210,7 +220,13 @@ func EntityDocument(body []byte, updated time.Time) (Document, error) {
 	case "api":
 		d.Category = CategoryAPIs
 	case "template":
-		d.Category = CategoryTemplates
+		// A template opens its create form; its parameters' titles
+		// (the form's steps and fields) find it too.
+		d.Type, d.Category = TypeTemplate, CategoryTemplates
+		d.Location = "/create/templates/" + url.PathEscape(strings.ToLower(ns)) + "/" + url.PathEscape(e.Metadata.Name)
+		steps, fields := templateWords(e.Spec["parameters"])
+		text = append(text, steps...)
+		d.Keywords = append(d.Keywords, fields...)
 	default:
 		d.Category = CategoryCatalog
 	}
@@ -272,6 +288,53 @@ func EntityDocument(body []byte, updated time.Time) (Document, error) {
 		d.Fields["componentType"] = d.SpecType
 	}
 	return d, nil
+}
+
+// templateWords reads a template's spec.parameters (one step or a list)
+// into text lines (each step's title and description, each field's title
+// and description) and keywords (the field titles).
+func templateWords(params any) (text, keywords []string) {
+	var steps []any
+	switch p := params.(type) {
+	case map[string]any:
+		steps = []any{p}
+	case []any:
+		steps = p
+	}
+	str := func(m map[string]any, k string) string { v, _ := m[k].(string); return strings.TrimSpace(v) }
+	add := func(line string) {
+		if line != "" && len(text) < maxAPIItems {
+			text = append(text, line)
+		}
+	}
+	for _, s := range steps {
+		step, ok := s.(map[string]any)
+		if !ok {
+			continue
+		}
+		add(str(step, "title"))
+		add(str(step, "description"))
+		props, _ := step["properties"].(map[string]any)
+		names := make([]string, 0, len(props))
+		for n := range props {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			f, ok := props[n].(map[string]any)
+			if !ok {
+				continue
+			}
+			if t := str(f, "title"); t != "" {
+				add(t)
+				if len(keywords) < maxAPIItems {
+					keywords = append(keywords, t)
+				}
+			}
+			add(str(f, "description"))
+		}
+	}
+	return text, keywords
 }
 
 // fullRef expands a short reference ("team-a") to "group:default/team-a".

@@ -1,10 +1,16 @@
 package search
 
 import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"greenroom/internal/greenroom"
 )
 
 func TestEntityDocument(t *testing.T) {
@@ -17,6 +23,26 @@ func TestEntityDocument(t *testing.T) {
 			func(t *testing.T, d Document) {
 				if d.Category != CategoryTemplates || d.Kind != "template" || d.Owner != "group:default/team-platform" || d.Title != "Go service" {
 					t.Errorf("%+v", d)
+				}
+				if d.Type != TypeTemplate || d.Location != "/create/templates/default/go-service" || d.Key() != entityKey("Template:default/go-service") {
+					t.Errorf("type %q, location %q, key %q", d.Type, d.Location, d.Key())
+				}
+			}},
+		{"template parameters", `{"apiVersion":"scaffolder.backstage.io/v1beta3","kind":"Template","metadata":{"name":"web","namespace":"Platform"},"spec":{"type":"website","parameters":[{"title":"Describe the website","properties":{"name":{"title":"Name","description":"Lowercase letters"},"owner":{"title":"Owner"}}},{"title":"Choose a repository","properties":{"repoUrl":{"title":"Repository location"}}},"bad"]}}`,
+			func(t *testing.T, d Document) {
+				for _, w := range []string{"Describe the website", "Choose a repository", "Lowercase letters", "Repository location"} {
+					if !strings.Contains(d.Text, w) {
+						t.Errorf("text %q lacks %q", d.Text, w)
+					}
+				}
+				if !slices.Equal(d.Keywords, []string{"Name", "Owner", "Repository location"}) || d.Location != "/create/templates/platform/web" {
+					t.Errorf("keywords %v, location %s", d.Keywords, d.Location)
+				}
+			}},
+		{"template with one parameter step", `{"apiVersion":"scaffolder.backstage.io/v1beta3","kind":"Template","metadata":{"name":"one"},"spec":{"parameters":{"title":"Only step","properties":{"x":{"title":"Cluster name"}}}}}`,
+			func(t *testing.T, d Document) {
+				if !strings.Contains(d.Text, "Only step") || !slices.Contains(d.Keywords, "Cluster name") {
+					t.Errorf("text %q keywords %v", d.Text, d.Keywords)
 				}
 			}},
 		{"user", `{"apiVersion":"backstage.io/v1alpha1","kind":"User","metadata":{"name":"jane"},"spec":{"profile":{"displayName":"Jane Doe","email":"jane@example.com"},"memberOf":["team-a"]},"relations":[{"type":"memberOf","targetRef":"group:default/team-a"}]}`,
@@ -66,6 +92,98 @@ func TestEntityDocument(t *testing.T) {
 		if _, err := EntityDocument([]byte(bad), at); err == nil {
 			t.Errorf("%s: no error", bad)
 		}
+	}
+}
+
+// Templates are their own result type, found by their parameters' titles
+// and opening the create form; a change to a template (added, edited,
+// deleted in the catalog) is searchable within a second.
+func TestTemplatesSearchable(t *testing.T) {
+	cat, st := demoCatalog(t)
+	svc := startService(t, t.TempDir(), NewCatalogSource(st, cat))
+	time.Sleep(50 * time.Millisecond) // the feed subscribes
+	dir := t.TempDir()
+	write := func(title, field string) {
+		body := "apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata:\n  name: quokka-app\n  title: " + title +
+			"\n  description: Starts a quokka app\n  tags: [marsupial]\nspec:\n  owner: team-data\n  type: service\n  parameters:\n    - title: Pick a burrow\n      properties:\n        burrow:\n          title: " + field +
+			"\n  steps:\n    - id: log\n      action: debug:log\n"
+		if err := os.WriteFile(filepath.Join(dir, "all.yaml"), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		src, err := catalogFileSource(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cat.ApplyProvider(context.Background(), "test", src); err != nil {
+			t.Fatal(err)
+		}
+	}
+	find := func(term string) []Hit {
+		t.Helper()
+		deadline := time.Now().Add(time.Second)
+		for {
+			res, err := svc.Search(context.Background(), Query{Term: term, Types: []string{TypeTemplate}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Hits) > 0 || time.Now().After(deadline) {
+				return res.Hits
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	write("Quokka app", "Burrow depth")
+	for _, term := range []string{"quokka app", "burrow depth", "marsupial"} {
+		hits := find(term)
+		if len(hits) == 0 {
+			t.Fatalf("%q: template not found within 1 s", term)
+		}
+		d := hits[0].Document
+		if d.Type != TypeTemplate || d.Location != "/create/templates/default/quokka-app" || d.Category != CategoryTemplates {
+			t.Fatalf("%q: %+v", term, d)
+		}
+	}
+	sugg, err := svc.Suggest(context.Background(), "quok", []string{TypeTemplate}, 8)
+	if err != nil || len(sugg) != 1 || sugg[0].Type != TypeTemplate || sugg[0].Location != "/create/templates/default/quokka-app" {
+		t.Fatalf("suggestions %+v, %v", sugg, err)
+	}
+	// Templates are not catalog documents: a software-catalog search
+	// leaves them out.
+	res, err := svc.Search(context.Background(), Query{Term: "quokka app", Types: []string{TypeCatalog}})
+	if err != nil || res.Total != 0 {
+		t.Fatalf("catalog-only search finds %d (%v)", res.Total, err)
+	}
+	write("Quokka app", "Tunnel length")
+	if len(find("tunnel length")) == 0 {
+		t.Fatal("edited template parameter not found within 1 s")
+	}
+	// Deleted in the catalog, gone from search.
+	body, err := cat.EntityByName(context.Background(), greenroom.EntityRef{Kind: "template", Namespace: "default", Name: "quokka-app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e struct {
+		Metadata struct{ UID string } `json:"metadata"`
+	}
+	if err := json.Unmarshal(body, &e); err != nil {
+		t.Fatal(err)
+	}
+	if err := cat.DeleteEntityByUID(context.Background(), e.Metadata.UID); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Second)
+	for {
+		res, err := svc.Search(context.Background(), Query{Term: "quokka", Types: []string{TypeTemplate}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Total == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("deleted template still found after 1 s")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

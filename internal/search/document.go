@@ -11,6 +11,10 @@ import (
 const (
 	TypeCatalog  = "software-catalog"
 	TypeTechDocs = "techdocs"
+	// TypeTemplate are scaffolder templates (catalog entities of kind
+	// Template), found by their parameters too and opening the create
+	// form.
+	TypeTemplate = "template"
 )
 
 // Categories group results for the page's docs / catalog / people filter.

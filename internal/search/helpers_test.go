@@ -206,14 +206,19 @@ func startService(t testing.TB, dir string, sources ...Source) *Service {
 
 func waitBuilt(t testing.TB, svc *Service) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	waitBuiltWithin(t, svc, 60*time.Second)
+}
+
+func waitBuiltWithin(t testing.TB, svc *Service, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
 		if st := svc.Status(); !st.LastBuild.IsZero() && !st.Building {
 			return
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	t.Fatal("index not built within 60 s")
+	t.Fatalf("index not built within %v", within)
 }
 
 func testdataDocs() string { return filepath.Join("testdata", "docs") }

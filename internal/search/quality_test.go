@@ -97,7 +97,9 @@ func fullCorpus(t testing.TB) corpus {
 			corpusErr = err
 			return
 		}
-		waitBuilt(t, svc)
+		// 11k documents: minutes under the race detector on a loaded
+		// machine; the quality figures do not depend on how long.
+		waitBuiltWithin(t, svc, 10*time.Minute)
 		n, _ := svc.Status().Documents, 0
 		shared = corpus{svc: svc, sources: sources, buildTime: svc.Status().BuildTime, docs: n}
 	})

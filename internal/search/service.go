@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -82,6 +84,44 @@ type Service struct {
 
 	analytics Analytics
 	tally     tally
+
+	running chan struct{} // a slot per core for queries running
+
+	relMu      sync.Mutex
+	relPending int // documents indexed since the heap was last released
+	relTimer   *time.Timer
+}
+
+// After indexing at least releaseMin documents, once indexing has been
+// quiet for releaseQuiet, the heap it left behind is returned to the
+// operating system: building and merging segments allocates many times
+// the index's size (at start-up, the catalog's first load arrives as a
+// burst of changes), and the Go runtime would keep that memory resident
+// for minutes.
+const (
+	releaseMin   = 100
+	releaseQuiet = time.Second
+)
+
+func (s *Service) noteIndexed(n int) {
+	s.relMu.Lock()
+	defer s.relMu.Unlock()
+	s.relPending += n
+	if s.relPending < releaseMin {
+		return
+	}
+	if s.relTimer == nil {
+		s.relTimer = time.AfterFunc(releaseQuiet, s.release)
+	} else {
+		s.relTimer.Reset(releaseQuiet)
+	}
+}
+
+func (s *Service) release() {
+	s.relMu.Lock()
+	s.relPending = 0
+	s.relMu.Unlock()
+	debug.FreeOSMemory()
 }
 
 // analyticsFlush is how often aggregated analytics are written.
@@ -153,7 +193,7 @@ func NewService(opts Options, sources ...Source) (*Service, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{opts: opts, logger: opts.Logger, sources: sources}
+	s := &Service{opts: opts, logger: opts.Logger, sources: sources, running: make(chan struct{}, runtime.GOMAXPROCS(0))}
 	if s.opts.Dir == "" {
 		d, err := os.MkdirTemp("", "greenroom-search-")
 		if err != nil {
@@ -276,7 +316,11 @@ func (s *Service) Apply(ctx context.Context, c Change) error {
 	if s.eng == nil {
 		return greenroom.Errorf(greenroom.CodeUnavailable, "search is not started")
 	}
-	return apply(ctx, s.eng, c)
+	if err := apply(ctx, s.eng, c); err != nil {
+		return err
+	}
+	s.noteIndexed(len(c.Upsert) + len(c.Delete))
+	return nil
 }
 
 func apply(ctx context.Context, eng Engine, c Change) error {
@@ -348,6 +392,13 @@ func (s *Service) Rebuild(ctx context.Context) error {
 			srcErrs[src.Name()] = err.Error()
 		}
 	}
+	// One segment answers cheaper than the batches' many (an engine
+	// without segments has no Compact).
+	if c, ok := any(eng).(interface{ Compact(context.Context) error }); ok {
+		if err := c.Compact(ctx); err != nil {
+			s.logger.Warn("search: compact", "err", err)
+		}
+	}
 	// Replay what changed meanwhile, then swap under the write lock so no
 	// change is lost between the replay and the swap.
 	s.mu.Lock()
@@ -375,6 +426,7 @@ func (s *Service) Rebuild(ctx context.Context) error {
 		s.backend.Discard(old)
 	}
 	n, _ := eng.Count()
+	s.noteIndexed(int(n))
 	s.smu.Lock()
 	s.status.LastBuild = time.Now()
 	s.status.BuildTime = time.Since(started)
@@ -432,6 +484,17 @@ func (s *Service) Search(ctx context.Context, q Query) (Result, error) {
 	if p := access.FromContext(ctx); p != nil && len(q.OwnerRefs) == 0 {
 		q.OwnerRefs = p.OwnershipRefs
 	}
+	// At most one query per core runs; the others wait their turn in
+	// order. A query is pure CPU work: running more at once than there
+	// are cores gains nothing, and the Go scheduler then lets a query
+	// that was preempted (by the collector, every few milliseconds under
+	// a query load) wait behind dozens of others — the p99.
+	select {
+	case s.running <- struct{}{}:
+	case <-ctx.Done():
+		return Result{}, fmt.Errorf("search: %w", ctx.Err())
+	}
+	defer func() { <-s.running }()
 	s.mu.RLock()
 	eng := s.eng
 	if eng == nil {
@@ -506,6 +569,11 @@ func (s *Service) Status() Status {
 // closes the index.
 func (s *Service) Close() error {
 	s.wg.Wait()
+	s.relMu.Lock()
+	if s.relTimer != nil {
+		s.relTimer.Stop()
+	}
+	s.relMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var err error

@@ -403,3 +403,24 @@ func TestAnalyticsAggregated(t *testing.T) {
 		t.Errorf("clicks %+v", rec.clicks)
 	}
 }
+
+// Queries beyond one per core wait their turn; one whose context ends
+// while waiting gives up with the context's error, running nothing.
+func TestSearchWaitsForACore(t *testing.T) {
+	svc := startService(t, t.TempDir(), docsSource{dir: testdataDocs()})
+	for range cap(svc.running) {
+		svc.running <- struct{}{}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := svc.Search(ctx, Query{Term: "ledger"}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("with every core busy: %v, want the deadline", err)
+	}
+	<-svc.running
+	if res, err := svc.Search(context.Background(), Query{Term: "ledger"}); err != nil || res.Total == 0 {
+		t.Fatalf("with a core free: %d results, %v", res.Total, err)
+	}
+	for range cap(svc.running) - 1 {
+		<-svc.running
+	}
+}
