@@ -191,12 +191,14 @@ func (a *Authorizer) ReadScope(ctx context.Context) (catalog.ReadScope, error) {
 	}
 	if d := a.Check(ctx, ActionRead, Resource{Type: "catalog"}); !d.Allowed {
 		none := query.Not(query.Exists("kind"))
-		return catalog.ReadScope{Filter: &none, Visible: func(string) bool { return false }}, nil
+		return catalog.ReadScope{Filter: &none, Visible: func(string) bool { return false }, CacheKey: "none"}, nil
 	}
 	if !p.Contractor || !a.policy.Enabled {
 		return catalog.ReadScope{}, nil
 	}
-	return ContractorScope(a.policy.Contractors), nil
+	sc := ContractorScope(a.policy.Contractors)
+	sc.CacheKey = "contractor" // the policy, so the scope, is the same for every contractor
+	return sc, nil
 }
 
 // ContractorScope is the read scope of a contractor under c: the filter

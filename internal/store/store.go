@@ -59,6 +59,9 @@ type Store struct {
 	// QueryEntities per catalog version.
 	facets readCache[map[string][]query.FacetCount]
 	counts readCache[int]
+	// changes counts catalog commits for in-memory caches above the store
+	// (read_cache_version.go).
+	changes catalogChanges
 }
 
 // Open connects to the database opts names, applies pending migrations and

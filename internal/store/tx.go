@@ -103,6 +103,9 @@ func (s *Store) WithTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
 	}
+	if tx.catalog {
+		s.catalogCommitted() // read_cache_version.go
+	}
 	return nil
 }
 
