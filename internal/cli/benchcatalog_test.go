@@ -214,7 +214,7 @@ func TestRecorderKeepsBoundedSample(t *testing.T) {
 	rc := &recorder{r: rand.New(rand.NewPCG(1, 2))}
 	n := 2 * maxSamples
 	for i := range n {
-		rc.add(time.Duration(i))
+		rc.add(time.Duration(i), cacheUnknown)
 	}
 	if rc.count != n || len(rc.samples) != maxSamples || rc.max != time.Duration(n-1) {
 		t.Fatalf("count %d, kept %d, max %d", rc.count, len(rc.samples), rc.max)

@@ -2,15 +2,16 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
 )
 
-// CatalogVersionChannel is the PostgreSQL channel on which every bump of
-// the catalog version is announced (migration 0020's trigger), with the
-// new version as payload.
+// CatalogVersionChannel is the PostgreSQL channel on which every commit
+// that bumps the catalog version is announced (empty payload).
 const CatalogVersionChannel = "greenroom_catalog_version"
 
 // catalogChanges is this process's count of catalog changes, for caches
@@ -23,6 +24,19 @@ type catalogChanges struct {
 	// following counts the PostgreSQL listeners in place: without one,
 	// another replica's commit would go unseen.
 	following atomic.Int32
+}
+
+// announceCatalogChange queues, in a write transaction about to commit
+// that bumped the catalog version, the notification of the other
+// replicas: PostgreSQL delivers it at the commit, and only if it commits.
+func (s *Store) announceCatalogChange(ctx context.Context, tx *sql.Tx) error {
+	if s.d.name != DriverPostgres {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, "SELECT pg_notify('"+CatalogVersionChannel+"', '')"); err != nil {
+		return fmt.Errorf("store: announce catalog change: %w", err)
+	}
+	return nil
 }
 
 // catalogCommitted is called after the commit of a transaction that may
