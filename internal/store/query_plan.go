@@ -588,14 +588,23 @@ func (q *sqlText) text(ft query.FullTextFilter, id string) {
 type reader struct {
 	tx *sql.Tx
 	d  dialect
+	s  *Store
 }
 
 func (r reader) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return r.tx.QueryContext(ctx, r.d.rebind(q), args...)
+	q = r.d.rebind(q)
+	if st := r.s.readStmt(q); st != nil { // query_stmts.go
+		return r.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return r.tx.QueryContext(ctx, q, args...)
 }
 
 func (r reader) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return r.tx.QueryRowContext(ctx, r.d.rebind(q), args...)
+	q = r.d.rebind(q)
+	if st := r.s.readStmt(q); st != nil {
+		return r.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return r.tx.QueryRowContext(ctx, q, args...)
 }
 
 // readTx runs fn in a read-only transaction on the read pool.
@@ -612,5 +621,5 @@ func (s *Store) readTx(ctx context.Context, fn func(r reader) error) (err error)
 	if err := s.d.prepareRead(ctx, tx); err != nil {
 		return fmt.Errorf("store: begin read: %w", err)
 	}
-	return fn(reader{tx: tx, d: s.d})
+	return fn(reader{tx: tx, d: s.d, s: s})
 }
