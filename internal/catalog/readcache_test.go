@@ -87,7 +87,9 @@ spec:
   owner: team-a
 %s`
 
-func described(name, desc, extra string) string { return fmt.Sprintf(describedComponent, name, desc, extra) }
+func described(name, desc, extra string) string {
+	return fmt.Sprintf(describedComponent, name, desc, extra)
+}
 
 // TestReadCacheFollowsWrites: a cached entity or page is served until a
 // commit changes the catalog, and the next read after the commit is
