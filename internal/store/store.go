@@ -59,6 +59,8 @@ type Store struct {
 	// QueryEntities per catalog version.
 	facets readCache[map[string][]query.FacetCount]
 	counts readCache[int]
+	// estimates caches the planner's bounded counts per catalog version.
+	estimates readCache[int]
 	// changes counts catalog commits for in-memory caches above the store
 	// (read_cache_version.go).
 	changes catalogChanges
