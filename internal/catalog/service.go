@@ -451,6 +451,7 @@ func (s *Service) EntityByName(ctx context.Context, ref greenroom.EntityRef) (js
 	body, err := sc.visibleRecord(rec, fmt.Errorf("catalog: entity %s: %w", ref,
 		greenroom.Errorf(greenroom.CodeNotFound, "entity %s not found", ref.String())))
 	if err == nil && cacheable {
+		body = body[:len(body):len(body)] // shared: an append must copy
 		s.cache.put(key, version, body, len(body))
 		noteCache(ctx, false)
 	}
