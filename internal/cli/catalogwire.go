@@ -70,6 +70,14 @@ func newCatalog(cfg *config.Config, st *store.Store, pool *jobs.Pool, sources []
 		return cat.RunScheduledRefresh(ctx, job.Payload)
 	})
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "greenroom_catalog_read_cache_hits_total",
+		Help: "Entity and by-query reads answered from the catalog's read cache.",
+	}, func() float64 { return float64(cat.ReadCacheStats().Hits) }))
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "greenroom_catalog_read_cache_misses_total",
+		Help: "Cacheable entity and by-query reads the catalog's read cache could not answer.",
+	}, func() float64 { return float64(cat.ReadCacheStats().Misses) }))
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "greenroom_catalog_events_dropped_total",
 		Help: "Catalog change events dropped because a subscriber's buffer was full.",
 	}, func() float64 { return float64(cat.DroppedEvents()) }))
