@@ -11,7 +11,7 @@ import (
 	"greenroom/internal/catalog/query"
 )
 
-// The read API's cache: entities by name and by-query pages in the form
+// The read API's cache: entities by name, by-query pages and facets in the form
 // served to one read scope, kept while the catalog has not changed. A
 // single global change counter keys every entry, so that any commit (of
 // this process, or announced by another replica) empties the cache: an
@@ -50,7 +50,7 @@ type readCache struct {
 type cacheEntry struct {
 	key  string
 	size int64
-	val  any // json.RawMessage or query.EntitiesPage[json.RawMessage], never modified
+	val  any // json.RawMessage, query.EntitiesPage[json.RawMessage] or facet counts; never modified
 }
 
 func (c *readCache) limit() int64 {

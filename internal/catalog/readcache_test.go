@@ -147,6 +147,15 @@ func TestReadCacheFollowsWrites(t *testing.T) {
 		if r := readPage(t, ctx, svc, "kind=component"); strings.Contains(r.body, `"name":"web"`) {
 			t.Errorf("page after the delete still lists web: %s", r.body)
 		}
+		if n := componentCount(t, svc); n != 1 {
+			t.Errorf("facets after the delete count %d components, want 1", n)
+		}
+		fsys["all.yaml"] = &fstest.MapFile{Data: []byte(described("api-svc", "two", "") + "---\n" + described("web", "plain", "") +
+			"---\n" + described("third", "three", ""))}
+		refresh(t, svc)
+		if n := componentCount(t, svc); n != 3 {
+			t.Errorf("facets after two more components count %d, want 3", n)
+		}
 	})
 }
 
@@ -281,4 +290,33 @@ func TestReadCacheBounded(t *testing.T) {
 	if r := readByName(t, ctx, svc, "component:default/"+names[0]); r.used {
 		t.Errorf("with the cache off: %+v", r)
 	}
+}
+
+// componentCount reads the kind facet twice (the second from the cache
+// when nothing changed) and returns its count of components.
+func componentCount(t *testing.T, svc *catalog.Service) int {
+	t.Helper()
+	n := -1
+	for i := range 2 {
+		ctx, note := catalog.WithCacheNote(t.Context())
+		resp, err := svc.Facets(ctx, query.FacetsQuery{Facets: []string{"kind"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 && !note.Hit {
+			t.Error("the second facets read was not a cache hit")
+		}
+		got := 0
+		for _, c := range resp.Facets["kind"] {
+			if strings.EqualFold(c.Value, "component") {
+				got = c.Count
+			}
+		}
+		if i == 1 && got != n {
+			t.Errorf("cached facets count %d components, then %d", n, got)
+		}
+		n = got
+		resp.Facets["kind"] = nil // the caller's own: later answers unchanged
+	}
+	return n
 }
