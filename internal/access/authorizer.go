@@ -3,8 +3,11 @@ package access
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -23,6 +26,13 @@ type Authorizer struct {
 	audit  Auditor
 	logger *slog.Logger
 	now    func() time.Time
+	// entities are read to decide single refs under attribute policies,
+	// their rows kept in rows.
+	entities EntityLookup
+	rows     rowCache
+	// scopes caches principals' read filters (readFilter).
+	scopesMu sync.Mutex
+	scopes   map[string]principalReads
 	// reported holds the policy errors logged already.
 	reported sync.Map
 }
@@ -39,7 +49,7 @@ func NewAuthorizer(p Policy, audit Auditor, logger *slog.Logger) (*Authorizer, e
 			return nil, fmt.Errorf("access: binding of unknown role %q (roles: %s)", b.Role, strings.Join(e.Roles(), ", "))
 		}
 	}
-	return &Authorizer{policy: p, engine: e, audit: audit, logger: logger, now: time.Now}, nil
+	return &Authorizer{policy: p, engine: e, audit: audit, logger: logger, now: time.Now, rows: rowCache{now: time.Now}}, nil
 }
 
 func knownRole(e *Engine, role string) bool {
@@ -78,6 +88,10 @@ func (a *Authorizer) Engine() *Engine { return a.engine }
 // (for hiding or disabling UI controls). With no principal (authentication
 // off) or permission disabled everything is allowed.
 func (a *Authorizer) Check(ctx context.Context, action string, res Resource) Decision {
+	return a.check(ctx, action, res, false)
+}
+
+func (a *Authorizer) check(ctx context.Context, action string, res Resource, approved bool) Decision {
 	p := FromContext(ctx)
 	switch {
 	case p == nil:
@@ -87,9 +101,26 @@ func (a *Authorizer) Check(ctx context.Context, action string, res Resource) Dec
 	case !a.policy.Enabled:
 		return Decision{Allowed: true, Reason: "permission.enabled is false"}
 	}
-	d := a.engine.Decide(Request{Principal: p, Action: action, Resource: res})
+	d := a.engine.Decide(Request{Principal: p, Action: action, Resource: res, Approved: approved})
 	a.reportPolicyErrors(d)
 	return d
+}
+
+// AuthorizeApproved decides, as an approved approval request (approval)
+// allows it, action on res for the caller of ctx — the requester, as they
+// are now — just before the approved action runs, and audits the decision
+// like Authorize. A requester who lost the right in between (a role or
+// membership gone, the entity now restricted or out of bounds, a token
+// scope) is denied: the approval does not stand in for rights they no
+// longer have.
+func (a *Authorizer) AuthorizeApproved(ctx context.Context, action string, res Resource, approval string) (Decision, error) {
+	d := a.check(ctx, action, res, true)
+	if FromContext(ctx) != nil {
+		if err := a.recordWith(ctx, action, res, d, map[string]string{"approval": approval, "recheck": "true"}); err != nil {
+			return Decision{}, err
+		}
+	}
+	return d, nil
 }
 
 // reportPolicyErrors logs each failing policy once, so that an
@@ -143,6 +174,10 @@ func (a *Authorizer) Authorize(ctx context.Context, action string, res Resource)
 
 // record audits one decision.
 func (a *Authorizer) record(ctx context.Context, action string, res Resource, d Decision) error {
+	return a.recordWith(ctx, action, res, d, nil)
+}
+
+func (a *Authorizer) recordWith(ctx context.Context, action string, res Resource, d Decision, details map[string]string) error {
 	if a.audit == nil {
 		return nil
 	}
@@ -160,6 +195,12 @@ func (a *Authorizer) record(ctx context.Context, action string, res Resource, d 
 		ev.Details = map[string]string{"approval": "required"}
 	default:
 		ev.Decision = DecisionDeny
+	}
+	for k, v := range details {
+		if ev.Details == nil {
+			ev.Details = map[string]string{}
+		}
+		ev.Details[k] = v
 	}
 	if err := a.audit.Audit(ctx, ev); err != nil {
 		return fmt.Errorf("access: audit %s: %w", action, err)
@@ -182,89 +223,238 @@ func (d Decision) Err(action string) error {
 
 // ReadScope returns what the caller of ctx may read of the catalog, for
 // catalog.Service.SetReadFilter: everything without a principal or with
-// permission disabled; nothing without a read permission; for a contractor
-// only the allowed namespaces minus the restricted services.
+// permission disabled; nothing without a read permission on the catalog;
+// otherwise what the read policies (the contractor boundaries among them,
+// and every administrator's read policy on entity attributes) let the
+// principal see, as a filter the store's query applies, so that lists,
+// counts, facets and cursors only ever hold visible entities. Visible
+// decides single refs by evaluating the same filter on the entity's
+// search rows (on the ref alone when the filter reads only kind,
+// namespace and name).
 func (a *Authorizer) ReadScope(ctx context.Context) (catalog.ReadScope, error) {
 	p := FromContext(ctx)
 	if p == nil || (!a.policy.Enabled && ScopeAllows(p.Scopes, ActionRead)) {
 		return catalog.ReadScope{}, nil
 	}
-	if d := a.Check(ctx, ActionRead, Resource{Type: "catalog"}); !d.Allowed {
-		none := query.Not(query.Exists("kind"))
-		return catalog.ReadScope{Filter: &none, Visible: func(string) bool { return false }, CacheKey: "none"}, nil
-	}
-	if !p.Contractor || !a.policy.Enabled {
+	none := query.Not(query.Exists("kind"))
+	// The same for everyone: the read cache may share its answers.
+	nothing := catalog.ReadScope{Filter: &none, Visible: func(string) bool { return false }, CacheKey: "none"}
+	if !a.policy.Enabled {
+		if !ScopeAllows(p.Scopes, ActionRead) {
+			return nothing, nil
+		}
 		return catalog.ReadScope{}, nil
 	}
-	sc := ContractorScope(a.policy.Contractors)
-	sc.CacheKey = "contractor" // the policy, so the scope, is the same for every contractor
-	return sc, nil
+	rf, err := a.readFilter(p)
+	switch {
+	case err != nil:
+		return catalog.ReadScope{}, err
+	case rf.all:
+		return catalog.ReadScope{}, nil
+	case rf.none:
+		return nothing, nil
+	}
+	f := cloneFilter(rf.f)
+	visible, err := a.visible(ctx, f)
+	if err != nil {
+		return catalog.ReadScope{}, err
+	}
+	return catalog.ReadScope{Filter: &f, Visible: visible}, nil
 }
 
-// ContractorScope is the read scope of a contractor under c: the filter
-// runs in the store's query, Visible decides single refs the same way.
-func ContractorScope(c Contractors) catalog.ReadScope {
-	ns := lowerAll(c.Permissions.AllowedNamespaces)
-	conds := []query.Filter{query.In("metadata.namespace", ns...)}
-	if len(ns) == 0 {
-		conds[0] = query.Not(query.Exists("kind"))
+// principalReads is what one principal may read: nothing, everything or
+// what f selects.
+type principalReads struct {
+	f         query.Filter
+	all, none bool
+}
+
+// maxCachedScopes bounds the cache of principals' read filters; when full
+// it starts over.
+const maxCachedScopes = 10000
+
+// readFilter returns p's read filter, the catalog-level read decision
+// included, cached per principal as it is now (roles, contractor flag,
+// ownership, attributes, token scopes): the policies are fixed once
+// loaded, so the same principal always gets the same filter.
+func (a *Authorizer) readFilter(p *Principal) (principalReads, error) {
+	key := principalFingerprint(p)
+	a.scopesMu.Lock()
+	rf, ok := a.scopes[key]
+	a.scopesMu.Unlock()
+	if ok {
+		return rf, nil
 	}
-	for _, ref := range c.Boundaries.RestrictedServices {
-		r, err := greenroom.ParseEntityRef(ref, "", "")
-		if err != nil {
-			continue // config check refuses these
+	switch {
+	case !ScopeAllows(p.Scopes, ActionRead):
+		rf.none = true
+	case !a.catalogReadable(p):
+		rf.none = true
+	default:
+		var err error
+		if rf.f, rf.all, rf.none, err = a.engine.ReadFilter(p); err != nil {
+			return principalReads{}, err
 		}
-		conds = append(conds, query.Not(query.All(
-			query.In("kind", strings.ToLower(r.Kind)),
-			query.In("metadata.namespace", strings.ToLower(r.Namespace)),
-			query.In("metadata.name", strings.ToLower(r.Name)))))
 	}
-	f := query.All(conds...)
-	return catalog.ReadScope{Filter: &f, Visible: func(ref string) bool {
-		r, err := greenroom.ParseEntityRef(ref, "", "default")
-		if err != nil {
-			return false
+	a.scopesMu.Lock()
+	if a.scopes == nil || len(a.scopes) >= maxCachedScopes {
+		a.scopes = map[string]principalReads{}
+	}
+	a.scopes[key] = rf
+	a.scopesMu.Unlock()
+	return rf, nil
+}
+
+func (a *Authorizer) catalogReadable(p *Principal) bool {
+	d := a.engine.Decide(Request{Principal: p, Action: ActionRead, Resource: Resource{Type: "catalog"}})
+	a.reportPolicyErrors(d)
+	return d.Allowed
+}
+
+// cloneFilter copies f deeply, so that no caller can change a cached one.
+func cloneFilter(f query.Filter) query.Filter {
+	f.Values = slices.Clone(f.Values)
+	if f.Sub != nil {
+		sub := make([]query.Filter, len(f.Sub))
+		for i, s := range f.Sub {
+			sub[i] = cloneFilter(s)
 		}
-		return c.namespaceAllowed(r.Namespace) && !c.restricted(r.String())
-	}}
+		f.Sub = sub
+	}
+	return f
+}
+
+// principalFingerprint identifies everything about p the policies may read.
+func principalFingerprint(p *Principal) string {
+	var b strings.Builder
+	field := func(s string) { b.WriteString(s); b.WriteByte(0) }
+	field(string(p.Kind))
+	field(p.UserRef)
+	field(fmt.Sprint(p.Contractor))
+	for _, list := range [][]string{p.Roles, p.OwnershipRefs, p.Scopes} {
+		sorted := slices.Clone(list)
+		slices.Sort(sorted)
+		field(strings.Join(sorted, "\x01"))
+	}
+	for _, k := range slices.Sorted(maps.Keys(p.Attributes)) {
+		field(k + "=" + p.Attributes[k])
+	}
+	return b.String()
+}
+
+// EntityLookup reads one stored entity, unscoped; the store implements it.
+// A missing entity is an error with code not_found.
+type EntityLookup interface {
+	EntityByRef(ctx context.Context, ref string) (catalog.Record, error)
+}
+
+// SetEntities gives the authorizer the entities read scopes decide single
+// refs on, when a read policy reads more of an entity than its ref. Set it
+// before serving.
+func (a *Authorizer) SetEntities(l EntityLookup) { a.entities = l }
+
+// visible returns the Visible function of filter f: f evaluated on the
+// search rows of the entity a ref names, each entity looked up once per
+// scope (a missing entity is judged on its ref alone).
+func (a *Authorizer) visible(ctx context.Context, f query.Filter) (func(string) bool, error) {
+	if refOnly(f) {
+		return func(ref string) bool { return f.Match(refRows(ref)) }, nil
+	}
+	if a.entities == nil {
+		return nil, errors.New("access: a read policy reads entity attributes, and the authorizer has no entity lookup")
+	}
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	return func(ref string) bool {
+		mu.Lock()
+		v, ok := seen[ref]
+		mu.Unlock()
+		if ok {
+			return v
+		}
+		rows, err := a.entityRows(ctx, ref)
+		if err != nil {
+			a.logVisibilityError(ref, err)
+			return false // fail closed, and do not remember it
+		}
+		v = f.Match(rows)
+		mu.Lock()
+		seen[ref] = v
+		mu.Unlock()
+		return v
+	}, nil
+}
+
+// entityRows returns the search rows of the entity ref names (cached), or
+// the rows its ref gives when there is no such entity.
+func (a *Authorizer) entityRows(ctx context.Context, ref string) ([]query.SearchRow, error) {
+	if rows, ok := a.rows.get(ref); ok {
+		if rows == nil {
+			return refRows(ref), nil
+		}
+		return rows, nil
+	}
+	rec, err := a.entities.EntityByRef(ctx, ref)
+	var rows []query.SearchRow
+	switch {
+	case err == nil:
+		rows, err = query.BuildSearchJSON(rec.Body, rec.UID)
+		if rows == nil && err != nil {
+			return nil, err
+		}
+	case !greenroom.IsNotFound(err):
+		return nil, err
+	}
+	a.rows.put(ref, rows)
+	if rows == nil {
+		return refRows(ref), nil
+	}
+	return rows, nil
+}
+
+func (a *Authorizer) logVisibilityError(ref string, err error) {
+	if a.logger != nil {
+		a.logger.Warn("entity hidden: its visibility could not be decided", "ref", ref, "err", err)
+	}
 }
 
 // EntityResource describes a catalog entity (Backstage JSON) as a
-// Resource: ref, owner, production and attributes from its spec and
-// greenroom.io annotations.
+// Resource: ref, owner, production, spec.type, spec.lifecycle, tags,
+// annotations, labels and ABAC attributes, read from the entity's search
+// rows (query.BuildSearch) so that a decision on the entity agrees with
+// the read filter the same policies become. The owner is the target of
+// the ownedBy relation, or, for an entity not yet processed (a request
+// body), its spec.owner completed with kind group and the entity's
+// namespace.
 func EntityResource(body json.RawMessage) (Resource, error) {
 	var e struct {
 		Kind     string `json:"kind"`
 		Metadata struct {
-			Name        string            `json:"name"`
-			Namespace   string            `json:"namespace"`
-			Annotations map[string]string `json:"annotations"`
+			Name      string `json:"name"`
+			Namespace string `json:"namespace"`
 		} `json:"metadata"`
 		Spec struct {
-			Owner     any    `json:"owner"`
-			Lifecycle string `json:"lifecycle"`
+			Owner any `json:"owner"`
 		} `json:"spec"`
 	}
 	if err := json.Unmarshal(body, &e); err != nil {
 		return Resource{}, fmt.Errorf("access: decode entity: %w", err)
 	}
+	rows, err := query.BuildSearchJSON(body, "")
+	if rows == nil && err != nil {
+		return Resource{}, fmt.Errorf("access: entity search rows: %w", err)
+	}
 	ns := e.Metadata.Namespace
 	if ns == "" {
 		ns = "default"
 	}
-	r := Resource{Type: "entity", Kind: strings.ToLower(e.Kind), Namespace: strings.ToLower(ns), Name: strings.ToLower(e.Metadata.Name),
-		Attributes: map[string]string{}}
+	r := resourceFromRows(rows)
+	r.Kind, r.Namespace, r.Name = strings.ToLower(e.Kind), strings.ToLower(ns), strings.ToLower(e.Metadata.Name)
 	r.Ref = r.Kind + ":" + r.Namespace + "/" + r.Name
-	if o, ok := e.Spec.Owner.(string); ok && o != "" {
+	if o, ok := e.Spec.Owner.(string); ok && o != "" && r.Owner == "" {
 		if ref, err := greenroom.ParseEntityRef(o, "group", ns); err == nil {
 			r.Owner = strings.ToLower(ref.String())
 		}
 	}
-	for _, k := range AttributeKeys {
-		if v := e.Metadata.Annotations[AttributeAnnotation(k)]; v != "" {
-			r.Attributes[k] = v
-		}
-	}
-	r.Production = strings.EqualFold(e.Spec.Lifecycle, "production") || strings.EqualFold(r.Attributes["environment"], "production")
 	return r, nil
 }

@@ -35,6 +35,13 @@ type Resource struct {
 	// Attributes are ABAC attributes of the resource: department, project,
 	// environment, cost_center.
 	Attributes map[string]string
+	// SpecType and Lifecycle are an entity's spec.type and spec.lifecycle;
+	// Tags its metadata.tags; Annotations and Labels its metadata's (keys
+	// and values lowercased, as the catalog's search index holds them, so
+	// that a decision on one entity agrees with the read filter).
+	SpecType, Lifecycle string
+	Tags                []string
+	Annotations, Labels map[string]string
 }
 
 // String names the resource for audit records.
@@ -70,6 +77,7 @@ var AttributeKeys = []string{"department", "project", "environment", "cost_cente
 // and the administrator's extra files.
 type Engine struct {
 	policies *cedar.PolicySet
+	reads    []readPolicy // the policies deciding entity reads, in load order
 	roles    []string
 	cfg      Contractors
 	ctxRec   cedar.RecordMap // the contractor part of every request's context
@@ -88,7 +96,8 @@ var roleRef = regexp.MustCompile(`Role::"([^"\\]+)"`)
 func NewEngine(p Policy) (*Engine, error) {
 	ps := cedar.NewPolicySet()
 	roles := map[string]bool{}
-	add := func(name string, text []byte) error {
+	var reads []readPolicy
+	add := func(name string, text []byte, builtin bool) error {
 		if len(text) > maxPolicyBytes {
 			return fmt.Errorf("access: policy file %s is larger than %d bytes", name, maxPolicyBytes)
 		}
@@ -103,6 +112,14 @@ func NewEngine(p Policy) (*Engine, error) {
 			}
 			if ps.Get(id) != nil {
 				return fmt.Errorf("access: policy file %s: policy id %s is used twice", name, id)
+			}
+			rp, err := checkReadPolicy(string(id), pol)
+			if err != nil {
+				return fmt.Errorf("access: policy file %s line %d: %w", name, pol.Position().Line, err)
+			}
+			if rp != nil {
+				rp.builtin = builtin
+				reads = append(reads, *rp)
 			}
 			ps.Add(id, pol)
 		}
@@ -120,7 +137,7 @@ func NewEngine(p Policy) (*Engine, error) {
 		if err != nil {
 			return nil, fmt.Errorf("access: default policies: %w", err)
 		}
-		if err := add("default/"+e.Name(), b); err != nil {
+		if err := add("default/"+e.Name(), b, true); err != nil {
 			return nil, err
 		}
 	}
@@ -128,11 +145,11 @@ func NewEngine(p Policy) (*Engine, error) {
 		return nil, fmt.Errorf("access: more than %d policy files", maxPolicyFiles)
 	}
 	for _, f := range p.Files {
-		if err := add(f.Name, f.Text); err != nil {
+		if err := add(f.Name, f.Text, false); err != nil {
 			return nil, err
 		}
 	}
-	e := &Engine{policies: ps, cfg: p.Contractors}
+	e := &Engine{policies: ps, reads: reads, cfg: p.Contractors}
 	for r := range roles {
 		e.roles = append(e.roles, r)
 	}
@@ -146,6 +163,7 @@ func NewEngine(p Policy) (*Engine, error) {
 		"allowedNamespaces":     stringSet(lowerAll(c.Permissions.AllowedNamespaces)),
 		"allowedIntegrations":   stringSet(c.Boundaries.AllowedIntegrations),
 		"requiresApproval":      stringSet(c.Boundaries.RequiresApproval),
+		"approvers":             stringSet(lowerAll(c.Boundaries.Approvers)),
 	}
 	return e, nil
 }
@@ -181,6 +199,43 @@ func (e *Engine) Decide(req Request) Decision {
 func (e *Engine) decide(req Request) Decision {
 	entities := cedar.EntityMap{}
 	p := req.Principal
+	puid, pent := principalEntity(p)
+	entities[puid] = pent
+
+	auid := cedar.NewEntityUID("Action", cedar.String(req.Action))
+	var groups []cedar.EntityUID
+	if IsWrite(req.Action) {
+		groups = append(groups, cedar.NewEntityUID("Action", "write"))
+	}
+	if req.Action == ActionList {
+		groups = append(groups, cedar.NewEntityUID("Action", "read"))
+	}
+	entities[auid] = cedar.Entity{UID: auid, Parents: cedar.NewEntityUIDSet(groups...)}
+
+	ruid, rent := e.resourceEntity(req.Resource)
+	entities[ruid] = rent
+
+	ok, diag := cedar.Authorize(e.policies, entities, cedar.Request{Principal: puid, Action: auid, Resource: ruid, Context: e.context(req)})
+	d := Decision{Allowed: bool(ok), Reason: reason(bool(ok), req.Action, diag)}
+	for _, de := range diag.Errors {
+		d.PolicyErrors = append(d.PolicyErrors, de.String())
+	}
+	return d
+}
+
+// context is the Cedar context of req.
+func (e *Engine) context(req Request) cedar.Record {
+	return cedar.NewRecord(cedar.RecordMap{
+		"action":     cedar.String(req.Action),
+		"approved":   cedar.Boolean(req.Approved),
+		"requester":  cedar.String(req.Requester),
+		"contractor": cedar.NewRecord(e.ctxRec),
+	})
+}
+
+// principalEntity is p as a Cedar User whose parents are its roles. ABAC
+// attributes are lowercased, as entities' are.
+func principalEntity(p *Principal) (cedar.EntityUID, cedar.Entity) {
 	puid := cedar.NewEntityUID("User", cedar.String(p.UserRef))
 	var parents []cedar.EntityUID
 	for _, r := range p.Roles {
@@ -195,21 +250,15 @@ func (e *Engine) decide(req Request) Decision {
 		"ownership":  stringSet(lowerAll(own)),
 	}
 	for _, k := range AttributeKeys {
-		pattrs[cedar.String(k)] = cedar.String(p.Attributes[k])
+		pattrs[cedar.String(k)] = cedar.String(strings.ToLower(p.Attributes[k]))
 	}
-	entities[puid] = cedar.Entity{UID: puid, Parents: cedar.NewEntityUIDSet(parents...), Attributes: cedar.NewRecord(pattrs)}
+	return puid, cedar.Entity{UID: puid, Parents: cedar.NewEntityUIDSet(parents...), Attributes: cedar.NewRecord(pattrs)}
+}
 
-	auid := cedar.NewEntityUID("Action", cedar.String(req.Action))
-	var groups []cedar.EntityUID
-	if IsWrite(req.Action) {
-		groups = append(groups, cedar.NewEntityUID("Action", "write"))
-	}
-	if req.Action == ActionList {
-		groups = append(groups, cedar.NewEntityUID("Action", "read"))
-	}
-	entities[auid] = cedar.Entity{UID: auid, Parents: cedar.NewEntityUIDSet(groups...)}
-
-	r := req.Resource
+// resourceEntity is r as a Cedar Entity (a catalog entity) or Resource.
+// Every resource has every attribute, "", false or empty when unknown, so
+// that a policy on one never fails to evaluate on another.
+func (e *Engine) resourceEntity(r Resource) (cedar.EntityUID, cedar.Entity) {
 	typ, id := "Resource", r.String()
 	if r.Type == "entity" {
 		typ = "Entity"
@@ -223,24 +272,24 @@ func (e *Engine) decide(req Request) Decision {
 		"restricted":  cedar.Boolean(r.Type == "entity" && e.cfg.restricted(r.Ref)),
 		"production":  cedar.Boolean(r.Production),
 		"integration": cedar.String(r.Integration),
+		"type":        cedar.String(strings.ToLower(r.SpecType)),
+		"lifecycle":   cedar.String(strings.ToLower(r.Lifecycle)),
+		"tags":        stringSet(lowerAll(r.Tags)),
+		"annotations": stringRecord(r.Annotations),
+		"labels":      stringRecord(r.Labels),
 	}
 	for _, k := range AttributeKeys {
-		rattrs[cedar.String(k)] = cedar.String(r.Attributes[k])
+		rattrs[cedar.String(k)] = cedar.String(strings.ToLower(r.Attributes[k]))
 	}
-	entities[ruid] = cedar.Entity{UID: ruid, Attributes: cedar.NewRecord(rattrs)}
+	return ruid, cedar.Entity{UID: ruid, Attributes: cedar.NewRecord(rattrs)}
+}
 
-	ctx := cedar.RecordMap{
-		"action":     cedar.String(req.Action),
-		"approved":   cedar.Boolean(req.Approved),
-		"requester":  cedar.String(req.Requester),
-		"contractor": cedar.NewRecord(e.ctxRec),
+func stringRecord(m map[string]string) cedar.Record {
+	rm := cedar.RecordMap{}
+	for k, v := range m {
+		rm[cedar.String(strings.ToLower(k))] = cedar.String(strings.ToLower(v))
 	}
-	ok, diag := cedar.Authorize(e.policies, entities, cedar.Request{Principal: puid, Action: auid, Resource: ruid, Context: cedar.NewRecord(ctx)})
-	d := Decision{Allowed: bool(ok), Reason: reason(bool(ok), req.Action, diag)}
-	for _, de := range diag.Errors {
-		d.PolicyErrors = append(d.PolicyErrors, de.String())
-	}
-	return d
+	return cedar.NewRecord(rm)
 }
 
 func reason(ok bool, action string, diag cedar.Diagnostic) string {

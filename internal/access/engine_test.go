@@ -150,13 +150,56 @@ func TestEngineBadPolicyFile(t *testing.T) {
 
 func TestEnginePolicyErrorsAreReported(t *testing.T) {
 	p := examplePolicy()
-	p.Files = []PolicyFile{{Name: "typo.cedar", Text: []byte(`@id("typo") permit (principal, action, resource) when { resource.ownr == "x" };`)}}
+	// Not a read policy (those are refused when they load, see
+	// TestReadPolicyRefused): it fails when it is evaluated.
+	p.Files = []PolicyFile{{Name: "typo.cedar", Text: []byte(`@id("typo") permit (principal, action == Action::"update", resource) when { resource.ownr == "x" };`)}}
 	e, err := NewEngine(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := e.Decide(Request{Principal: &Principal{Kind: KindUser, UserRef: "user:default/x"}, Action: ActionRead, Resource: Resource{Type: "catalog"}})
+	d := e.Decide(Request{Principal: &Principal{Kind: KindUser, UserRef: "user:default/x"}, Action: ActionUpdate, Resource: Resource{Type: "catalog"}})
 	if d.Allowed || len(d.PolicyErrors) == 0 || !strings.Contains(d.PolicyErrors[0], "typo") || !strings.Contains(d.Reason, "policy errors") {
 		t.Fatalf("%+v", d)
+	}
+}
+
+// Configured approvers decide every request, owned or not, besides the
+// owning group's members; never their own, and never as contractors.
+func TestEngineConfiguredApprovers(t *testing.T) {
+	p := examplePolicy()
+	p.Contractors.Boundaries.Approvers = []string{"group:default/Security", "user:default/sam"}
+	e, err := NewEngine(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owned := Resource{Type: "approvals", Ref: "a1", Owner: "group:default/team-a"}
+	unowned := Resource{Type: "approvals", Ref: "a2"}
+	sec := &Principal{Kind: KindUser, UserRef: "user:default/sue", OwnershipRefs: []string{"group:default/security"}, Roles: []string{RoleViewer}}
+	sam := &Principal{Kind: KindUser, UserRef: "user:default/sam", Roles: []string{RoleViewer}}
+	owner := &Principal{Kind: KindUser, UserRef: "user:default/jane", OwnershipRefs: []string{"group:default/team-a"}, Roles: []string{RoleDeveloper}}
+	other := &Principal{Kind: KindUser, UserRef: "user:default/olly", OwnershipRefs: []string{"group:default/team-b"}, Roles: []string{RoleDeveloper}}
+	contractor := &Principal{Kind: KindUser, UserRef: "user:default/cy", Contractor: true, OwnershipRefs: []string{"group:default/security"}, Roles: []string{RoleContractorViewer}}
+	for _, tc := range []struct {
+		name      string
+		p         *Principal
+		res       Resource
+		requester string
+		want      bool
+	}{
+		{"approver group member, owned", sec, owned, "user:default/x", true},
+		{"approver group member, unowned", sec, unowned, "user:default/x", true},
+		{"approver user", sam, unowned, "user:default/x", true},
+		{"owner, owned", owner, owned, "user:default/x", true},
+		{"owner of nothing here", owner, unowned, "user:default/x", false},
+		{"someone else", other, owned, "user:default/x", false},
+		{"approver, own request", sam, unowned, "user:default/sam", false},
+		{"contractor in approver group", contractor, unowned, "user:default/x", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := e.Decide(Request{Principal: tc.p, Action: ActionApprove, Resource: tc.res, Requester: tc.requester})
+			if d.Allowed != tc.want {
+				t.Errorf("allowed = %v (%s), want %v", d.Allowed, d.Reason, tc.want)
+			}
+		})
 	}
 }

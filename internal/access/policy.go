@@ -60,6 +60,11 @@ type AccessBoundaries struct {
 	// RequiresApproval lists actions a contractor may only take through an
 	// approved approval request.
 	RequiresApproval []string
+	// Approvers are user and group refs (a group's members transitively)
+	// who may decide every approval request, besides the members of the
+	// owning group (the only approvers of a resource with no owner, with
+	// platform admins). Contractors among them still may not approve.
+	Approvers []string
 }
 
 // PolicyFile is one Cedar policy file.
@@ -71,11 +76,6 @@ type PolicyFile struct {
 // restricted reports whether ref (any case) is a restricted service.
 func (c Contractors) restricted(ref string) bool {
 	return slices.ContainsFunc(c.Boundaries.RestrictedServices, func(r string) bool { return strings.EqualFold(r, ref) })
-}
-
-// namespaceAllowed reports whether a contractor may see namespace ns.
-func (c Contractors) namespaceAllowed(ns string) bool {
-	return slices.ContainsFunc(c.Permissions.AllowedNamespaces, func(n string) bool { return strings.EqualFold(n, ns) })
 }
 
 // requiresApproval reports whether a contractor's action needs approval.

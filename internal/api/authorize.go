@@ -184,18 +184,23 @@ func init() {
 		"GET /catalog/{namespace}/{kind}/{name}/{section}": read("catalog"),
 		// Starring is the user's own preference, not a change to the entity.
 		"POST /catalog/{namespace}/{kind}/{name}/star": read("catalog"),
+		// The entity page's Refresh and Delete… buttons (web/entity_actions.go).
+		"POST /catalog/{namespace}/{kind}/{name}/refresh": {Action: access.ActionRefresh, Resource: EntityFromPath},
+		"POST /catalog/{namespace}/{kind}/{name}/delete":  {Action: access.ActionDelete, Resource: EntityFromPath},
 		"GET /api-docs":        list("catalog"),
 		"GET /catalog-import":  read("locations"),
 		"POST /catalog-import": {Action: access.ActionCreate, Type: "locations"},
 		"GET /static/{file}":   {Public: true},
 		"/":                    {Public: true}, // the portal's 404 page
 		// admin pages (internal/web/admin.go)
-		"GET /admin":                 {SelfChecked: true}, // shows what the caller may see of it
-		"GET /admin/bindings":        {Action: access.ActionAdmin, Type: "admin"},
-		"GET /admin/approvals":       list("approvals"),
-		"POST /admin/approvals/{id}": {SelfChecked: true},
-		"GET /admin/audit":           {Action: access.ActionAuditRead, Type: "audit"},
-		"GET /admin/providers":       {Action: access.ActionAdmin, Type: "admin"},
+		"GET /admin":                     {SelfChecked: true}, // shows what the caller may see of it
+		"GET /admin/bindings":            {Action: access.ActionAdmin, Type: "admin"},
+		"GET /admin/approvals":           list("approvals"),
+		"POST /admin/approvals/{id}":     {SelfChecked: true},
+		"GET /admin/audit":               {Action: access.ActionAuditRead, Type: "audit"},
+		"GET /admin/providers":           {Action: access.ActionAdmin, Type: "admin"},
+		"GET /admin/tokens":              {Action: access.ActionAdmin, Type: "admin"},
+		"POST /admin/tokens/{id}/revoke": {Action: access.ActionAdmin, Type: "admin"},
 		// live updates (internal/web/live.go): the stream filters its
 		// events by the caller's read scope itself.
 		"GET /api/events/stream/catalog": list("catalog"),
@@ -219,6 +224,9 @@ func init() {
 // Authorizer is the permission layer the middleware asks.
 type Authorizer interface {
 	Authorize(ctx context.Context, action string, res access.Resource) (access.Decision, error)
+	// AuthorizeApproved decides (and audits) an approved action about to
+	// run, on the requester's rights as they are now.
+	AuthorizeApproved(ctx context.Context, action string, res access.Resource, approval string) (access.Decision, error)
 }
 
 // ApprovalRequester turns an action that needs approval into a request.
@@ -238,6 +246,11 @@ type replayPayload struct {
 	ContentType string `json:"contentType,omitempty"`
 	Body        []byte `json:"body,omitempty"`
 	Requester   string `json:"requester"`
+	// Scopes and TokenID are the requester's token's, when one was used:
+	// the replay keeps to the scopes, and does not run once the token is
+	// revoked or expired.
+	Scopes  []string `json:"scopes,omitempty"`
+	TokenID string   `json:"tokenId,omitempty"`
 }
 
 // maxReplayBody bounds the body kept with an approval request.
@@ -271,10 +284,13 @@ func (a *Authorize) Wrap(next http.Handler) http.Handler {
 	api := ErrorWriter{Logger: a.Logger}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := access.FromContext(r.Context())
-		if p == nil || r.Context().Value(approvedKey{}) != nil {
+		if p == nil {
 			next.ServeHTTP(w, r)
 			return
 		}
+		// A replayed, approved request is decided again as the approval
+		// allows, for the requester as they are now (Replay enriched them).
+		approval, approved := r.Context().Value(approvedKey{}).(string)
 		if access.SourceFromContext(r.Context()) == "" {
 			if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 				r = r.WithContext(access.WithSource(r.Context(), host))
@@ -284,7 +300,7 @@ func (a *Authorize) Wrap(next http.Handler) http.Handler {
 		if a.PageError != nil && !strings.HasPrefix(r.URL.Path, "/api/") {
 			errs = a.PageError
 		}
-		if a.Enrich != nil {
+		if a.Enrich != nil && !approved {
 			cp := *p
 			cp.Attributes = maps.Clone(p.Attributes)
 			if err := a.Enrich(r.Context(), &cp); err != nil {
@@ -320,12 +336,20 @@ func (a *Authorize) Wrap(next http.Handler) http.Handler {
 		if res.Type == "route" || (res.Type == "" && !ok) {
 			res = access.Resource{Type: "route", Ref: pattern}
 		}
-		d, err := a.Authz.Authorize(r.Context(), rule.Action, res)
+		var d access.Decision
+		var err error
+		if approved {
+			d, err = a.Authz.AuthorizeApproved(r.Context(), rule.Action, res, approval)
+		} else {
+			d, err = a.Authz.Authorize(r.Context(), rule.Action, res)
+		}
 		if err != nil {
 			errs(w, r, err)
 			return
 		}
 		switch {
+		case approved && !d.Allowed:
+			errs(w, r, greenroom.Errorf(greenroom.CodeForbidden, "the requester may no longer %s: %s", rule.Action, d.Reason))
 		case d.Allowed:
 			next.ServeHTTP(w, r)
 		case d.NeedsApproval && a.Approvals != nil:
@@ -349,8 +373,9 @@ func (a *Authorize) requestApproval(w http.ResponseWriter, r *http.Request, acti
 		errs(w, r, greenroom.Errorf(greenroom.CodeTooLarge, "a request awaiting approval may carry at most %d bytes", maxReplayBody))
 		return
 	}
+	p := access.FromContext(r.Context())
 	pl := replayPayload{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, ContentType: r.Header.Get("Content-Type"),
-		Body: body, Requester: access.FromContext(r.Context()).UserRef}
+		Body: body, Requester: p.UserRef, Scopes: p.Scopes, TokenID: p.TokenID}
 	ap, err := a.Approvals.Request(r.Context(), action, res, ReplayExecutor, pl, d.Reason)
 	if err != nil {
 		errs(w, r, err)
@@ -363,15 +388,27 @@ func (a *Authorize) requestApproval(w http.ResponseWriter, r *http.Request, acti
 	})
 }
 
-// Replay returns the executor that runs an approved request through h as
-// its requester (enriched again, so that read scopes apply), past the
-// authorization: the approval is the decision. It fails unless the handler
-// answers 2xx or 3xx.
-func Replay(h http.Handler, enrich func(context.Context, *access.Principal) error) access.Executor {
+// TokenCheck reports whether the token id is still valid: an error (code
+// forbidden or unauthorized) when it is revoked, expired or gone.
+type TokenCheck func(ctx context.Context, id string) error
+
+// Replay returns the executor that runs an approved request through h (the
+// authorization middleware around the routes) as its requester: enriched
+// again, with the token's scopes, so that the middleware decides the
+// action once more as the approval allows it, on the requester's rights as
+// they are now. It fails — and the approval with it, naming the reason —
+// when the requester's token is no longer valid, when they lost the right,
+// or unless the handler answers 2xx or 3xx.
+func Replay(h http.Handler, enrich func(context.Context, *access.Principal) error, tokens TokenCheck) access.Executor {
 	return func(ctx context.Context, ap access.Approval) error {
 		var pl replayPayload
 		if err := json.Unmarshal(ap.Payload, &pl); err != nil {
 			return fmt.Errorf("api: replay approval %s: %w", ap.ID, err)
+		}
+		if pl.TokenID != "" && tokens != nil {
+			if err := tokens(ctx, pl.TokenID); err != nil {
+				return greenroom.Errorf(greenroom.CodeForbidden, "the requester's token %s is no longer valid: %s", pl.TokenID, greenroom.ErrorMessage(err))
+			}
 		}
 		target := pl.Path
 		if pl.Query != "" {
@@ -385,7 +422,7 @@ func Replay(h http.Handler, enrich func(context.Context, *access.Principal) erro
 		if strings.HasPrefix(pl.Requester, "service:") {
 			kind = access.KindService
 		}
-		p := &access.Principal{Kind: kind, UserRef: pl.Requester, OwnershipRefs: []string{pl.Requester}}
+		p := &access.Principal{Kind: kind, UserRef: pl.Requester, OwnershipRefs: []string{pl.Requester}, Scopes: pl.Scopes, TokenID: pl.TokenID}
 		if enrich != nil {
 			if err := enrich(ctx, p); err != nil {
 				return fmt.Errorf("api: replay approval %s: %w", ap.ID, err)
@@ -395,7 +432,20 @@ func Replay(h http.Handler, enrich func(context.Context, *access.Principal) erro
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req.WithContext(rctx))
 		if rec.Code >= 400 {
-			return greenroom.Errorf(greenroom.CodeInternal, "replaying %s %s answered %d: %s", pl.Method, pl.Path, rec.Code, strings.TrimSpace(rec.Body.String()))
+			var body struct {
+				Error struct {
+					Message string `json:"message"`
+				} `json:"error"`
+			}
+			msg := strings.TrimSpace(rec.Body.String())
+			if json.Unmarshal(rec.Body.Bytes(), &body) == nil && body.Error.Message != "" {
+				msg = body.Error.Message
+			}
+			code := greenroom.CodeInternal
+			if rec.Code == http.StatusForbidden {
+				code = greenroom.CodeForbidden
+			}
+			return greenroom.Errorf(code, "replaying %s %s answered %d: %s", pl.Method, pl.Path, rec.Code, msg)
 		}
 		return nil
 	}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -26,6 +27,39 @@ type approvalRig struct {
 
 	mu       sync.Mutex
 	executed []string // the requester of every execution
+	// lost marks requesters who lost their roles since requesting (what
+	// the rig's enrichment then resolves), revoked the revoked token ids.
+	lost    map[string]bool
+	revoked map[string]bool
+}
+
+// enrich resolves a replayed requester as sign-in would now: the
+// contractor keeps their role unless they lost it.
+func (rig *approvalRig) enrich(_ context.Context, p *access.Principal) error {
+	rig.mu.Lock()
+	defer rig.mu.Unlock()
+	if p.UserRef == contractorP.UserRef {
+		p.Contractor, p.OwnershipRefs = true, contractorP.OwnershipRefs
+		if !rig.lost[p.UserRef] {
+			p.Roles = contractorP.Roles
+		}
+	}
+	return nil
+}
+
+func (rig *approvalRig) tokenValid(_ context.Context, id string) error {
+	rig.mu.Lock()
+	defer rig.mu.Unlock()
+	if rig.revoked[id] {
+		return greenroom.Errorf(greenroom.CodeUnauthorized, "token %s is revoked", id)
+	}
+	return nil
+}
+
+func (rig *approvalRig) setLost(ref string, lost bool) {
+	rig.mu.Lock()
+	defer rig.mu.Unlock()
+	rig.lost[ref] = lost
 }
 
 func newApprovalRig(t *testing.T) *approvalRig {
@@ -34,7 +68,7 @@ func newApprovalRig(t *testing.T) *approvalRig {
 	policy.Bindings = []access.Binding{{Role: access.RolePlatformAdmin, Members: []string{"group:default/admins"}}}
 	policy.Contractors.DefaultRole = access.RoleContractorDeveloper
 	policy.Contractors.Boundaries.RequiresApproval = append(policy.Contractors.Boundaries.RequiresApproval, access.ActionCreate)
-	rig := &approvalRig{mux: http.NewServeMux(), audit: &memAudit{}}
+	rig := &approvalRig{mux: http.NewServeMux(), audit: &memAudit{}, lost: map[string]bool{}, revoked: map[string]bool{}}
 	authz, err := access.NewAuthorizer(policy, rig.audit, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -47,9 +81,9 @@ func newApprovalRig(t *testing.T) *approvalRig {
 		rig.mu.Unlock()
 		w.WriteHeader(http.StatusCreated)
 	})
-	rig.approvals.Register(ReplayExecutor, Replay(rig.mux, nil))
 	mw := &Authorize{Mux: rig.mux, Authz: authz, Lookup: fakeLookup{}, Approvals: rig.approvals}
 	rig.h = mw.Wrap(rig.mux)
+	rig.approvals.Register(ReplayExecutor, Replay(rig.h, rig.enrich, rig.tokenValid))
 	return rig
 }
 
@@ -114,17 +148,19 @@ func TestApprovalFlow(t *testing.T) {
 		}
 		actions = append(actions, ev.Action+"/"+ev.Decision)
 	}
-	want := "create/allow create/deny approval.request/ approval.decide/deny approval.decide/deny approval.decide/allow approval.approved/ approval.executed/ approval.decide/allow"
+	want := "create/allow create/deny approval.request/ approval.decide/deny approval.decide/deny approval.decide/allow approval.approved/ create/allow approval.executed/ approval.decide/allow"
 	if got := strings.Join(actions, " "); got != want {
 		t.Errorf("audit:\n got %s\nwant %s", got, want)
 	}
 }
 
-// Property: approval-required actions never execute without an approval
-// record: whatever requests and decisions come in whatever order, every
-// execution of a contractor's create is matched by one approval request
-// that a permitted approver (never the requester) approved, and each
-// approval executes at most once.
+// Property: approval gate. Approval-required actions never execute
+// without an approval record: whatever requests, decisions and losses of
+// the requester's rights come in whatever order, every execution of a
+// contractor's create is matched by one approval request that a permitted
+// approver (never the requester) approved while the requester still had
+// the right; an approval given after they lost it fails and runs nothing;
+// each approval executes at most once.
 func TestApprovalRequiredNeverExecutesUnapproved(t *testing.T) {
 	rig := newApprovalRig(t)
 	ctx := t.Context()
@@ -142,10 +178,19 @@ func TestApprovalRequiredNeverExecutesUnapproved(t *testing.T) {
 			known[ap.ID] = true
 		}
 		var mine []string
-		approvedByAllowed := 0
+		approvedByAllowed, failedForLostRights := 0, 0
+		lost := false
+		rig.setLost(contractorP.UserRef, false)
 		for i := range rapid.IntRange(1, 12).Draw(rt, "steps") {
-			switch rapid.IntRange(0, 2).Draw(rt, fmt.Sprint("op", i)) {
+			switch rapid.IntRange(0, 3).Draw(rt, fmt.Sprint("op", i)) {
+			case 3: // the requester loses (or gets back) their role
+				lost = !lost
+				rig.setLost(contractorP.UserRef, lost)
+				continue
 			case 0:
+				if lost {
+					continue // they could not even ask
+				}
 				if rec := rig.post(contractorP); rec.Code != http.StatusAccepted {
 					rt.Fatalf("request: %d %s", rec.Code, rec.Body)
 				}
@@ -179,6 +224,11 @@ func TestApprovalRequiredNeverExecutesUnapproved(t *testing.T) {
 					}
 				case err != nil:
 					rt.Fatal(err)
+				case approve && lost:
+					if ap.State != access.ApprovalFailed || !strings.Contains(ap.Result, "may no longer") {
+						rt.Fatalf("approved while the requester lost the right: %+v", ap)
+					}
+					failedForLostRights++
 				case approve:
 					approvedByAllowed++
 				}
@@ -190,7 +240,7 @@ func TestApprovalRequiredNeverExecutesUnapproved(t *testing.T) {
 				rt.Fatalf("%d executions, %d approvals", n, approvedByAllowed)
 			}
 		}
-		executedRecords := 0
+		executedRecords, failedRecords := 0, 0
 		for _, id := range mine {
 			ap, err := rig.approvals.Get(ctx, id)
 			if err != nil {
@@ -202,12 +252,15 @@ func TestApprovalRequiredNeverExecutesUnapproved(t *testing.T) {
 				if ap.DecidedBy == ap.Requester || ap.DecidedBy != adminP.UserRef {
 					rt.Fatalf("executed approval decided by %s for %s", ap.DecidedBy, ap.Requester)
 				}
-			case access.ApprovalApproved, access.ApprovalFailed:
+			case access.ApprovalFailed:
+				failedRecords++
+			case access.ApprovalApproved:
 				rt.Fatalf("approval %s left %s", id, ap.State)
 			}
 		}
-		if executedRecords != len(rig.executed) {
-			rt.Fatalf("%d executed records, %d executions", executedRecords, len(rig.executed))
+		if executedRecords != len(rig.executed) || failedRecords != failedForLostRights {
+			rt.Fatalf("%d executed records, %d executions; %d failed, %d approved after the right was lost",
+				executedRecords, len(rig.executed), failedRecords, failedForLostRights)
 		}
 		for _, who := range rig.executed {
 			if who != contractorP.UserRef {
@@ -215,6 +268,66 @@ func TestApprovalRequiredNeverExecutesUnapproved(t *testing.T) {
 			}
 		}
 	})
+}
+
+// An approved action does not run when the requester lost the right, or
+// their token, in between: the approval fails with the reason, audited.
+func TestApprovalRechecksTheRequester(t *testing.T) {
+	rig := newApprovalRig(t)
+	ctx := t.Context()
+	withToken := *contractorP
+	withToken.TokenID, withToken.Scopes = "tok-1", []string{"write"}
+	for _, tc := range []struct {
+		name   string
+		p      *access.Principal
+		before func()
+		want   string
+	}{
+		{"role gone", contractorP, func() { rig.setLost(contractorP.UserRef, true) }, "the requester may no longer create: no policy permits create"},
+		{"token revoked", &withToken, func() { rig.mu.Lock(); rig.revoked["tok-1"] = true; rig.mu.Unlock() }, "token tok-1 is no longer valid"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rig.setLost(contractorP.UserRef, false)
+			if rec := rig.post(tc.p); rec.Code != http.StatusAccepted {
+				t.Fatalf("request: %d %s", rec.Code, rec.Body)
+			}
+			pending, err := rig.approvals.Pending(ctx, 10)
+			if err != nil || len(pending) != 1 {
+				t.Fatalf("pending %v %v", pending, err)
+			}
+			tc.before()
+			n := len(rig.executed)
+			ap, err := rig.approvals.Decide(access.NewContext(ctx, adminP), pending[0].ID, true, "ok")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ap.State != access.ApprovalFailed || !strings.Contains(ap.Result, tc.want) {
+				t.Fatalf("approval %s: %q, want failed with %q", ap.State, ap.Result, tc.want)
+			}
+			if len(rig.executed) != n {
+				t.Fatalf("executed: %v", rig.executed)
+			}
+			stored, err := rig.approvals.Get(ctx, ap.ID)
+			if err != nil || stored.State != access.ApprovalFailed || stored.Result != ap.Result {
+				t.Fatalf("stored %+v %v", stored, err)
+			}
+			evs := rig.audit.events()
+			last := evs[len(evs)-1]
+			if last.Action != "approval.failed" || !strings.Contains(last.Reason, tc.want) {
+				t.Errorf("last audit event %+v", last)
+			}
+		})
+	}
+	// The re-check itself is audited with the approval it ran for.
+	found := false
+	for _, ev := range rig.audit.events() {
+		if ev.Action == access.ActionCreate && ev.Decision == access.DecisionDeny && ev.Details["recheck"] == "true" && ev.Details["approval"] != "" {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("the re-check's denial is not audited")
+	}
 }
 
 // The approvals API lists and shows a request only to its requester and

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"greenroom/internal/greenroom"
 	"greenroom/internal/yamltree"
@@ -90,17 +91,37 @@ type reader struct {
 	// prefetching counts the prefetch workers, all done before readTree
 	// returns: the file system may be closed after.
 	prefetching sync.WaitGroup
+	// ahead bounds the files read and parsed ahead but not yet taken, so
+	// that a location of many files is held a few files at a time; stop,
+	// closed when the walk ends, releases workers waiting for a place.
+	ahead chan struct{}
+	stop  chan struct{}
+	// emit, when set, receives each entity in its turn instead of
+	// entities (streamTree).
+	emit func(rawEntity)
 }
 
 // prefetch is one file read and parsed ahead of its turn.
 type prefetch struct {
-	done  chan struct{}
-	data  int // bytes read
+	done chan struct{}
+	// state is prefetchPending until a worker starts on the file
+	// (prefetchStarted) or the walk reaches it first and reads it itself
+	// (prefetchTaken), so that a walk never waits for a worker that waits
+	// for a place.
+	state atomic.Int32
+	held  bool // holds a place in ahead until taken
+	data  int  // bytes read
 	docs  []any
 	lines []int
 	err   error // reading
 	perr  error // parsing
 }
+
+const (
+	prefetchPending int32 = iota
+	prefetchStarted
+	prefetchTaken
+)
 
 // rawEntity is one document as read, with where it was found.
 type rawEntity struct {
@@ -115,27 +136,43 @@ type rawEntity struct {
 // that the caller keeps what the source supplied before rather than losing
 // the unread files' entities to an outage.
 func readTree(ctx context.Context, fsys fs.FS, root string, urls URLReader) ([]rawEntity, []error) {
-	r := &reader{ctx: ctx, fsys: fsys, urls: urls, seen: map[string]bool{}}
-	if isURL(root) {
-		r.readFile(root, 0)
-	} else {
-		r.readFile(path.Clean(root), 0)
-	}
-	r.prefetching.Wait()
+	r := newReader(ctx, fsys, urls)
+	r.walk(root)
 	if r.incomplete {
 		return nil, r.errs
 	}
 	return r.entities, r.errs
 }
 
-// readSource reads one source for a refresh: its tree and, for a
-// registered location, first the Location entity generated for it.
-func (s *Service) readSource(ctx context.Context, src Source) ([]rawEntity, []error) {
-	raws, problems := readTree(ctx, src.FS, src.Root, s.loc.urls)
-	if loc, ok := s.registeredAs(src.Name); ok {
-		raws = withGenerated(src, loc, raws, problems)
+// streamTree is readTree handing each entity to emit in its turn, in the
+// same order, instead of returning them all: at most maxAhead files are
+// held parsed ahead. incomplete reports what readTree signals by returning
+// no entities (a URL that could not be read for a reason other than its
+// absence), known only at the end.
+func streamTree(ctx context.Context, fsys fs.FS, root string, urls URLReader, emit func(rawEntity)) (problems []error, incomplete bool) {
+	r := newReader(ctx, fsys, urls)
+	r.emit = emit
+	r.walk(root)
+	return r.errs, r.incomplete
+}
+
+// maxAhead bounds the files parsed ahead of their turn.
+var maxAhead = 2 * runtime.GOMAXPROCS(0)
+
+func newReader(ctx context.Context, fsys fs.FS, urls URLReader) *reader {
+	return &reader{ctx: ctx, fsys: fsys, urls: urls, seen: map[string]bool{},
+		ahead: make(chan struct{}, maxAhead), stop: make(chan struct{})}
+}
+
+// walk reads root and what it reaches, then stops the prefetch workers.
+func (r *reader) walk(root string) {
+	if isURL(root) {
+		r.readFile(root, 0)
+	} else {
+		r.readFile(path.Clean(root), 0)
 	}
-	return raws, problems
+	close(r.stop) // files prefetched but never taken hold their places
+	r.prefetching.Wait()
 }
 
 // withGenerated puts a registered location's generated Location entity
@@ -186,7 +223,12 @@ func (r *reader) readFile(name string, depth int) {
 		}
 		// Appended before its targets are read, so that entities come in
 		// file order: a Location before what it points at.
-		r.entities = append(r.entities, rawEntity{File: name, Line: lines[i], Data: ent})
+		docs[i] = nil // held by the entity from here on
+		if r.emit != nil {
+			r.emit(rawEntity{File: name, Line: lines[i], Data: ent})
+		} else {
+			r.entities = append(r.entities, rawEntity{File: name, Line: lines[i], Data: ent})
+		}
 		if kind, _ := ent["kind"].(string); strings.EqualFold(kind, "Location") {
 			for _, t := range locationTargets(ent) {
 				next, err := resolveTarget(name, t)
@@ -206,9 +248,13 @@ func (r *reader) readFile(name string, depth int) {
 // readDocuments reads and parses one file, or takes it prefetched; the
 // error is the file's LocationError.
 func (r *reader) readDocuments(name string) ([]any, []int, error) {
-	if p := r.prefetched[name]; p != nil {
-		delete(r.prefetched, name)
+	p := r.prefetched[name]
+	delete(r.prefetched, name)
+	if p != nil && !p.state.CompareAndSwap(prefetchPending, prefetchTaken) {
 		<-p.done
+		if p.held {
+			<-r.ahead
+		}
 		err := r.countFile()
 		if err == nil {
 			err = p.err
@@ -280,6 +326,18 @@ func (r *reader) prefetchTargets(base string, docs []any) {
 	for range min(runtime.GOMAXPROCS(0), len(names)) {
 		r.prefetching.Go(func() {
 			for j := range jobs {
+				select {
+				case r.ahead <- struct{}{}:
+				case <-r.stop: // the walk is over: nobody takes it
+					close(j.p.done)
+					continue
+				}
+				if !j.p.state.CompareAndSwap(prefetchPending, prefetchStarted) {
+					<-r.ahead // the walk read it itself
+					close(j.p.done)
+					continue
+				}
+				j.p.held = true
 				data, err := readBounded(fsys, j.name)
 				j.p.data, j.p.err = len(data), err
 				if err == nil {

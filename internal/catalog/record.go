@@ -73,6 +73,14 @@ type ReplaceResult struct {
 	Changes []Event
 }
 
+// BatchResult is what ApplySourceBatch did.
+type BatchResult struct {
+	ReplaceResult
+	// Restitch lists entities outside the batch whose final form may have
+	// changed, for FinishSource.
+	Restitch []string
+}
+
 // Query selects stored entities.
 type Query struct {
 	Kind   string // case-insensitive; "" selects all kinds
@@ -100,6 +108,24 @@ type Store interface {
 	// changed is stitched. Relations whose OriginRef lost a conflict are
 	// dropped.
 	ApplySource(ctx context.Context, source string, recs []Record, rels []StoredRelation) (ReplaceResult, error)
+	// ApplySourceBatch stores one batch of a source too large for one
+	// transaction, in one transaction: as ApplySource for recs and the
+	// relations their entities emit (rels), except that the source's
+	// entities missing from recs are left as they are, and that entities
+	// outside the batch whose final form may have changed are returned in
+	// Restitch instead of being stitched. FinishSource ends the source.
+	ApplySourceBatch(ctx context.Context, source string, recs []Record, rels []StoredRelation) (BatchResult, error)
+	// EndBulkLoad completes what the batches of a first load leave to
+	// the end (the search key indexes on PostgreSQL), before the last
+	// batch.
+	EndBulkLoad(ctx context.Context) error
+	// FinishSource ends a source written by ApplySourceBatch, once every
+	// batch is stored: unless keepMissing, the source's entities not in
+	// seen (lowercased refs) become orphans; relations of the source no
+	// entity of it emits go; the new orphans, the entities those relations
+	// reached and restitch are stitched. Unchanged counts the entities
+	// kept as they were with keepMissing.
+	FinishSource(ctx context.Context, source string, seen map[string]bool, keepMissing bool, restitch []string) (ReplaceResult, error)
 	// SourceEntities returns the entities source supplies now (not its
 	// orphans), with their recorded errors, in ref order.
 	SourceEntities(ctx context.Context, source string) ([]Record, error)

@@ -145,8 +145,41 @@ type sourceOutcome struct {
 // (Backstage, too, orphans nothing below a Location whose processing
 // failed): then they are kept as they were.
 func (s *Service) applySource(ctx context.Context, src Source) (sourceOutcome, error) {
+	var buf []rawEntity
+	var st *sourceStream
+	emit := func(re rawEntity) {
+		buf = append(buf, re)
+		if len(buf) < sourceBatch {
+			return
+		}
+		if st == nil { // too large for one transaction: stream it
+			st = s.newSourceStream(ctx, src)
+			if loc, ok := s.registeredAs(src.Name); ok {
+				buf = append([]rawEntity{generatedEntity(src, loc)}, buf...)
+			}
+		}
+		st.feed(buf)
+		clear(buf)
+		buf = buf[:0]
+	}
+	problems, incomplete := streamTree(ctx, src.FS, src.Root, s.loc.urls, emit)
+	if st != nil {
+		st.feed(buf)
+		return st.finish(problems, incomplete)
+	}
+	if incomplete {
+		buf = nil // as readTree: keep what the source supplied before
+	}
+	if loc, ok := s.registeredAs(src.Name); ok {
+		buf = withGenerated(src, loc, buf, problems)
+	}
+	return s.applyWhole(ctx, src, buf, problems)
+}
+
+// applyWhole is applySource for a source read whole (raw), in one
+// transaction.
+func (s *Service) applyWhole(ctx context.Context, src Source, raw []rawEntity, problems []error) (sourceOutcome, error) {
 	var out sourceOutcome
-	raw, problems := s.readSource(ctx, src)
 	out.problems = problems
 	if len(raw) == 0 && len(problems) > 0 {
 		return out, nil // nothing readable: keep what the source supplied before

@@ -7,6 +7,7 @@ import (
 	"greenroom/internal/access/authn"
 	"greenroom/internal/api"
 	"greenroom/internal/config"
+	"greenroom/internal/store"
 	"greenroom/internal/web"
 )
 
@@ -99,6 +100,10 @@ func resolvers(in []config.SignInResolver) []authn.Resolver {
 func newAuthn(cfg *config.Config, env *wireEnv) (*authn.Service, error) {
 	o := authnOptions(cfg)
 	o.Store, o.Catalog = env.store, env.catalog
+	if env.store.Driver() == store.DriverPostgres {
+		// Replicas share PostgreSQL: so do their rate-limit counters.
+		o.SharedLimits = env.store
+	}
 	o.Logger = env.logger.With("component", "authn")
 	o.Errors = api.ErrorWriter{Logger: env.logger}.Write
 	return authn.New(o)

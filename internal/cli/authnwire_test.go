@@ -19,6 +19,7 @@ import (
 	"github.com/oauth2-proxy/mockoidc"
 
 	"greenroom/internal/config"
+	"greenroom/internal/store/storetest"
 )
 
 // TestServeWithSignIn boots greenroom with an OIDC provider (mockoidc in
@@ -248,5 +249,50 @@ func TestAuthnOptions(t *testing.T) {
 	cfg.SignIn.Guest = &config.GuestSignIn{UserEntityRef: "user:default/visitor", DangerouslyAllowOutsideDevelopment: true}
 	if o := authnOptions(cfg); o.Guest == nil || o.Guest.UserEntityRef != "user:default/visitor" {
 		t.Errorf("explicit guest: %+v", o.Guest)
+	}
+}
+
+// Two `greenroom serve` replicas on one PostgreSQL database share the
+// per-user budget: requests spread over both get the budget once, not
+// twice. Without GREENROOM_TEST_POSTGRES it skips loudly (fails under
+// CI=true).
+func TestServeReplicasShareRateLimits(t *testing.T) {
+	t.Parallel()
+	opts := storetest.PostgresOptions(t)
+	cfg := fmt.Sprintf(`greenroom:
+  demo: false
+  rateLimit:
+    perUser: 6
+backend:
+  database:
+    client: pg
+    connection: %q
+  auth:
+    externalAccess:
+      - type: static
+        options: {token: replica-test-token-123, subject: ci}
+`, opts.DSN)
+	var bases []string
+	for range 2 {
+		dir := t.TempDir()
+		bases = append(bases, serve(t, dir, nil, "--config", writeConfig(t, dir, cfg)).base)
+	}
+	counted, limited := 0, 0
+	for i := range 16 {
+		req, _ := http.NewRequest(http.MethodGet, bases[i%2]+"/api/auth/v1/userinfo", nil)
+		req.Header.Set("Authorization", "Bearer replica-test-token-123")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusTooManyRequests {
+			limited++
+		} else {
+			counted++
+		}
+	}
+	if counted != 6 || limited != 10 {
+		t.Errorf("two replicas let %d of 16 requests through (%d refused), want the shared budget of 6", counted, limited)
 	}
 }

@@ -204,11 +204,11 @@ func TestAuthzSearchScope(t *testing.T) {
 		Contractors: access.Contractors{Members: []string{"group:default/contractors"}, DefaultRole: access.RoleContractorViewer,
 			Permissions: access.ContractorPermissions{AllowedNamespaces: []string{"Default", "partners"}},
 			Boundaries:  access.AccessBoundaries{RestrictedServices: []string{"component:default/Payments-Core"}}}}
-	authz, err := access.NewAuthorizer(policy, storetest.SQLite(t), slog.New(slog.DiscardHandler))
+	perm, err := newLivePermission(policy, permDeps{store: storetest.SQLite(t), logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	scope := searchScope(authz, policy)
+	scope := searchScope(perm, nil) // the default policies never list refs
 	tests := []struct {
 		name string
 		p    *access.Principal
@@ -232,6 +232,62 @@ func TestAuthzSearchScope(t *testing.T) {
 			}
 			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
 				t.Errorf("visibility %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// Under an administrator's read policy on entity attributes the search
+// engine is given the refs the catalog's read filter selects, or the
+// hidden ones to exclude when they are fewer.
+func TestAuthzSearchScopeAttributePolicy(t *testing.T) {
+	st := storetest.SQLite(t)
+	fsys := fstest.MapFS{"all.yaml": {Data: []byte(authzFixture)}}
+	cat, err := catalog.NewService(st, []catalog.Source{{Name: "test", FS: fsys, Root: "all.yaml"}}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cat.Refresh(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	all := []string{"component:default/payments-core", "component:default/svc", "component:secret/hidden", "group:default/contractors",
+		"group:default/platform-team", "group:default/team-a", "user:default/ada", "user:default/cy", "user:default/jane"}
+	except := func(hidden ...string) []string {
+		return slices.DeleteFunc(slices.Clone(all), func(r string) bool { return slices.Contains(hidden, r) })
+	}
+	prodOwners := `forbid (principal, action == Action::"read", resource is Entity) when { resource.production && !(principal.ownership.contains(resource.owner)) };`
+	componentsOnly := `forbid (principal, action == Action::"read", resource is Entity) unless { resource.kind == "component" };`
+	for _, tc := range []struct {
+		name, policy, user, group string
+		want                      []string
+		excludes                  bool // the hidden refs are fewer: they are excluded
+	}{
+		{"production hidden outside team-a", prodOwners, "user:default/ada", "group:default/platform-team",
+			except("component:default/payments-core", "component:secret/hidden"), true},
+		{"team-a sees everything", prodOwners, "user:default/jane", "group:default/team-a", all, true},
+		{"components only", componentsOnly, "user:default/ada", "group:default/platform-team",
+			[]string{"component:default/payments-core", "component:default/svc", "component:secret/hidden"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			policy := access.Policy{Enabled: true, DefaultRole: access.RoleDeveloper, Files: []access.PolicyFile{{Name: "reads.cedar", Text: []byte(tc.policy)}}}
+			perm, err := newLivePermission(policy, permDeps{store: st, entities: st, logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cat.SetReadFilter(perm.ReadScope)
+			p := &access.Principal{Kind: access.KindUser, UserRef: tc.user, Roles: []string{access.RoleDeveloper}, OwnershipRefs: []string{tc.group}}
+			v, err := searchScope(perm, cat)(access.NewContext(t.Context(), p))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range all {
+				if (v.All || slices.Contains(v.Refs, r)) && !slices.Contains(v.ExcludeRefs, r) {
+					got = append(got, r)
+				}
+			}
+			if !slices.Equal(got, tc.want) || v.All != tc.excludes || len(v.Namespaces) > 0 {
+				t.Errorf("visibility %+v selects %v, want %v (excluding: %v)", v, got, tc.want, tc.excludes)
 			}
 		})
 	}

@@ -44,9 +44,15 @@ type wireEnv struct {
 	// request's principal may find; without it every document is visible,
 	// as without authorization.
 	searchVisibility func(ctx context.Context) (search.Visibility, error)
+	// seesAllTasks, set by the authorization wiring, says whether the
+	// caller sees every scaffolder task rather than only their own.
+	seesAllTasks func(ctx context.Context) bool
 	// techdocs is set by techdocswire.go (for the search source of docs
 	// pages, techdocssearch.go).
 	techdocs *techdocs.Service
+	// permission is set by authzwire.go: the permission layer a config
+	// reload updates (reload.go).
+	permission *livePermission
 
 	// onStart hooks run once the job pool has started (background loops).
 	onStart []func(ctx context.Context)

@@ -46,8 +46,9 @@ func wireScaffolder(ctx context.Context, env *wireEnv) error {
 		}
 		return svc.RunTask(ctx, j.TaskID)
 	})
-	api.NewScaffolder(svc, env.logger.With("component", "scaffolder")).Routes(env.mux)
-	env.pages.CreatePages(svc, scaffolderCatalog{env.catalog}).Routes(env.mux)
+	tasks := &api.OwnTasks{Service: svc, SeesAll: env.seesAllTasks} // callers see their own tasks
+	api.NewScaffolder(tasks, env.logger.With("component", "scaffolder")).Routes(env.mux)
+	env.pages.CreatePages(tasks, scaffolderCatalog{env.catalog}).Routes(env.mux)
 	if env.cfg.BundledTemplatesEnabled() {
 		env.onStart = append(env.onStart, func(ctx context.Context) {
 			if err := loadBundledTemplates(ctx, env.catalog); err != nil {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -63,6 +64,8 @@ type app struct {
 	ready     func(context.Context) error
 	// onStart are the features' background starts (see features.go).
 	onStart []func(context.Context)
+	// reload applies configuration changes while serving (reload.go).
+	reload *reloader
 }
 
 func runServe(ctx context.Context, g *globalFlags, f *serveFlags, stderr io.Writer) error {
@@ -101,6 +104,7 @@ func runServe(ctx context.Context, g *globalFlags, f *serveFlags, stderr io.Writ
 	for _, start := range a.onStart {
 		start(ctx)
 	}
+	startReload(ctx, a)
 	logger.Info("greenroom started", "url", "http://"+displayAddr(ln.Addr()), "database", a.store.Driver(),
 		"startup", time.Since(start).Round(time.Millisecond), "version", version)
 
@@ -182,6 +186,9 @@ func buildApp(ctx context.Context, cfg *config.Config, f *serveFlags, logger *sl
 		return nil, err
 	}
 	a.onStart = env.onStart
+	if env.permission != nil {
+		a.reload = newReloader(config.LoadOptions{Files: cfg.Files(), Environ: os.Environ()}, cfg, env.permission, st, logger)
+	}
 
 	errs := api.ErrorWriter{Logger: logger}
 	a.server = server.New(mux, server.Options{

@@ -48,6 +48,7 @@ func init() {
 			"permission.contractors.accessBoundaries", "permission.contractors.accessBoundaries.restrictedServices",
 			"permission.contractors.accessBoundaries.allowedIntegrations",
 			"permission.contractors.accessBoundaries.requiresApproval",
+			"permission.contractors.accessBoundaries.approvers",
 		},
 		ignored:  []string{"permission.rbac"},
 		decode:   func(d *decoder, root *node, c *Config) { d.permission(root, c) },
@@ -242,6 +243,9 @@ func (d *decoder) contractors(n *node, c *access.Contractors) {
 				continue
 			}
 			c.Boundaries.RequiresApproval = append(c.Boundaries.RequiresApproval, s)
+		}
+		if set(bn.get("approvers")) {
+			c.Boundaries.Approvers = d.memberRefs(bn.get("approvers"), bp+".approvers")
 		}
 	}
 }

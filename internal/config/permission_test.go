@@ -34,6 +34,7 @@ func TestLoadPermission(t *testing.T) {
 				RestrictedServices:  []string{"component:default/payments-core"},
 				AllowedIntegrations: []string{"github"},
 				RequiresApproval:    []string{"scaffolder.task.create", "deployment.sync"},
+				Approvers:           []string{"group:default/security", "user:default/sam"},
 			},
 		},
 	}
@@ -73,6 +74,8 @@ func TestPermissionProblems(t *testing.T) {
 			"permission.contractors.accessBoundaries.restrictedServices[0]: expected a full entity ref"},
 		{"approval action", "permission:\n  contractors:\n    accessBoundaries:\n      requiresApproval: [deploy]\n",
 			"permission.contractors.accessBoundaries.requiresApproval[0]: expected an action"},
+		{"approver ref", "permission:\n  contractors:\n    accessBoundaries:\n      approvers: [component:default/x]\n",
+			"permission.contractors.accessBoundaries.approvers[0]: expected a user or group ref"},
 		{"namespace", "permission:\n  contractors:\n    permissions:\n      allowedNamespaces: [Not_A_Namespace]\n",
 			"allowedNamespaces[0]: expected a namespace name"},
 		{"retention", "permission:\n  contractors:\n    permissions:\n      dataRetentionDays: -1\n", "dataRetentionDays: expected a number of days"},
@@ -106,5 +109,21 @@ func writeAt(tb testing.TB, path, text string) {
 	tb.Helper()
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		tb.Fatal(err)
+	}
+}
+
+// config check refuses a read policy that does not translate into the
+// catalog's read filter, naming the file, line and policy.
+func TestPermissionUntranslatableReadPolicy(t *testing.T) {
+	dir := t.TempDir()
+	writeAt(t, filepath.Join(dir, "reads.cedar"), "// reads\n@id(\"reads.core\")\nforbid (principal, action == Action::\"read\", resource)\nwhen { resource.name like \"*-core\" };\n")
+	f := filepath.Join(dir, "app-config.yaml")
+	writeAt(t, f, "permission:\n  policyFiles: [reads.cedar]\n")
+	_, r, err := Load(LoadOptions{Files: []string{f}, LookupEnv: noEnv})
+	got := strings.Join(lines(r, SeverityError), "\n")
+	for _, want := range []string{"app-config.yaml:2:", "reads.cedar line 2", "reads.core", "prefix patterns"} {
+		if err == nil || !strings.Contains(got, want) {
+			t.Errorf("problems %q lack %q", got, want)
+		}
 	}
 }

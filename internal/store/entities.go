@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -87,6 +89,10 @@ type missingPolicy uint8
 const (
 	missingDelete missingPolicy = iota // ReplaceSourceEntities: deleted at once
 	missingOrphan                      // ApplySource: kept as orphans
+	// missingKeep: ApplySourceBatch, one batch of a source written in
+	// several; only the batch's refs are compared, and FinishSource
+	// makes orphans of what no batch supplied.
+	missingKeep
 )
 
 // replaced is what replaceEntities did, beyond the counts: what ApplySource
@@ -95,6 +101,9 @@ type replaced struct {
 	res      ReplaceResult
 	inserted map[string]bool // refs inserted
 	orphaned map[string]bool // refs made orphans
+	// unchanged are refs found as stored: not written, nothing to stitch
+	// unless their relations changed.
+	unchanged map[string]bool
 	// deleted are the events of the rows deleted (missingDelete).
 	deleted []catalog.Event
 	// affected are refs whose stitched relations may have changed because
@@ -105,7 +114,7 @@ type replaced struct {
 // replaceEntities is ReplaceSourceEntities, or the entity part of
 // ApplySource, inside the caller's transaction.
 func (s *Store) replaceEntities(ctx context.Context, tx *Tx, source string, recs []EntityRecord, seen map[string]bool, missing missingPolicy, pre *prestitcher) (replaced, error) {
-	out := replaced{inserted: map[string]bool{}, orphaned: map[string]bool{}}
+	out := replaced{inserted: map[string]bool{}, orphaned: map[string]bool{}, unchanged: map[string]bool{}}
 	err := func() error {
 		// Two replacements of one source (two replicas syncing it) must not
 		// interleave, or each would see the other's new rows as another
@@ -113,11 +122,18 @@ func (s *Store) replaceEntities(ctx context.Context, tx *Tx, source string, recs
 		if err := s.d.lockFor(ctx, tx, "entities source "+source); err != nil {
 			return err
 		}
-		existing, err := sourceEntities(ctx, tx, source)
+		var existing map[string]storedEntity
+		var err error
+		if missing == missingKeep {
+			existing, err = batchEntities(ctx, tx, source, seen)
+		} else {
+			existing, err = sourceEntities(ctx, tx, source)
+		}
 		if err != nil {
 			return err
 		}
 		ix := newSearchIndexer(tx, s.d)
+		ix.batch = missing == missingKeep && s.d.name == DriverPostgres
 		w := &entityWriter{tx: tx, d: s.d, source: source, out: &out, stmts: ix.stmts, ix: ix, pre: pre}
 		if err := w.ix.begin(ctx, toIndex(recs, existing)); err != nil {
 			return err
@@ -140,6 +156,7 @@ func (s *Store) replaceEntities(ctx context.Context, tx *Tx, source string, recs
 					err = w.touch(ctx, ref, errs)
 				} else {
 					out.res.Unchanged++
+					out.unchanged[ref] = true
 				}
 			case ours:
 				err = w.update(ctx, ref, cur, r, errs)
@@ -155,7 +172,7 @@ func (s *Store) replaceEntities(ctx context.Context, tx *Tx, source string, recs
 		}
 		for ref, cur := range existing {
 			switch {
-			case seen[ref]:
+			case seen[ref], missing == missingKeep:
 			case missing == missingDelete:
 				err = w.remove(ctx, ref, cur)
 			case !cur.orphan:
@@ -663,6 +680,53 @@ func sourceEntities(ctx context.Context, tx *Tx, source string) (map[string]stor
 		return nil, fmt.Errorf("store: read entities of %s: %w", source, err)
 	}
 	return m, nil
+}
+
+// batchEntities is sourceEntities for the refs of one batch. The rows
+// are found by ref (the primary key) and their source tested here: a
+// condition on source lets the planner scan the whole source by its
+// index, which on a first load's stale statistics it does.
+func batchEntities(ctx context.Context, tx *Tx, source string, refs map[string]bool) (map[string]storedEntity, error) {
+	m := map[string]storedEntity{}
+	list := slices.Collect(maps.Keys(refs))
+	for chunk := range chunks(list, entityBatch) {
+		q, args := inList(tx.d, `SELECT e.ref, e.source, e.hash, e.uid, e.errors, CASE WHEN e.orphaned_at IS NULL THEN 0 ELSE 1 END, i.id
+			FROM entities e LEFT JOIN entity_search_refs i ON i.ref = e.ref WHERE e.ref`, chunk)
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: read entities of %s: %w", source, err)
+		}
+		for rows.Next() {
+			var ref, src string
+			var e storedEntity
+			var orphan int
+			var id sql.NullInt64
+			if err := rows.Scan(&ref, &src, &e.hash, &e.uid, &e.errors, &orphan, &id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("store: read entities of %s: %w", source, err)
+			}
+			if src != source {
+				continue
+			}
+			e.searchID, e.orphan = id.Int64, orphan != 0
+			m[ref] = e
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("store: read entities of %s: %w", source, err)
+		}
+	}
+	return m, nil
+}
+
+// inList completes query, which ends with a column, with a test that the
+// column is one of values: "IN (?, …)" on SQLite, "= ANY(?)" with one text
+// array on PostgreSQL (one plan whatever the count).
+func inList(d dialect, query string, values []string) (string, []any) {
+	if d.name == DriverPostgres {
+		return query + " = ANY(CAST(? AS TEXT[]))", []any{values}
+	}
+	return query + " IN (" + placeholders(len(values)) + ")", anys(values)
 }
 
 // SourceEntities returns the entities source supplies now, orphans left

@@ -266,16 +266,11 @@ func (s *Store) replaceRelations(ctx context.Context, tx *Tx, source string, rel
 		(SELECT ref FROM entities WHERE source = ? AND orphaned_at IS NOT NULL)`, source, source); err != nil {
 		return nil, err
 	}
-	for batch := range chunks(rels, 200) {
-		args := make([]any, 0, 5*len(batch))
-		for _, r := range batch {
-			args = append(args, source, strings.ToLower(r.SourceRef), r.Type, strings.ToLower(r.TargetRef), strings.ToLower(r.OriginRef))
-			affected[strings.ToLower(r.SourceRef)] = true
-		}
-		q := "INSERT INTO relations (source_name, source_ref, type, target_ref, origin_ref) VALUES " + valuesList(len(batch), 5, "")
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-			return nil, err
-		}
+	for _, r := range rels {
+		affected[strings.ToLower(r.SourceRef)] = true
+	}
+	if err := s.insertRelations(ctx, tx, source, rels); err != nil {
+		return nil, err
 	}
 	out := make([]string, 0, len(affected))
 	for ref := range affected {
@@ -394,6 +389,7 @@ func (s *Store) stitchChanges(ctx context.Context, tx *Tx, refs []string, pre *p
 	}
 	ix := newSearchIndexer(tx, s.d)
 	var changed []catalog.Event
+	var bodies []any // ref, body, … of the entities rewritten
 	for _, ref := range slices.Sorted(maps.Keys(ents)) {
 		e := ents[ref]
 		if etag, ok := pre.current(ref, e); ok {
@@ -407,13 +403,19 @@ func (s *Store) stitchChanges(ctx context.Context, tx *Tx, refs []string, pre *p
 		if bytes.Equal(final, e.body) {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE entities SET body = ?, updated_at = "+s.d.now+" WHERE ref = ?", string(final), ref); err != nil {
-			return nil, err
-		}
+		bodies = append(bodies, ref, string(final))
 		if err := ix.index(ctx, ref, ids[ref], e.uid, final); err != nil {
 			return nil, err
 		}
 		changed = append(changed, catalog.Event{Type: catalog.EventUpdated, Ref: ref, UID: e.uid, Source: e.source, ETag: etag})
+	}
+	// One statement for the batch's new bodies, not one per entity: a
+	// round trip each on PostgreSQL.
+	if n := len(bodies) / 2; n > 0 {
+		if _, err := tx.ExecContext(ctx, "UPDATE entities SET body = v.column2, updated_at = "+s.d.now+
+			" FROM (VALUES "+valuesList(n, 2, "")+") AS v WHERE entities.ref = v.column1", bodies...); err != nil {
+			return nil, err
+		}
 	}
 	return changed, ix.flush(ctx)
 }

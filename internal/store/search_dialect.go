@@ -51,35 +51,25 @@ func valuesList(rows, cols int, suffix string) string {
 const searchEntityBatch = 500
 
 // searchBatchRows is how many index rows one insert statement carries:
-// SQLite binds five parameters per row and allows 32766; PostgreSQL takes
-// five arrays of any length.
+// SQLite binds five parameters per row and allows 32766; PostgreSQL's
+// COPY takes any number.
 func (d dialect) searchBatchRows() int {
 	if d.name == DriverPostgres {
-		return 5000
+		return 20000
 	}
 	return 2000
 }
 
 // insertSearchRows inserts one batch of index rows: a multi-row VALUES
-// list on SQLite, five arrays unnested on PostgreSQL, which is one small
-// statement instead of thousands of parameters.
+// list on SQLite, COPY on PostgreSQL.
 func (d dialect) insertSearchRows(ctx context.Context, stmts *stmtCache, rows []searchRow) error {
 	if d.name == DriverPostgres {
-		ids, keys := make([]int64, len(rows)), make([]string, len(rows))
-		values, originals, kinds := make([]*string, len(rows)), make([]*string, len(rows)), make([]*string, len(rows))
+		data := make([][]any, len(rows))
 		for i, r := range rows {
-			ids[i], keys[i] = r.id, r.key
-			values[i], originals[i], kinds[i] = textOrNil(r.value), textOrNil(r.original), textOrNil(r.kind)
+			data[i] = []any{r.id, r.key, r.value, r.original, r.kind}
 		}
-		st, err := stmts.stmt(ctx, stmtKey{name: "search insert"}, func() string {
-			return `INSERT INTO entity_search (entity_id, key, value, original_value, kind)
-				SELECT * FROM unnest(CAST(? AS BIGINT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]))`
-		})
-		if err == nil {
-			_, err = st.ExecContext(ctx, ids, keys, values, originals, kinds)
-		}
-		if err != nil {
-			return fmt.Errorf("insert %d rows: %w", len(rows), err)
+		if err := stmts.tx.copyFrom(ctx, "entity_search", []string{"entity_id", "key", "value", "original_value", "kind"}, data); err != nil {
+			return fmt.Errorf("copy %d rows: %w", len(rows), err)
 		}
 		return nil
 	}
@@ -220,11 +210,16 @@ const (
 // per page), and sorting on several threads for CREATE INDEX after a bulk
 // load. finishBulkWrite gives the cache back.
 func (d dialect) prepareBulkWrite(ctx context.Context, db *sql.DB) error {
+	return d.prepareWrite(ctx, db, sqliteWriteCacheKiB)
+}
+
+// prepareWrite is prepareBulkWrite with a page cache of cacheKiB.
+func (d dialect) prepareWrite(ctx context.Context, db *sql.DB, cacheKiB int) error {
 	if d.name != DriverSQLite {
 		return nil
 	}
 	for _, pragma := range []string{
-		fmt.Sprintf("PRAGMA cache_size = -%d", sqliteWriteCacheKiB),
+		fmt.Sprintf("PRAGMA cache_size = -%d", cacheKiB),
 		"PRAGMA temp_store = MEMORY",
 		fmt.Sprintf("PRAGMA threads = %d", min(4, runtime.GOMAXPROCS(0))),
 	} {
@@ -278,10 +273,11 @@ func (d dialect) bulkLoad(n, indexed int) bool {
 	return float64(n) > bulkFraction*float64(indexed)
 }
 
-// dropSearchIndex and createSearchIndex bracket a bulk load.
+// dropSearchIndex and createSearchIndex bracket a bulk load, in one
+// transaction.
 func (d dialect) dropSearchIndex(ctx context.Context, tx *Tx) error {
 	for _, ix := range searchKeyIndexes {
-		if _, err := tx.ExecContext(ctx, "DROP INDEX "+ix.name); err != nil {
+		if _, err := tx.ExecContext(ctx, "DROP INDEX IF EXISTS "+ix.name); err != nil {
 			return fmt.Errorf("store: bulk load: %w", err)
 		}
 	}
@@ -289,12 +285,41 @@ func (d dialect) dropSearchIndex(ctx context.Context, tx *Tx) error {
 }
 
 func (d dialect) createSearchIndex(ctx context.Context, tx *Tx) error {
+	if d.name == DriverPostgres {
+		// Sorting millions of rows in the default 64 MB spills to disk.
+		if _, err := tx.ExecContext(ctx, "SET LOCAL maintenance_work_mem = '256MB'"); err != nil {
+			return fmt.Errorf("store: bulk load: %w", err)
+		}
+	}
 	for _, ix := range searchKeyIndexes {
-		if _, err := tx.ExecContext(ctx, ix.create); err != nil {
+		create := strings.Replace(ix.create, "CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1)
+		if _, err := tx.ExecContext(ctx, create); err != nil {
 			return fmt.Errorf("store: bulk load: %w", err)
 		}
 	}
 	return nil
+}
+
+// missingSearchIndexes counts the key indexes that do not exist.
+func (d dialect) missingSearchIndexes(ctx context.Context, tx *Tx) (int, error) {
+	q := "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN (?, ?)"
+	if d.name == DriverPostgres {
+		q = "SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname IN (?, ?)"
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, q, searchKeyIndexes[0].name, searchKeyIndexes[1].name).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: search indexes: %w", err)
+	}
+	return len(searchKeyIndexes) - n, nil
+}
+
+// ensureSearchIndex builds the key indexes if they are missing.
+func (d dialect) ensureSearchIndex(ctx context.Context, tx *Tx) error {
+	missing, err := d.missingSearchIndexes(ctx, tx)
+	if err != nil || missing == 0 {
+		return err
+	}
+	return d.createSearchIndex(ctx, tx)
 }
 
 // readTxOptions are those of the read-only transaction a query runs its

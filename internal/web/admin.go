@@ -50,6 +50,7 @@ type AdminPages struct {
 	audit     AdminAudit
 	approvals AdminApprovals
 	roles     AdminRoles
+	tokens    AdminTokens // nil: no sign-in tokens (SetTokens)
 	// ParseAuditFilter reads the audit filters (the API's parser).
 	parseFilter func(url.Values) (access.AuditFilter, error)
 }
@@ -67,6 +68,8 @@ func (a *AdminPages) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /admin/approvals", a.h.handle(a.approvalsPage))
 	mux.Handle("POST /admin/approvals/{id}", a.h.handle(a.decide))
 	mux.Handle("GET /admin/audit", a.h.handle(a.auditPage))
+	mux.Handle("GET /admin/tokens", a.h.handle(a.tokensPage))
+	mux.Handle("POST /admin/tokens/{id}/revoke", a.h.handle(a.revokeToken))
 }
 
 // RenderError renders err as the portal's error page (for the permission
@@ -89,9 +92,10 @@ func (a *AdminPages) overview(w http.ResponseWriter, r *http.Request) error {
 			Allowed: true},
 		{Path: "/admin/approvals", Label: "Pending approvals", About: "Requests for actions that need approval; approve or deny them."},
 		{Path: "/admin/audit", Label: "Audit log", About: "Every sign-in, permission decision on a write, approval and admin change."},
+		{Path: "/admin/tokens", Label: "Tokens", About: "Every user's personal access and service tokens: owner, scopes, last use; revoke any of them."},
 	}
-	for i, act := range []string{access.ActionAdmin, access.ActionList, access.ActionAuditRead} {
-		res := access.Resource{Type: []string{"admin", "approvals", "audit"}[i]}
+	for i, act := range []string{access.ActionAdmin, access.ActionList, access.ActionAuditRead, access.ActionAdmin} {
+		res := access.Resource{Type: []string{"admin", "approvals", "audit", "admin"}[i]}
 		d := a.authz.Check(ctx, act, res)
 		links[i].Allowed, links[i].Why = d.Allowed, d.Reason
 	}

@@ -89,6 +89,7 @@ type settingsView struct {
 	NewToken  *authn.NewToken
 	Error     string
 	Scopes    []string
+	CanCreate control // may the viewer create tokens
 }
 
 type tokenRow struct {
@@ -125,7 +126,8 @@ func (a *AuthPages) renderSettings(w http.ResponseWriter, r *http.Request, statu
 	if err != nil {
 		return err
 	}
-	v := settingsView{Principal: p, NewToken: nt, Error: msg, Scopes: authn.Scopes}
+	v := settingsView{Principal: p, NewToken: nt, Error: msg, Scopes: authn.Scopes,
+		CanCreate: fromDecision(authn.CanCreateToken(p), "token-why", "create tokens")}
 	for _, o := range p.OwnershipRefs {
 		if strings.HasPrefix(o, "group:") {
 			v.Groups = append(v.Groups, o)

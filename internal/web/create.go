@@ -74,6 +74,7 @@ type createListView struct {
 	Tags, Owners, Types     []filterOption
 	Tag, Owner, Type, Query string
 	Total                   int
+	Can                     control // may the viewer run templates
 }
 
 func options(values map[string]bool, selected string) []filterOption {
@@ -117,7 +118,18 @@ func (c *CreatePages) list(w http.ResponseWriter, r *http.Request) error {
 			Path: "/create/templates/" + url.PathEscape(t.Ref.Namespace) + "/" + url.PathEscape(t.Ref.Name)})
 	}
 	v.Tags, v.Owners, v.Types = options(tags, v.Tag), options(owners, v.Owner), options(types, v.Type)
+	target := "/create/templates/default/template"
+	if len(v.Cards) > 0 {
+		target = v.Cards[0].Path
+	}
+	v.Can = c.h.can(r, http.MethodPost, target, "create-why", "run templates")
 	return c.h.render(w, r, http.StatusOK, "create_list", &page{Title: "Create something new", Nav: "create", Data: v})
+}
+
+// canRun says whether the viewer may run templates (review and create
+// post to action, the run rule).
+func (c *CreatePages) canRun(r *http.Request, action string) control {
+	return c.h.can(r, http.MethodPost, action, "create-why", "run this template")
 }
 
 func (c *CreatePages) template(r *http.Request) (*scaffolder.Template, error) {
@@ -131,6 +143,7 @@ func (c *CreatePages) form(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v := c.formView(r.Context(), t, t.WithDefaults(nil), nil)
+	v.Can = c.canRun(r, v.Action)
 	return c.h.render(w, r, http.StatusOK, "create_form", &page{Title: v.Title, Nav: "create", Data: v})
 }
 
@@ -157,14 +170,17 @@ func (c *CreatePages) submit(w http.ResponseWriter, r *http.Request) error {
 	}
 	if r.PostFormValue("action") == "edit" {
 		v := c.formView(r.Context(), t, values, nil)
+		v.Can = c.canRun(r, v.Action)
 		return c.h.render(w, r, http.StatusOK, "create_form", &page{Title: v.Title, Nav: "create", Data: v})
 	}
 	if len(fieldErrs) > 0 {
 		v := c.formView(r.Context(), t, values, fieldErrs)
+		v.Can = c.canRun(r, v.Action)
 		return c.h.render(w, r, http.StatusUnprocessableEntity, "create_form", &page{Title: v.Title, Nav: "create", Data: v})
 	}
 	if r.PostFormValue("action") != "create" {
 		v := c.formView(r.Context(), t, values, nil)
+		v.Can = c.canRun(r, v.Action)
 		v.Review = true
 		return c.h.render(w, r, status, "create_form", &page{Title: "Review: " + v.Title, Nav: "create", Data: v})
 	}
@@ -172,6 +188,7 @@ func (c *CreatePages) submit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		if greenroom.ErrorCode(err) == greenroom.CodeInvalid {
 			v := c.formView(r.Context(), t, values, map[string]string{"": greenroom.ErrorMessage(err)})
+			v.Can = c.canRun(r, v.Action)
 			return c.h.render(w, r, http.StatusUnprocessableEntity, "create_form", &page{Title: v.Title, Nav: "create", Data: v})
 		}
 		return err
@@ -185,7 +202,9 @@ type taskRow struct {
 }
 
 func (c *CreatePages) tasks(w http.ResponseWriter, r *http.Request) error {
-	ts, total, err := c.svc.ListTasks(r.Context(), scaffolder.TaskFilter{Limit: 100})
+	// createdBy filters as in the API; a caller who may not see others'
+	// tasks only ever lists their own (the service scopes it).
+	ts, total, err := c.svc.ListTasks(r.Context(), scaffolder.TaskFilter{Limit: 100, CreatedBy: r.URL.Query().Get("createdBy")})
 	if err != nil {
 		return err
 	}
@@ -213,6 +232,7 @@ type taskView struct {
 	LastEvent                                       int64
 	Running, CanRetry, CanCancel                    bool
 	StreamURL                                       string
+	Can                                             control // may the viewer cancel or retry
 }
 
 func (c *CreatePages) task(w http.ResponseWriter, r *http.Request) error {
@@ -229,6 +249,7 @@ func (c *CreatePages) task(w http.ResponseWriter, r *http.Request) error {
 		Running: !t.Status.Terminal(), CanRetry: t.Status == scaffolder.StatusFailed || t.Status == scaffolder.StatusCancelled, CanCancel: !t.Status.Terminal(),
 		StreamURL: "/api/scaffolder/v2/tasks/" + url.PathEscape(t.ID) + "/eventstream"}
 	v.Template, _ = t.Spec.TemplateInfo["entityRef"].(string)
+	v.Can = c.h.can(r, http.MethodPost, "/create/tasks/"+url.PathEscape(t.ID), "task-why", "cancel or retry tasks")
 	index := map[string]int{}
 	for i, st := range t.Spec.Steps {
 		sv := stepView{ID: st.ID, Name: st.Name, Action: st.Action, Status: string(scaffolder.StatusOpen)}

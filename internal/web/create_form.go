@@ -50,6 +50,7 @@ type createFormView struct {
 	Errors                               []formField // fields in error, for the summary
 	General                              string
 	Review                               bool
+	Can                                  control // may the viewer run it (POST Action)
 }
 
 func (c *CreatePages) formView(ctx context.Context, t *scaffolder.Template, values map[string]any, errs map[string]string) createFormView {

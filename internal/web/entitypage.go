@@ -27,6 +27,7 @@ type entityView struct {
 	Orphan    bool
 	Starred   bool
 	StarPath  string
+	Actions   *entityControls // Refresh and Delete; nil when the catalog has none
 }
 
 // maxRefPart bounds each part of an entity path (Backstage's names are
@@ -65,7 +66,7 @@ func (h *Handler) entityPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	vw := h.viewer(r)
 	v := entityView{E: e, Row: newRow(e, vw), SectionID: id, Orphan: e.Annotation("backstage.io/orphan") == "true",
-		Starred: vw.IsStarred(e.RefString()), StarPath: e.Path() + "/star"}
+		Starred: vw.IsStarred(e.RefString()), StarPath: e.Path() + "/star", Actions: h.entityControls(r, e)}
 	var current Section
 	for _, s := range h.sections.applying(e) {
 		t := tab{Title: s.Title(), Path: sectionPath(e, s.ID()), Current: s.ID() == id}
@@ -89,7 +90,7 @@ func (h *Handler) entityPage(w http.ResponseWriter, r *http.Request) error {
 	if id != OverviewID {
 		title = current.Title() + " · " + title
 	}
-	return h.render(w, r, http.StatusOK, "entity", &page{Title: title, Nav: "catalog", Data: v, Live: entityLive(e.RefString())})
+	return h.render(w, r, http.StatusOK, "entity", &page{Title: title, Nav: "catalog", Data: v, Live: entityLive(e.RefString()), Notices: entityDone(r.URL.Query())})
 }
 
 // notFoundView is the 404 page of an unknown entity or section.

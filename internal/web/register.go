@@ -15,6 +15,7 @@ import (
 // states: the form, the dry-run preview, and the result.
 type importView struct {
 	Enabled  bool
+	Can      control // may the viewer register (POST /catalog-import)
 	URL      string
 	Error    string   // why the last step failed
 	Problems []string // the located problems of a failed dry run
@@ -25,11 +26,15 @@ type importView struct {
 	Done     bool
 }
 
+func (h *Handler) canRegister(r *http.Request) control {
+	return h.can(r, http.MethodPost, "/catalog-import", "import-why", "register components")
+}
+
 // maxImportEntities bounds the preview and the result lists.
 const maxImportEntities = 500
 
 func (h *Handler) importForm(w http.ResponseWriter, r *http.Request) error {
-	v := importView{Enabled: h.registrar != nil, URL: clip(r.URL.Query().Get("url"), 2048)}
+	v := importView{Enabled: h.registrar != nil, URL: clip(r.URL.Query().Get("url"), 2048), Can: h.canRegister(r)}
 	return h.render(w, r, http.StatusOK, "import", &page{Title: "Register an existing component", Nav: "import", Data: v})
 }
 
@@ -44,7 +49,7 @@ func (h *Handler) importSubmit(w http.ResponseWriter, r *http.Request) error {
 	if err := checkCSRF(r); err != nil {
 		return err
 	}
-	v := importView{Enabled: h.registrar != nil, URL: strings.TrimSpace(r.PostFormValue("url"))}
+	v := importView{Enabled: h.registrar != nil, URL: strings.TrimSpace(r.PostFormValue("url")), Can: h.canRegister(r)}
 	status := http.StatusOK
 	show := func() error {
 		return h.render(w, r, status, "import", &page{Title: "Register an existing component", Nav: "import", Data: v})

@@ -58,6 +58,7 @@ type Handler struct {
 	facetCache facetCache
 	identify   IdentifyFunc
 	live       *liveHub
+	perms      RouteDecider // nil: every control enabled (SetPermissions)
 }
 
 // New parses every template and loads the assets; an error means the
@@ -94,6 +95,8 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /catalog/{namespace}/{kind}/{name}", h.handle(h.entityPage))
 	mux.Handle("GET /catalog/{namespace}/{kind}/{name}/{section}", h.handle(h.entityPage))
 	mux.Handle("POST /catalog/{namespace}/{kind}/{name}/star", h.handle(h.toggleStar))
+	mux.Handle("POST /catalog/{namespace}/{kind}/{name}/refresh", h.handle(h.refreshEntity))
+	mux.Handle("POST /catalog/{namespace}/{kind}/{name}/delete", h.handle(h.deleteEntity))
 	mux.Handle("GET /api-docs", h.handle(h.apiDocs))
 	mux.Handle("GET /catalog-import", h.handle(h.importForm))
 	mux.Handle("POST /catalog-import", h.handle(h.importSubmit))

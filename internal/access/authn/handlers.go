@@ -125,8 +125,8 @@ func (s *Service) safeReturn(raw string) (string, bool) {
 	return p, true
 }
 
-func (s *Service) failSignIn(w http.ResponseWriter, r *http.Request, prov, code string, cause error) error {
-	s.limits.failed(clientIP(r))
+func (s *Service) failSignIn(w http.ResponseWriter, r *http.Request, prov, code string, cause error, popup bool) error {
+	s.limits.failed(r.Context(), clientIP(r))
 	reason := SignInFailure(code)
 	if cause != nil {
 		reason += " (" + clip(greenroom.ErrorMessage(cause), 200) + ")"
@@ -134,6 +134,9 @@ func (s *Service) failSignIn(w http.ResponseWriter, r *http.Request, prov, code 
 	s.auditEvent(r, access.AuditEvent{Action: ActionSignIn, Resource: prov, Decision: access.DecisionDeny, Reason: reason})
 	if cause != nil {
 		s.logger.Info("sign-in failed", "provider", prov, "code", code, "request_id", requestID(r), "err", cause)
+	}
+	if popup {
+		return s.popupError(w, "AuthenticationError", SignInFailure(code))
 	}
 	http.Redirect(w, r, SignInPath+"?error="+code, http.StatusSeeOther)
 	return nil
@@ -146,9 +149,9 @@ func (s *Service) start(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q := s.limits.blocked(clientIP(r))
+	q := s.limits.blocked(r.Context(), clientIP(r))
 	if q.ok {
-		q = s.limits.started(clientIP(r))
+		q = s.limits.started(r.Context(), clientIP(r))
 	}
 	if !q.ok {
 		q.setHeaders(w, s.now())
@@ -159,6 +162,13 @@ func (s *Service) start(w http.ResponseWriter, r *http.Request) error {
 	if env := r.URL.Query().Get("env"); env != "" && s.opts.Environment != "" && env != s.opts.Environment {
 		return greenroom.Errorf(greenroom.CodeNotFound, "No configuration available for the '%s' environment of this provider.", clip(env, 40))
 	}
+	popup := popupRequested(r.URL.Query())
+	if origin := r.URL.Query().Get("origin"); popup && !s.originAllowed(origin) {
+		s.auditEvent(r, access.AuditEvent{Action: ActionRedirect, Resource: p.id(), Decision: access.DecisionDeny,
+			Reason: "popup origin is not the app origin: " + clip(origin, 200)})
+		s.limits.failed(r.Context(), clientIP(r))
+		return greenroom.Errorf(greenroom.CodeForbidden, "Origin '%s' is not allowed: sign-in answers only the app at %s.", clip(origin, 100), s.appOrigin())
+	}
 	raw := r.URL.Query().Get("returnTo")
 	if raw == "" {
 		raw = r.URL.Query().Get("redirectUrl") // Backstage's redirect flow
@@ -167,7 +177,7 @@ func (s *Service) start(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		s.auditEvent(r, access.AuditEvent{Action: ActionRedirect, Resource: p.id(), Decision: access.DecisionDeny,
 			Reason: "return URL not on this portal: " + clip(raw, 200)})
-		s.limits.failed(clientIP(r))
+		s.limits.failed(r.Context(), clientIP(r))
 		return greenroom.Errorf(greenroom.CodeInvalid, "%s", SignInFailure(FailRedirect))
 	}
 	if p.id() == "guest" {
@@ -176,10 +186,16 @@ func (s *Service) start(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		s.auditEvent(r, access.AuditEvent{Actor: g.UserEntityRef, ActorKind: access.KindGuest, Action: ActionSignIn, Resource: "guest", Decision: access.DecisionAllow})
+		if popup {
+			return s.popupSignedIn(w, r, g.UserEntityRef, "", "Guest", s.guestOwnership())
+		}
 		http.Redirect(w, r, ret, http.StatusSeeOther)
 		return nil
 	}
 	state, nonce, verifier := randomToken(32), randomToken(24), oauth2.GenerateVerifier()
+	if popup {
+		state += popupSuffix
+	}
 	target, err := p.authCodeURL(state, nonce, verifier, s.callbackURL(p))
 	if err != nil {
 		return err
@@ -205,8 +221,12 @@ func (s *Service) frame(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if q := s.limits.blocked(clientIP(r)); !q.ok {
+	popup := strings.HasSuffix(r.URL.Query().Get("state"), popupSuffix)
+	if q := s.limits.blocked(r.Context(), clientIP(r)); !q.ok {
 		q.setHeaders(w, s.now())
+		if popup {
+			return s.popupError(w, "TooManyRequestsError", SignInFailure(FailLimited))
+		}
 		tooMany(w, r, SignInFailure(FailLimited))
 		return nil
 	}
@@ -214,7 +234,7 @@ func (s *Service) frame(w http.ResponseWriter, r *http.Request) error {
 	res, err := s.callback(r, p)
 	var f *failure
 	if errors.As(err, &f) {
-		return s.failSignIn(w, r, p.id(), f.code, f.cause)
+		return s.failSignIn(w, r, p.id(), f.code, f.cause, popup)
 	}
 	if err != nil {
 		return err
@@ -224,8 +244,25 @@ func (s *Service) frame(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.auditEvent(r, access.AuditEvent{Actor: res.userRef, ActorKind: access.KindUser, Action: ActionSignIn, Resource: p.id(), Decision: access.DecisionAllow,
 		Details: map[string]string{"subject": res.profile.Subject}})
+	if popup {
+		return s.popupSignedIn(w, r, res.userRef, res.profile.Email, res.profile.DisplayName, nil)
+	}
 	http.Redirect(w, r, res.returnTo, http.StatusSeeOther)
 	return nil
+}
+
+// popupSignedIn answers a popup sign-in that succeeded: the identity
+// posted to the app, as /refresh returns it. ownership overrides the
+// catalog's (the guest's configured refs); nil resolves it.
+func (s *Service) popupSignedIn(w http.ResponseWriter, r *http.Request, userRef, email, displayName string, ownership []string) error {
+	resp, err := s.identityResponse(r.Context(), userRef, email, displayName)
+	if err != nil {
+		return err
+	}
+	if ownership != nil {
+		resp.BackstageIdentity.Identity.OwnershipEntityRefs = ownership
+	}
+	return s.writeWebMessage(w, webMessage{Type: "authorization_response", Response: &resp})
 }
 
 // failure is a refused sign-in: the code the sign-in page explains and
@@ -359,15 +396,10 @@ func (s *Service) refreshSession(w http.ResponseWriter, r *http.Request) error {
 			return unauthorized("Refresh failed: sign in again.")
 		}
 	}
-	id, err := s.identity(r.Context(), ss.UserRef)
+	out, err := s.identityResponse(r.Context(), ss.UserRef, ss.Email, ss.DisplayName)
 	if err != nil {
 		return err
 	}
-	var out sessionResponse
-	out.Profile.Email, out.Profile.DisplayName = ss.Email, ss.DisplayName
-	out.BackstageIdentity.Identity.Type = "user"
-	out.BackstageIdentity.Identity.UserEntityRef = ss.UserRef
-	out.BackstageIdentity.Identity.OwnershipEntityRefs = id.OwnershipRefs
 	return writeJSON(w, http.StatusOK, out)
 }
 
@@ -463,8 +495,16 @@ func (t Token) View() TokenView {
 	return v
 }
 
+// listTokens is GET /api/auth/tokens: the caller's tokens, or with
+// all=true every token (administrators only).
 func (s *Service) listTokens(w http.ResponseWriter, r *http.Request) error {
-	ts, err := s.Tokens(r.Context(), access.FromContext(r.Context()))
+	var ts []Token
+	var err error
+	if r.URL.Query().Get("all") == "true" {
+		ts, err = s.AllTokens(r.Context())
+	} else {
+		ts, err = s.Tokens(r.Context(), access.FromContext(r.Context()))
+	}
 	if err != nil {
 		return err
 	}
@@ -522,9 +562,12 @@ func (s *Service) revokeToken(w http.ResponseWriter, r *http.Request) error {
 // AuditToken records a token's creation or revocation by p.
 func (s *Service) AuditToken(r *http.Request, p *access.Principal, action string, t Token) {
 	ev := access.AuditEvent{Action: action, Resource: "token:" + t.ID, Decision: access.DecisionNone,
-		Details: map[string]string{"kind": string(t.Kind), "subject": t.Subject, "name": t.Name}}
+		Details: map[string]string{"kind": string(t.Kind), "subject": t.Subject, "name": t.Name, "created_by": t.CreatedBy}}
 	if p != nil {
 		ev.Actor, ev.ActorKind = p.UserRef, p.Kind
+		if p.UserRef != t.CreatedBy && p.UserRef != t.Subject {
+			ev.Details["admin"] = "true" // an administrator acting on someone else's token
+		}
 	}
 	s.auditEvent(r, ev)
 }

@@ -102,7 +102,7 @@ func (s *Service) Middleware(next http.Handler) http.Handler {
 			}
 		}
 		if p.Kind != access.KindGuest && !s.opts.RateLimit.Disabled {
-			q := s.limits.request(p.UserRef, teams)
+			q := s.limits.request(r.Context(), p.UserRef, teams)
 			q.setHeaders(w, s.now())
 			if !q.ok {
 				s.auditEvent(r, access.AuditEvent{Actor: p.UserRef, ActorKind: p.Kind, Action: ActionRateLimited, Resource: r.URL.Path,
@@ -154,14 +154,14 @@ func (s *Service) authenticate(w http.ResponseWriter, r *http.Request) (p *acces
 			return nil, nil, false, unauthorized("The Authorization header must be Bearer <token>.")
 		}
 		ip := clientIP(r)
-		if q := s.limits.blocked(ip); !q.ok {
+		if q := s.limits.blocked(r.Context(), ip); !q.ok {
 			q.setHeaders(w, s.now())
 			return nil, nil, false, errTooMany
 		}
 		p, teams, reason, err := s.bearer(r.Context(), tok)
 		if err != nil {
 			if greenroom.ErrorCode(err) == greenroom.CodeUnauthorized {
-				s.limits.failed(ip)
+				s.limits.failed(r.Context(), ip)
 				s.auditEvent(r, access.AuditEvent{Action: ActionTokenUse, Resource: r.Method + " " + r.URL.Path, Decision: access.DecisionDeny, Reason: reason})
 				w.Header().Set("WWW-Authenticate", `Bearer realm="greenroom", error="invalid_token"`)
 			}

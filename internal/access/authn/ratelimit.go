@@ -1,7 +1,10 @@
 package authn
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -9,10 +12,10 @@ import (
 
 // RateLimitOptions is greenroom.rateLimit. Zero values take the defaults.
 //
-// Counters are kept in memory, per replica: with N replicas behind a load
-// balancer a user gets up to N times the budget. That keeps the check off
-// the database on every request; the budgets guard against runaway
-// scripts, not precise quotas.
+// Counters are kept in memory unless Options.SharedLimits is set (the
+// PostgreSQL store, which several replicas share): then every count is one
+// UPSERT … RETURNING on a fixed window aligned to the clock, so that the
+// budget holds over all replicas together.
 type RateLimitOptions struct {
 	Disabled       bool
 	PerUser        int           // default 1000 per Window
@@ -41,6 +44,11 @@ type limits struct {
 	now func() time.Time
 	mu  sync.Mutex
 	w   map[string]*window
+	// shared, when set, holds the counters instead of w; on its failure
+	// the request is counted in w (fail open to this replica's budget).
+	shared SharedCounter
+	logger *slog.Logger
+	warned time.Time // last logged failure of shared, under mu
 }
 
 type window struct {
@@ -76,8 +84,16 @@ type quota struct {
 
 // take counts one request against key and reports whether it is within
 // limit per period.
-func (l *limits) take(key string, limit int, period time.Duration, n int) quota {
+func (l *limits) take(ctx context.Context, key string, limit int, period time.Duration, n int) quota {
 	now := l.now()
+	if l.shared != nil {
+		start := now.Truncate(period)
+		total, err := l.shared.AddRateCount(ctx, key, start, start.Add(period), n)
+		if err == nil {
+			return quota{limit: limit, remaining: max(0, limit-total), reset: start.Add(period), ok: total <= limit}
+		}
+		l.sharedFailed(err)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	w := l.w[key]
@@ -92,9 +108,31 @@ func (l *limits) take(key string, limit int, period time.Duration, n int) quota 
 	return quota{limit: limit, remaining: max(0, limit-w.n), reset: w.start.Add(period), ok: w.n <= limit}
 }
 
+// sharedFailed logs a failure of the shared counters, at most once a
+// minute.
+func (l *limits) sharedFailed(err error) {
+	l.mu.Lock()
+	log := l.now().Sub(l.warned) > time.Minute
+	if log {
+		l.warned = l.now()
+	}
+	l.mu.Unlock()
+	if log && l.logger != nil {
+		l.logger.Warn("shared rate-limit counters unavailable; counting per replica", "err", err)
+	}
+}
+
 // peek reports a counter without counting.
-func (l *limits) peek(key string, limit int, period time.Duration) quota {
+func (l *limits) peek(ctx context.Context, key string, limit int, period time.Duration) quota {
 	now := l.now()
+	if l.shared != nil {
+		start := now.Truncate(period)
+		total, err := l.shared.RateCount(ctx, key, start)
+		if err == nil {
+			return quota{limit: limit, remaining: max(0, limit-total), reset: start.Add(period), ok: total < limit}
+		}
+		l.sharedFailed(err)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	w := l.w[key]
@@ -125,27 +163,61 @@ func (l *limits) prune(now time.Time, period time.Duration) {
 
 // request counts a request of a user and its teams; the quota returned is
 // the one that refused it, else the user's.
-func (l *limits) request(userRef string, teams []string) quota {
-	q := l.take("user:"+userRef, l.o.PerUser, l.o.Window, 1)
+func (l *limits) request(ctx context.Context, userRef string, teams []string) quota {
+	if l.shared != nil {
+		if q, ok := l.requestShared(ctx, userRef, teams); ok {
+			return q
+		}
+	}
+	q := l.take(ctx, "user:"+userRef, l.o.PerUser, l.o.Window, 1)
 	if !q.ok {
 		return q
 	}
 	for _, t := range teams {
-		if tq := l.take("team:"+t, l.o.PerTeam, l.o.Window, 1); !tq.ok {
+		if tq := l.take(ctx, "team:"+t, l.o.PerTeam, l.o.Window, 1); !tq.ok {
 			return tq
 		}
 	}
 	return q
 }
 
+// requestShared counts a request's user and team counters in one round
+// trip to the shared store; ok is false when the store failed.
+func (l *limits) requestShared(ctx context.Context, userRef string, teams []string) (quota, bool) {
+	keys := make([]string, 0, 1+len(teams))
+	keys = append(keys, "user:"+userRef)
+	for _, t := range teams {
+		if k := "team:" + t; !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	start := l.now().Truncate(l.o.Window)
+	reset := start.Add(l.o.Window)
+	totals, err := l.shared.AddRateCounts(ctx, keys, start, reset, 1)
+	if err != nil {
+		l.sharedFailed(err)
+		return quota{}, false
+	}
+	user := quota{limit: l.o.PerUser, remaining: max(0, l.o.PerUser-totals[0]), reset: reset, ok: totals[0] <= l.o.PerUser}
+	if !user.ok {
+		return user, true
+	}
+	for _, n := range totals[1:] {
+		if n > l.o.PerTeam {
+			return quota{limit: l.o.PerTeam, remaining: 0, reset: reset}, true
+		}
+	}
+	return user, true
+}
+
 // blocked reports whether a client address has failed authentication too
 // often.
 // With rate limits disabled, nothing is blocked.
-func (l *limits) blocked(ip string) quota {
+func (l *limits) blocked(ctx context.Context, ip string) quota {
 	if l.o.Disabled {
 		return quota{ok: true}
 	}
-	return l.peek("fail:"+ip, l.o.SignInFailures, l.o.SignInWindow)
+	return l.peek(ctx, "fail:"+ip, l.o.SignInFailures, l.o.SignInWindow)
 }
 
 // startsPerFailure sizes the budget of sign-in starts per client address:
@@ -155,17 +227,17 @@ const startsPerFailure = 10
 
 // started counts a sign-in start from a client address and reports
 // whether it is within budget.
-func (l *limits) started(ip string) quota {
+func (l *limits) started(ctx context.Context, ip string) quota {
 	if l.o.Disabled {
 		return quota{ok: true}
 	}
-	return l.take("start:"+ip, l.o.SignInFailures*startsPerFailure, l.o.SignInWindow, 1)
+	return l.take(ctx, "start:"+ip, l.o.SignInFailures*startsPerFailure, l.o.SignInWindow, 1)
 }
 
 // failed counts a failed authentication from a client address.
-func (l *limits) failed(ip string) {
+func (l *limits) failed(ctx context.Context, ip string) {
 	if !l.o.Disabled {
-		l.take("fail:"+ip, l.o.SignInFailures, l.o.SignInWindow, 1)
+		l.take(ctx, "fail:"+ip, l.o.SignInFailures, l.o.SignInWindow, 1)
 	}
 }
 

@@ -76,9 +76,13 @@ type Options struct {
 	OIDC        *OIDCOptions
 	// Guest enables guest sign-in. With no other provider it is local
 	// mode: requests without credentials act as the guest.
-	Guest        *GuestOptions
-	Session      SessionOptions
-	RateLimit    RateLimitOptions
+	Guest     *GuestOptions
+	Session   SessionOptions
+	RateLimit RateLimitOptions
+	// SharedLimits, when set, keeps the rate-limit counters (requests and
+	// sign-in failures) where every replica sees them; nil keeps them in
+	// memory (one process, SQLite).
+	SharedLimits SharedCounter
 	StaticTokens []StaticToken
 
 	Store   Store
@@ -109,14 +113,11 @@ type Service struct {
 	limits    *limits
 	errs      ErrorWriter
 	seal      sealer
+	// adminCheck recognises administrators (SetAdminCheck).
+	adminCheck AdminCheck
 
 	idMu   sync.Mutex
 	idByRf map[string]cachedIdentity
-	// rotated maps a just-rotated session hash to its successor for a
-	// short grace, so concurrent requests that still carry the old cookie
-	// are not signed out.
-	rotMu   sync.Mutex
-	rotated map[string]rotation
 }
 
 type staticToken struct {
@@ -127,11 +128,6 @@ type staticToken struct {
 type cachedIdentity struct {
 	id Identity
 	at time.Time
-}
-
-type rotation struct {
-	next string // the new id hash
-	at   time.Time
 }
 
 // New returns the sign-in service. It does no I/O: the OIDC metadata is
@@ -169,7 +165,7 @@ func New(o Options) (*Service, error) {
 		o.AppURL = o.BaseURL
 	}
 	s := &Service{opts: o, byID: map[string]provider{}, store: o.Store, catalog: o.Catalog, logger: o.Logger, now: o.Now,
-		secure: base.Scheme == "https", idByRf: map[string]cachedIdentity{}, rotated: map[string]rotation{}, errs: o.Errors}
+		secure: base.Scheme == "https", idByRf: map[string]cachedIdentity{}, errs: o.Errors}
 	s.audit = o.Auditor
 	if s.audit == nil {
 		s.audit = logAuditor{o.Logger}
@@ -192,6 +188,7 @@ func New(o Options) (*Service, error) {
 		}
 	}
 	s.limits = newLimits(o.RateLimit, o.Now)
+	s.limits.shared, s.limits.logger = o.SharedLimits, o.Logger
 	if s.seal, err = newSealer(o.Session.Secret); err != nil {
 		return nil, fmt.Errorf("authn: auth.session.secret: %w", err)
 	}

@@ -81,10 +81,16 @@ func (s *Service) session(w http.ResponseWriter, r *http.Request) (*Session, err
 	}
 	hash := hashOf(c.Value)
 	ctx := r.Context()
+	now := s.now()
 	ss, err := s.store.Session(ctx, hash)
 	if greenroom.IsNotFound(err) {
-		if next, ok := s.rotatedTo(hash); ok {
+		// Rotated away from just now, maybe by another replica.
+		next, rerr := s.store.RotatedTo(ctx, hash, now)
+		switch {
+		case rerr == nil:
 			ss, err = s.store.Session(ctx, next)
+		case !greenroom.IsNotFound(rerr):
+			return nil, fmt.Errorf("authn: session: %w", rerr)
 		}
 	}
 	if greenroom.IsNotFound(err) {
@@ -94,7 +100,6 @@ func (s *Service) session(w http.ResponseWriter, r *http.Request) (*Session, err
 	if err != nil {
 		return nil, fmt.Errorf("authn: session: %w", err)
 	}
-	now := s.now()
 	if !now.Before(ss.ExpiresAt) || now.Sub(ss.LastSeenAt) > s.opts.Session.IdleTimeout {
 		if err := s.store.DeleteSession(ctx, ss.IDHash); err != nil {
 			return nil, err
@@ -110,23 +115,27 @@ func (s *Service) session(w http.ResponseWriter, r *http.Request) (*Session, err
 	case now.Sub(ss.RotatedAt) >= s.opts.Session.RotationInterval && ss.IDHash == hash:
 		old := ss.IDHash
 		id := randomToken(sessionIDBytes)
-		ss.IDHash, ss.RotatedAt, ss.LastSeenAt = hashOf(id), now, now
-		if err := s.store.UpdateSession(ctx, old, ss); err != nil {
-			if !greenroom.IsNotFound(err) {
-				return nil, err
-			}
-			// A concurrent request rotated it first: use its successor.
-			next, ok := s.rotatedTo(old)
-			if !ok {
-				return nil, nil
-			}
-			cur, err := s.store.Session(ctx, next)
-			if err != nil {
-				return nil, nil
-			}
-			return &cur, nil
+		next := hashOf(id)
+		// Claim the rotation first, in the store: of concurrent requests
+		// (on any replica) one wins; the others keep the old id, which
+		// finds the successor for rotationGrace.
+		winner, err := s.store.ClaimRotation(ctx, old, next, now.Add(rotationGrace))
+		if err != nil {
+			return nil, err
 		}
-		s.rememberRotation(old, ss.IDHash, now)
+		if winner != next {
+			if cur, err := s.store.Session(ctx, winner); err == nil {
+				return &cur, nil
+			}
+			return &ss, nil // the winner has not stored its successor yet: the old one is still good
+		}
+		ss.IDHash, ss.RotatedAt, ss.LastSeenAt = next, now, now
+		if err := s.store.UpdateSession(ctx, old, ss); err != nil {
+			if greenroom.IsNotFound(err) {
+				return nil, nil // signed out meanwhile
+			}
+			return nil, err
+		}
 		s.setSessionCookie(w, r, id, ss.ExpiresAt)
 	case now.Sub(ss.LastSeenAt) >= touchEvery:
 		ss.LastSeenAt = now
@@ -137,31 +146,13 @@ func (s *Service) session(w http.ResponseWriter, r *http.Request) (*Session, err
 	return &ss, nil
 }
 
-func (s *Service) rememberRotation(old, next string, now time.Time) {
-	s.rotMu.Lock()
-	defer s.rotMu.Unlock()
-	for k, v := range s.rotated {
-		if now.Sub(v.at) > rotationGrace {
-			delete(s.rotated, k)
-		}
-	}
-	s.rotated[old] = rotation{next: next, at: now}
-}
-
-func (s *Service) rotatedTo(old string) (string, bool) {
-	s.rotMu.Lock()
-	defer s.rotMu.Unlock()
-	v, ok := s.rotated[old]
-	if !ok || s.now().Sub(v.at) > rotationGrace {
-		return "", false
-	}
-	return v.next, true
-}
-
 // Purge deletes expired and idle sessions and stale flows; run it
 // periodically.
 func (s *Service) Purge(ctx context.Context) (int, error) {
 	now := s.now()
+	if _, err := s.store.PurgeShared(ctx, now); err != nil {
+		return 0, err
+	}
 	return s.store.PurgeSessions(ctx, now, now.Add(-s.opts.Session.IdleTimeout))
 }
 

@@ -37,6 +37,33 @@ type SessionStore interface {
 	PurgeSessions(ctx context.Context, now, idleBefore time.Time) (int, error)
 }
 
+// RotationStore remembers, for a short grace, which id a session rotated
+// to, where every replica sees it: a request still carrying the old id
+// that reaches another replica finds the session.
+type RotationStore interface {
+	// ClaimRotation records old → next unless another rotation of old was
+	// claimed first, and returns the successor that won.
+	ClaimRotation(ctx context.Context, old, next string, until time.Time) (string, error)
+	// RotatedTo returns the successor of old while its grace lasts;
+	// not_found otherwise.
+	RotatedTo(ctx context.Context, old string, now time.Time) (string, error)
+	// PurgeShared deletes expired rotations and rate counters.
+	PurgeShared(ctx context.Context, now time.Time) (int, error)
+}
+
+// SharedCounter keeps fixed-window rate-limit counters where every replica
+// sees them (the database store on PostgreSQL).
+type SharedCounter interface {
+	// AddRateCount adds n to key's counter of the window starting at
+	// window (ending at expires) and returns its total.
+	AddRateCount(ctx context.Context, key string, window, expires time.Time, n int) (int, error)
+	// AddRateCounts is AddRateCount of several distinct keys in one go,
+	// returning their totals in order.
+	AddRateCounts(ctx context.Context, keys []string, window, expires time.Time, n int) ([]int, error)
+	// RateCount returns key's counter of the window, 0 when none.
+	RateCount(ctx context.Context, key string, window time.Time) (int, error)
+}
+
 // Flow is a sign-in in progress, between /start and the callback.
 type Flow struct {
 	StateHash string
@@ -95,6 +122,7 @@ type TokenStore interface {
 // implements it.
 type Store interface {
 	SessionStore
+	RotationStore
 	FlowStore
 	TokenStore
 }

@@ -55,11 +55,8 @@ type NewToken struct {
 // CreateToken issues a token for p: a personal access token acting for p,
 // or a service token owned by p.
 func (s *Service) CreateToken(ctx context.Context, p *access.Principal, req TokenRequest) (NewToken, error) {
-	if p == nil || p.UserRef == "" || p.Kind == access.KindService {
-		return NewToken{}, greenroom.Errorf(greenroom.CodeForbidden, "tokens are created by signed-in users")
-	}
-	if p.TokenID != "" {
-		return NewToken{}, greenroom.Errorf(greenroom.CodeForbidden, "a token cannot create other tokens: sign in to the portal to create one")
+	if d := CanCreateToken(p); !d.Allowed {
+		return NewToken{}, greenroom.Errorf(greenroom.CodeForbidden, "%s", d.Reason)
 	}
 	req.Name = strings.TrimSpace(req.Name)
 	if req.Name == "" || len(req.Name) > maxTokenName {
@@ -125,6 +122,18 @@ func (s *Service) CreateToken(ctx context.Context, p *access.Principal, req Toke
 	return NewToken{Token: t, Secret: secret}, nil
 }
 
+// CanCreateToken says whether p may create tokens, and why not: signed-in
+// users only, not services, and not through another token.
+func CanCreateToken(p *access.Principal) access.Decision {
+	switch {
+	case p == nil || p.UserRef == "" || p.Kind == access.KindService:
+		return access.Decision{Reason: "tokens are created by signed-in users"}
+	case p.TokenID != "":
+		return access.Decision{Reason: "a token cannot create other tokens: sign in to the portal to create one"}
+	}
+	return access.Decision{Allowed: true}
+}
+
 // Tokens lists the tokens p created or that act for p, newest first.
 func (s *Service) Tokens(ctx context.Context, p *access.Principal) ([]Token, error) {
 	if p == nil || p.UserRef == "" {
@@ -143,14 +152,46 @@ func (s *Service) Tokens(ctx context.Context, p *access.Principal) ([]Token, err
 	return out, nil
 }
 
-// RevokeToken revokes a token p created or that acts for p; any other id
-// answers not_found, as an unknown one does.
+// AdminCheck decides whether the caller of ctx administers the portal
+// (the permission layer's admin action); Reason says why not.
+type AdminCheck func(ctx context.Context) access.Decision
+
+// SetAdminCheck sets how administrators are recognised for the token
+// administration (AllTokens, revoking anyone's token); without one nobody
+// is. Call it before serving.
+func (s *Service) SetAdminCheck(c AdminCheck) { s.adminCheck = c }
+
+// CanAdministerTokens reports whether the caller of ctx may list and
+// revoke every user's tokens, with the reason when not.
+func (s *Service) CanAdministerTokens(ctx context.Context) access.Decision {
+	p := access.FromContext(ctx)
+	switch {
+	case p == nil || p.UserRef == "":
+		return access.Decision{Reason: "sign in to administer tokens"}
+	case s.adminCheck == nil:
+		return access.Decision{Reason: "no permission layer decides who administers tokens"}
+	}
+	return s.adminCheck(ctx)
+}
+
+// AllTokens lists every token of every user and service, newest first,
+// for an administrator; others get forbidden with the reason.
+func (s *Service) AllTokens(ctx context.Context) ([]Token, error) {
+	if d := s.CanAdministerTokens(ctx); !d.Allowed {
+		return nil, greenroom.Errorf(greenroom.CodeForbidden, "Only administrators list everyone's tokens: %s.", d.Reason)
+	}
+	return s.store.Tokens(ctx, "")
+}
+
+// RevokeToken revokes a token p created or that acts for p, or, for an
+// administrator, anyone's token; any other id answers not_found, as an
+// unknown one does, so that ids of others' tokens are not confirmed.
 func (s *Service) RevokeToken(ctx context.Context, p *access.Principal, id string) (Token, error) {
 	if p == nil || p.UserRef == "" {
 		return Token{}, greenroom.Errorf(greenroom.CodeUnauthorized, "sign in to revoke tokens")
 	}
 	t, err := s.store.Token(ctx, id)
-	if err != nil || (t.CreatedBy != p.UserRef && t.Subject != p.UserRef) {
+	if err != nil || (t.CreatedBy != p.UserRef && t.Subject != p.UserRef && !s.CanAdministerTokens(ctx).Allowed) {
 		return Token{}, greenroom.Errorf(greenroom.CodeNotFound, "no token %q", id)
 	}
 	if err := s.store.RevokeToken(ctx, id, s.now()); err != nil {

@@ -133,12 +133,26 @@ func BuildSearchJSON(body []byte, uid string) ([]SearchRow, error) {
 // value keeps each entity counted once in a facet and listed once when
 // ordered by that key.
 func UniqueRows(rows []SearchRow) []SearchRow {
+	out := make([]SearchRow, 0, len(rows))
+	if len(rows) <= 64 {
+		// An entity's few dozen rows: comparing with those kept costs less
+		// than building a set (a map per entity indexed).
+	next:
+		for _, r := range rows {
+			for _, o := range out {
+				if o.Key == r.Key && o.Value == r.Value && o.Null == r.Null {
+					continue next
+				}
+			}
+			out = append(out, r)
+		}
+		return out
+	}
 	type kvNull struct {
 		key, value string
 		null       bool
 	}
 	seen := make(map[kvNull]bool, len(rows))
-	out := rows[:0:0]
 	for _, r := range rows {
 		k := kvNull{r.Key, r.Value, r.Null}
 		if seen[k] {
@@ -224,6 +238,11 @@ func objectKeys(m map[string]any) []string {
 func arrayIndex(s string) (int64, bool) {
 	if s == "" || len(s) > 10 || (len(s) > 1 && s[0] == '0') {
 		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false // most keys: no ParseInt error to allocate
+		}
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n < 0 || n >= math.MaxUint32 || strconv.FormatInt(n, 10) != s {

@@ -1,0 +1,93 @@
+package catalog_test
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+	"runtime/metrics"
+	"strconv"
+	"testing"
+	"time"
+
+	"greenroom/internal/catalog"
+	"greenroom/internal/catalog/catalogtest"
+	"greenroom/internal/store"
+	"greenroom/internal/store/storetest"
+)
+
+// BenchmarkIngest measures a first refresh of a generated catalog (files
+// behind one Location file, as `greenroom bench catalog` writes them) into
+// an empty store: read, parse, process, store, stitch. Size from
+// GREENROOM_BENCH_ENTITIES (default 5000); -benchtime 1x is enough. It
+// reports the peak Go heap in use (peak-heap-MB).
+func BenchmarkIngest(b *testing.B) {
+	n := 5000
+	if v := os.Getenv("GREENROOM_BENCH_ENTITIES"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ents, err := catalogtest.Generate(n, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	lay, err := catalogtest.Write(b.TempDir(), ents, 1000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts := map[string]func(testing.TB) store.Options{store.DriverSQLite: storetest.SQLiteOptions}
+	if os.Getenv(storetest.EnvPostgres) != "" {
+		opts[store.DriverPostgres] = storetest.PostgresOptions
+	}
+	for name, o := range opts {
+		b.Run(fmt.Sprintf("%s/n=%d", name, n), func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				s := storetest.Open(b, o(b))
+				src, err := catalog.FileSource(lay.Root, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				svc, err := catalog.NewService(s, []catalog.Source{src}, slog.New(slog.DiscardHandler))
+				if err != nil {
+					b.Fatal(err)
+				}
+				runtime.GC()
+				stop := make(chan struct{})
+				peak := make(chan uint64)
+				go func() { peak <- peakHeap(stop) }()
+				b.StartTimer()
+				if err := svc.Refresh(b.Context()); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				close(stop)
+				b.ReportMetric(float64(<-peak)/(1<<20), "peak-heap-MB")
+				if c, err := s.CountEntities(b.Context()); err != nil || c != n+1 {
+					b.Fatalf("stored %d of %d: %v", c, n+1, err)
+				}
+				b.StartTimer()
+			}
+		})
+	}
+}
+
+// peakHeap samples the Go heap in use (live and not yet collected
+// objects) every 20 ms until stop is closed, and returns the most seen.
+func peakHeap(stop <-chan struct{}) uint64 {
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	var most uint64
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		metrics.Read(sample)
+		most = max(most, sample[0].Value.Uint64())
+		select {
+		case <-stop:
+			return most
+		case <-t.C:
+		}
+	}
+}
