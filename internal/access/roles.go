@@ -140,7 +140,13 @@ func (r *Resolver) resolve(ctx context.Context, userRef string) (resolved, error
 	res := resolved{at: r.now(), attributes: map[string]string{}}
 	user, err := r.entity(ctx, userRef)
 	if greenroom.IsNotFound(err) {
-		return res, nil // not cached: the user may be ingested any moment
+		// Cached like a found user (the zero-config guest is in no
+		// catalog, and would cost a read per request): ingesting the user
+		// publishes an event, which Follow turns into Invalidate.
+		r.mu.Lock()
+		r.cache[userRef] = res
+		r.mu.Unlock()
+		return res, nil
 	}
 	if err != nil {
 		return resolved{}, err

@@ -342,3 +342,47 @@ func TestPredicateEndpoints(t *testing.T) {
 		}
 	})
 }
+
+// The by-name and by-query handlers write the catalog's stored JSON as it
+// is: the same document whether the read cache answered or not, with the
+// cache's answer in X-Greenroom-Cache.
+func TestCachedReadsServeTheSameBody(t *testing.T) {
+	mux := newTestAPI(t)
+	for _, target := range []string{
+		"/api/catalog/entities/by-name/component/default/comp-1",
+		"/api/catalog/entities/by-query?filter=kind=component&limit=2&orderField=metadata.name,asc",
+	} {
+		first := call(t, mux, http.MethodGet, target, "", nil)
+		again := call(t, mux, http.MethodGet, target, "", nil)
+		if first.Code != http.StatusOK || again.Code != http.StatusOK {
+			t.Fatalf("%s: status %d then %d", target, first.Code, again.Code)
+		}
+		if h1, h2 := first.Header().Get("X-Greenroom-Cache"), again.Header().Get("X-Greenroom-Cache"); h1 != "miss" || h2 != "hit" {
+			t.Errorf("%s: X-Greenroom-Cache %q then %q, want miss then hit", target, h1, h2)
+		}
+		if first.Body.String() != again.Body.String() {
+			t.Errorf("%s: bodies differ:\n%s\n%s", target, first.Body, again.Body)
+		}
+		if ct := again.Header().Get("Content-Type"); ct != "application/json; charset=utf-8" {
+			t.Errorf("%s: Content-Type %q", target, ct)
+		}
+		if !json.Valid(again.Body.Bytes()) {
+			t.Errorf("%s: not JSON: %s", target, again.Body)
+		}
+	}
+	var page struct {
+		Items      []ent `json:"items"`
+		TotalItems int   `json:"totalItems"`
+		PageInfo   struct {
+			NextCursor string `json:"nextCursor"`
+		} `json:"pageInfo"`
+	}
+	call(t, mux, http.MethodGet, "/api/catalog/entities/by-query?filter=kind=component&limit=2&orderField=metadata.name,asc", "", &page)
+	if names(page.Items) != "comp-0,comp-1" || page.TotalItems != 3 || page.PageInfo.NextCursor == "" {
+		t.Errorf("page: %s, total %d, next %q", names(page.Items), page.TotalItems, page.PageInfo.NextCursor)
+	}
+	call(t, mux, http.MethodGet, "/api/catalog/entities/by-query?limit=2&cursor="+url.QueryEscape(page.PageInfo.NextCursor), "", &page)
+	if names(page.Items) != "comp-2" || page.TotalItems != 3 {
+		t.Errorf("second page: %s, total %d", names(page.Items), page.TotalItems)
+	}
+}

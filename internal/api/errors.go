@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"greenroom/internal/greenroom"
 )
@@ -74,6 +75,15 @@ func (ew ErrorWriter) Write(w http.ResponseWriter, r *http.Request, err error) {
 	body.Request = errorRequest{Method: r.Method, URL: r.URL.RequestURI()}
 	body.Response.StatusCode = status
 	writeJSON(w, status, body)
+}
+
+// writeRawJSON writes b, JSON already encoded, as writeJSON would.
+func writeRawJSON(w http.ResponseWriter, status int, b []byte) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b) // as in writeJSON: only a broken connection fails
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"greenroom/internal/catalog/entity"
@@ -75,19 +76,35 @@ func (s *Service) QueryEntities(ctx context.Context, q query.EntitiesQuery, fiel
 	if err != nil {
 		return query.EntitiesPage[json.RawMessage]{}, err
 	}
+	key, version, cacheable := s.cacheSlot(sc, "page", pageCacheKey{Q: q, F: fields})
+	if cacheable {
+		if v, ok := s.cache.get(key, version); ok {
+			noteCache(ctx, true)
+			page := v.(query.EntitiesPage[json.RawMessage])
+			page.Items = slices.Clone(page.Items) // the caller's to reorder
+			return page, nil
+		}
+	}
 	q, restore := sc.scopedQuery(q)
 	page, err := s.querier.QueryEntities(ctx, q)
 	if err != nil {
 		return query.EntitiesPage[json.RawMessage]{}, fmt.Errorf("catalog: query entities: %w", err)
 	}
 	restore(&page)
-	return query.MapItems(page, func(r Record) (json.RawMessage, error) {
+	out, err := query.MapItems(page, func(r Record) (json.RawMessage, error) {
 		body, err := sc.served(r.Body)
 		if err != nil {
 			return nil, err
 		}
 		return project(body, fields)
 	})
+	if err == nil && cacheable {
+		kept := out
+		kept.Items = slices.Clone(out.Items) // out is the caller's to reorder
+		s.cache.put(key, version, kept, pageSize(kept))
+		noteCache(ctx, false)
+	}
+	return out, err
 }
 
 // EntitiesByRefs returns the entities named by refs in their order, with
@@ -128,12 +145,41 @@ func (s *Service) Facets(ctx context.Context, q query.FacetsQuery) (query.Facets
 	if err != nil {
 		return query.FacetsResponse{}, err
 	}
+	// The store caches counts per catalog version too, but checking that
+	// version costs a read transaction (on PostgreSQL, round trips).
+	key, version, cacheable := s.cacheSlot(sc, "facets", q)
+	if cacheable {
+		if v, ok := s.cache.get(key, version); ok {
+			noteCache(ctx, true)
+			return query.FacetsResponse{Facets: cloneFacets(v.(map[string][]query.FacetCount))}, nil
+		}
+	}
 	f, err := s.querier.EntityFacets(ctx, q.Facets, sc.and(q.Filter))
 	if err != nil {
 		return query.FacetsResponse{}, fmt.Errorf("catalog: facets: %w", err)
 	}
 	sc.facetValues(f) // visibility.go
+	if cacheable {
+		size := 0
+		for k, l := range f {
+			size += len(k) + 32*len(l)
+			for _, c := range l {
+				size += len(c.Value)
+			}
+		}
+		s.cache.put(key, version, cloneFacets(f), size)
+		noteCache(ctx, false)
+	}
 	return query.FacetsResponse{Facets: f}, nil
+}
+
+// cloneFacets copies facet counts, which callers may change.
+func cloneFacets(m map[string][]query.FacetCount) map[string][]query.FacetCount {
+	out := make(map[string][]query.FacetCount, len(m))
+	for k, l := range m {
+		out[k] = slices.Clone(l)
+	}
+	return out
 }
 
 func project(body []byte, fields query.Fields) (json.RawMessage, error) {

@@ -66,6 +66,9 @@ type Service struct {
 	// readFilter, when set, scopes every read to what the caller may see
 	// (visibility.go).
 	readFilter ReadFilter
+	// cache keeps served entities and pages per catalog change
+	// (readcache.go).
+	cache readCache
 }
 
 // StoreQuerier is a Store that also answers the read API's queries.
@@ -467,12 +470,25 @@ func (s *Service) EntityByName(ctx context.Context, ref greenroom.EntityRef) (js
 	if err != nil {
 		return nil, err
 	}
+	key, version, cacheable := s.cacheSlot(sc, "name", strings.ToLower(ref.String()))
+	if cacheable {
+		if v, ok := s.cache.get(key, version); ok {
+			noteCache(ctx, true)
+			return v.(json.RawMessage), nil
+		}
+	}
 	rec, err := s.store.EntityByRef(ctx, ref.String())
 	if err != nil {
 		return nil, fmt.Errorf("catalog: entity %s: %w", ref, err)
 	}
-	return sc.visibleRecord(rec, fmt.Errorf("catalog: entity %s: %w", ref,
+	body, err := sc.visibleRecord(rec, fmt.Errorf("catalog: entity %s: %w", ref,
 		greenroom.Errorf(greenroom.CodeNotFound, "entity %s not found", ref.String())))
+	if err == nil && cacheable {
+		body = body[:len(body):len(body)] // shared: an append must copy
+		s.cache.put(key, version, body, len(body))
+		noteCache(ctx, false)
+	}
+	return body, err
 }
 
 // EnqueueFunc durably queues background work of a kind.

@@ -23,6 +23,10 @@ type ReadScope struct {
 	// hides are dropped from every served entity, so that a visible entity
 	// never reveals a hidden one's ref.
 	Visible func(ref string) bool
+	// CacheKey, when set, names the scope for the read cache: two scopes
+	// with the same key must select and serve exactly the same. A
+	// restricted scope without one is never cached (readcache.go).
+	CacheKey string
 }
 
 func (sc ReadScope) unrestricted() bool { return sc.Filter == nil && sc.Visible == nil }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"greenroom/internal/catalog"
 	"greenroom/internal/catalog/catalogtest"
 )
 
@@ -35,6 +36,7 @@ type catalogBenchOptions struct {
 	backstageDir, out, workDir               string
 	seed                                     uint64
 	vacuum                                   bool
+	readCacheBytes                           int64
 }
 
 // Bounds of the flags, so that a typo cannot ask for unbounded work.
@@ -87,6 +89,7 @@ with --backstage-url, only the load against an already running one.`,
 	f.StringVar(&o.workDir, "work-dir", "", "keep the generated catalog, configuration, data and server log in this new or empty directory (default: a temporary directory, removed at the end)")
 	f.BoolVar(&o.vacuum, "vacuum", true, "on PostgreSQL, VACUUM ANALYZE the fresh database once all entities are queryable, as autovacuum does within a minute or two of a bulk load, so that the load measures the steady state")
 	f.Uint64Var(&o.seed, "seed", 1, "seed of the generated catalog and the request mix")
+	f.Int64Var(&o.readCacheBytes, "read-cache-bytes", 0, "bound of the server's catalog read cache in bytes, -1 to turn it off, to measure the uncached path (default: the server's own, "+strconv.Itoa(catalog.DefaultReadCacheBytes)+")")
 	return cmd
 }
 
@@ -169,10 +172,19 @@ type catalogReport struct {
 	// machine was doing (PostgreSQL's own work not included).
 	IngestCPUSeconds float64 `json:"ingestCpuSeconds,omitempty"`
 	VacuumSeconds    float64 `json:"vacuumSeconds,omitempty"`
+	// SettleSeconds is the wait after the ingest for the server to go
+	// idle before the load (its background work done).
+	SettleSeconds float64 `json:"settleSeconds,omitempty"`
+	// ReadCacheBytes is the server's read cache bound when the run set
+	// one (--read-cache-bytes; -1 off).
+	ReadCacheBytes int64 `json:"readCacheBytes,omitempty"`
 
 	Cases     []caseReport `json:"cases"`
 	PeakRSSMB float64      `json:"peakRssMB,omitempty"`
 	EndRSSMB  float64      `json:"endRssMB,omitempty"`
+	// EndRSSFileMB is the file-backed part of EndRSSMB: pages of the
+	// SQLite file the read connections map, shared with the OS page cache.
+	EndRSSFileMB float64 `json:"endRssFileMB,omitempty"`
 }
 
 type caseReport struct {
@@ -191,19 +203,25 @@ type caseReport struct {
 	// ClientCPUms is this process's CPU time per request: the load
 	// generator shares the machine's cores with the server.
 	ClientCPUms float64 `json:"clientCpuMsPerRequest,omitempty"`
+	// CacheHitRate is the share of responses the server's read cache
+	// answered (its X-Greenroom-Cache header); nil when it sent none.
+	CacheHitRate *float64 `json:"cacheHitRate,omitempty"`
 }
 
 func benchCatalog(ctx context.Context, o *catalogBenchOptions, stdout, stderr io.Writer) error {
 	if err := o.validate(); err != nil {
 		return err
 	}
-	rep := &catalogReport{Target: o.target, Store: "sqlite", Entities: o.entities, Concurrency: o.concurrency,
+	rep := &catalogReport{Target: o.target, Store: "sqlite", Entities: o.entities, Concurrency: o.concurrency, ReadCacheBytes: o.readCacheBytes,
 		CPUs: runtime.NumCPU(), LoadAverage: loadAverage(), Date: time.Now().UTC().Format(time.RFC3339)}
 	if o.postgres != "" || o.target == "backstage" {
 		rep.Store = "postgres"
 	}
+	// Keep-alive connections, one per worker, and no gzip: the generator
+	// shares the cores with the server, so it must cost little.
 	client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{
 		MaxIdleConnsPerHost: o.concurrency + 1, MaxConnsPerHost: o.concurrency + 1, IdleConnTimeout: time.Minute,
+		DisableCompression: true,
 	}}
 	var cleanups []func()
 	defer func() {
@@ -250,7 +268,8 @@ func benchCatalog(ctx context.Context, o *catalogBenchOptions, stdout, stderr io
 	if srv.cmd != nil {
 		peak, _ := procStatusKB(srv.cmd.Process.Pid, "VmHWM")
 		end, _ := procStatusKB(srv.cmd.Process.Pid, "VmRSS")
-		rep.PeakRSSMB, rep.EndRSSMB = float64(peak)/1024, float64(end)/1024
+		file, _ := procStatusKB(srv.cmd.Process.Pid, "RssFile")
+		rep.PeakRSSMB, rep.EndRSSMB, rep.EndRSSFileMB = float64(peak)/1024, float64(end)/1024, float64(file)/1024
 	}
 	if err := writeCatalogReport(stdout, o.out, rep); err != nil {
 		return err
@@ -311,7 +330,39 @@ func ingestCatalog(ctx context.Context, o *catalogBenchOptions, c *http.Client, 
 		rep.VacuumSeconds = time.Since(t0).Seconds()
 		fmt.Fprintf(stderr, "VACUUM ANALYZE took %.1f s\n", rep.VacuumSeconds)
 	}
+	if err := srv.settle(ctx, stderr, rep); err != nil {
+		return nil, nil, err
+	}
 	return mix, srv, nil
+}
+
+// settle waits, up to settleTimeout, until the server's background work
+// after the ingest (search indexing, docs builds, follow-up jobs) is done:
+// until it uses less than settleCPU of a core for a second. Otherwise the
+// first class's latencies and CPU per request carry the end of the ingest.
+func (s *benchServer) settle(ctx context.Context, progress io.Writer, rep *catalogReport) error {
+	if s.cmd == nil {
+		return nil
+	}
+	const settleCPU, settleTimeout = 0.05, 2 * time.Minute
+	t0 := time.Now()
+	for time.Since(t0) < settleTimeout {
+		c0 := s.cpuSeconds()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+		if err := s.alive(); err != nil {
+			return err
+		}
+		if s.cpuSeconds()-c0 < settleCPU {
+			break
+		}
+	}
+	rep.SettleSeconds = time.Since(t0).Seconds()
+	fmt.Fprintf(progress, "server settled after %.1f s\n", rep.SettleSeconds)
+	return nil
 }
 
 // benchWorkDir returns the directory of a run: dir, which must be new or
@@ -362,7 +413,15 @@ func startBenchServer(o *catalogBenchOptions, dir string, roots []string, dsn st
 		// Backstage's default catalog.rules admit only Component, API and
 		// Location from configured locations; allow every generated kind, as
 		// bench/backstage/app-config.yaml does.
-		cfg := fmt.Sprintf("catalog:\n  rules:\n    - allow: [%s, Location]\n  locations:\n", strings.Join(catalogtest.Kinds, ", "))
+		// techdocs.builder external, as for a Backstage whose CI publishes
+		// docs: half the generated entities carry a techdocs-ref that
+		// cannot be built, and their build jobs would run in the
+		// background of the whole load. catalog.processingInterval 30
+		// minutes, as bench/backstage/app-config.yaml has, so that a
+		// scheduled full refresh (every 60 s by default: re-reading a
+		// 100k-entity source costs tens of CPU seconds) does not land in
+		// the middle of a load class.
+		cfg := fmt.Sprintf("techdocs:\n  builder: external\ncatalog:\n  processingInterval: { minutes: 30 }\n  rules:\n    - allow: [%s, Location]\n  locations:\n", strings.Join(catalogtest.Kinds, ", "))
 		for _, root := range roots {
 			cfg += fmt.Sprintf("    - type: file\n      target: %q\n", root)
 		}
@@ -376,6 +435,9 @@ func startBenchServer(o *catalogBenchOptions, dir string, roots []string, dsn st
 		s.cmd = exec.Command(exe, "--config", cfgPath, "serve", "--no-demo",
 			"--data-dir", filepath.Join(dir, "data"), "--listen", "127.0.0.1:"+strconv.Itoa(port))
 		s.cmd.Dir = dir
+		if o.readCacheBytes != 0 {
+			s.cmd.Env = append(os.Environ(), readCacheEnv+"="+strconv.FormatInt(o.readCacheBytes, 10))
+		}
 		s.ready = "/readyz"
 	case "backstage":
 		bdir, err := filepath.Abs(o.backstageDir)
@@ -612,10 +674,13 @@ func writeCatalogReport(w io.Writer, format string, rep *catalogReport) error {
 		if c.Name == "" {
 			cpu = fmt.Sprintf("%.2f ms, %.2f ms", c.ServerCPUms, c.ClientCPUms)
 		}
+		if c.CacheHitRate != nil {
+			cpu += fmt.Sprintf("; cache hits %.0f %%", 100**c.CacheHitRate)
+		}
 		fmt.Fprintf(w, "%-64s %9d %6d %8.0f %8.2f %8.2f %8.2f %s\n", name, c.Requests, c.Errors, c.PerSec, c.P50, c.P99, c.Max, cpu)
 	}
 	if rep.PeakRSSMB > 0 {
-		fmt.Fprintf(w, "\npeak RSS (VmHWM) %.1f MB; RSS at the end %.1f MB\n", rep.PeakRSSMB, rep.EndRSSMB)
+		fmt.Fprintf(w, "\npeak RSS (VmHWM) %.1f MB; RSS at the end %.1f MB (%.1f MB of it file-backed)\n", rep.PeakRSSMB, rep.EndRSSMB, rep.EndRSSFileMB)
 	}
 	return nil
 }

@@ -108,6 +108,17 @@ func TestBenchCatalogTiny(t *testing.T) {
 			if client <= 0 {
 				t.Error("no client CPU time recorded")
 			}
+			// The read cache answers by-name and by-query (its header), not
+			// facets, which the store caches.
+			for _, c := range rep.Cases {
+				cached := c.Class == "by-name" || c.Class == "by-query"
+				if (c.CacheHitRate != nil) != cached || cached && (*c.CacheHitRate < 0 || *c.CacheHitRate > 1) {
+					t.Errorf("%s/%s: cache hit rate %v", c.Class, c.Name, c.CacheHitRate)
+				}
+			}
+			if rep.SettleSeconds <= 0 {
+				t.Errorf("settle %.2f s: want the wait recorded", rep.SettleSeconds)
+			}
 		})
 	}
 }
@@ -214,7 +225,7 @@ func TestRecorderKeepsBoundedSample(t *testing.T) {
 	rc := &recorder{r: rand.New(rand.NewPCG(1, 2))}
 	n := 2 * maxSamples
 	for i := range n {
-		rc.add(time.Duration(i))
+		rc.add(time.Duration(i), cacheUnknown)
 	}
 	if rc.count != n || len(rc.samples) != maxSamples || rc.max != time.Duration(n-1) {
 		t.Fatalf("count %d, kept %d, max %d", rc.count, len(rc.samples), rc.max)
@@ -226,5 +237,33 @@ func TestRecorderKeepsBoundedSample(t *testing.T) {
 	}
 	if row.Requests != n || row.PerSec != float64(n) {
 		t.Errorf("row = %+v", row)
+	}
+}
+
+// TestNextCursorPath reads the continuation of a by-query walk off the
+// page's pageInfo without decoding the page.
+func TestNextCursorPath(t *testing.T) {
+	for _, tc := range []struct{ body, want string }{
+		{`{"items":[{"metadata":{"name":"a"}}],"totalItems":3,"pageInfo":{"nextCursor":"eyJhIjoxfQ=="}}`,
+			"/api/catalog/entities/by-query?limit=20&cursor=eyJhIjoxfQ%3D%3D"},
+		{`{"items":[],"totalItems":0,"pageInfo":{}}`, ""},
+		{`{"items":[],"pageInfo":{"prevCursor":"x"}}`, ""},
+		{`{"pageInfo":{"nextCursor":""}}`, ""},
+	} {
+		if got := nextCursorPath([]byte(tc.body)); got != tc.want {
+			t.Errorf("nextCursorPath(%s) = %q, want %q", tc.body, got, tc.want)
+		}
+	}
+}
+
+// TestPageDepth draws walks of 1 to 5 pages, the first most often.
+func TestPageDepth(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	counts := map[int]int{}
+	for range 10000 {
+		counts[pageDepth(r)]++
+	}
+	if len(counts) != 5 || counts[1] < counts[2] || counts[2] < counts[3] || counts[0] != 0 || counts[6] != 0 {
+		t.Errorf("depths drawn: %v", counts)
 	}
 }

@@ -39,7 +39,7 @@ func (s *Store) QueryEntities(ctx context.Context, q query.EntitiesQuery) (query
 	}
 	var page query.EntitiesPage[EntityRecord]
 	err := s.readTx(ctx, func(rd reader) error {
-		pq := pageQuery{r: r, rd: rd, d: s.d}
+		pq := pageQuery{ctx: ctx, r: r, rd: rd, d: s.d, s: s}
 		if err := pq.plan(ctx); err != nil {
 			return err
 		}
@@ -86,7 +86,7 @@ func (s *Store) countMatches(ctx context.Context, pq *pageQuery) (int, error) {
 	if !cacheable || planOverride != "" { // tests of each plan must run it
 		return pq.count(ctx)
 	}
-	version, err := catalogVersion(ctx, pq.rd)
+	version, err := pq.version()
 	if err != nil {
 		return 0, err
 	}
@@ -123,6 +123,23 @@ type pageQuery struct {
 	// nothing does).
 	kinds []string
 	rest  *query.Filter
+	// s is the store, for its caches; snapshotVersion is the catalog
+	// version in rd's snapshot once read (version).
+	s               *Store
+	snapshotVersion int64
+	versionRead     bool
+}
+
+// version returns the catalog version of the read's snapshot, read once.
+func (pq *pageQuery) version() (int64, error) {
+	if !pq.versionRead {
+		v, err := catalogVersion(pq.ctx, pq.rd)
+		if err != nil {
+			return 0, err
+		}
+		pq.snapshotVersion, pq.versionRead = v, true
+	}
+	return pq.snapshotVersion, nil
 }
 
 // order returns the sort fields the query applies.
@@ -154,7 +171,7 @@ func (pq *pageQuery) plan(ctx context.Context) error {
 	if rows < 0 {
 		rows = n
 	}
-	p := &planner{r: pq.rd, cap: scanBreakEven(rows, n)}
+	p := &planner{r: pq.rd, cap: scanBreakEven(rows, n), cache: &pq.s.estimates, version: pq.version}
 	// At the break-even point a scan in order finds the page in about cap
 	// rows if matches are spread evenly; allow twice that before assuming
 	// they are not (kind=user sorted by name: the users' names may all come

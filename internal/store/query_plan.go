@@ -490,6 +490,40 @@ type planner struct {
 	r     reader
 	cap   int
 	count int // estimates run
+	// cache, when set, keeps estimates per catalog version (version reads
+	// it in the planner's snapshot): a page's plan costs up to
+	// maxEstimates counts of up to cap rows each, the same for every
+	// request of the same filter while nothing is written.
+	cache   *readCache[int]
+	version func() (int64, error)
+}
+
+// estimate runs the bounded count q, or answers it from the cache.
+func (p *planner) estimate(ctx context.Context, q *sqlText) (int, error) {
+	key, cacheable := "", false
+	var version int64
+	if p.cache != nil && planOverride == "" {
+		if args, ok := cacheKey(q.args); ok {
+			key, cacheable = q.String()+"\x00"+args, true
+		}
+	}
+	if cacheable {
+		var err error
+		if version, err = p.version(); err != nil {
+			return 0, err
+		}
+		if n, ok := p.cache.get(key, version); ok {
+			return n, nil
+		}
+	}
+	var n int
+	if err := p.r.queryRow(ctx, q.String(), q.args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: estimate filter: %w", err)
+	}
+	if cacheable {
+		p.cache.put(key, version, n)
+	}
+	return n, nil
 }
 
 // driverFor returns the cheapest driver for f, or nil when f has none (a
@@ -536,9 +570,9 @@ func (p *planner) driverFor(ctx context.Context, f query.Filter) (*candidates, e
 	q.add("SELECT COUNT(*) FROM (")
 	q.rowsOf(f)
 	q.add(" LIMIT ?) c", p.cap)
-	var n int
-	if err := p.r.queryRow(ctx, q.String(), q.args...).Scan(&n); err != nil {
-		return nil, fmt.Errorf("store: estimate filter: %w", err)
+	n, err := p.estimate(ctx, &q)
+	if err != nil {
+		return nil, err
 	}
 	return &candidates{leaves: []query.Filter{f}, est: n}, nil
 }
@@ -588,14 +622,23 @@ func (q *sqlText) text(ft query.FullTextFilter, id string) {
 type reader struct {
 	tx *sql.Tx
 	d  dialect
+	s  *Store
 }
 
 func (r reader) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return r.tx.QueryContext(ctx, r.d.rebind(q), args...)
+	q = r.d.rebind(q)
+	if st := r.s.readStmt(q); st != nil { // query_stmts.go
+		return r.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return r.tx.QueryContext(ctx, q, args...)
 }
 
 func (r reader) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return r.tx.QueryRowContext(ctx, r.d.rebind(q), args...)
+	q = r.d.rebind(q)
+	if st := r.s.readStmt(q); st != nil {
+		return r.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return r.tx.QueryRowContext(ctx, q, args...)
 }
 
 // readTx runs fn in a read-only transaction on the read pool.
@@ -612,5 +655,5 @@ func (s *Store) readTx(ctx context.Context, fn func(r reader) error) (err error)
 	if err := s.d.prepareRead(ctx, tx); err != nil {
 		return fmt.Errorf("store: begin read: %w", err)
 	}
-	return fn(reader{tx: tx, d: s.d})
+	return fn(reader{tx: tx, d: s.d, s: s})
 }

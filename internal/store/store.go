@@ -59,6 +59,14 @@ type Store struct {
 	// QueryEntities per catalog version.
 	facets readCache[map[string][]query.FacetCount]
 	counts readCache[int]
+	// estimates caches the planner's bounded counts per catalog version.
+	estimates readCache[int]
+	// changes counts catalog commits for in-memory caches above the store
+	// (read_cache_version.go).
+	changes catalogChanges
+	// stmts keeps the read pool's statements prepared on SQLite
+	// (query_stmts.go).
+	stmts readStmtCache
 }
 
 // Open connects to the database opts names, applies pending migrations and
@@ -151,10 +159,18 @@ func (s *Store) WriteDB() *sql.DB { return s.write }
 
 // queryContext runs a read on the read pool.
 func (s *Store) queryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return s.read.QueryContext(ctx, s.d.rebind(query), args...)
+	query = s.d.rebind(query)
+	if st := s.readStmt(query); st != nil { // query_stmts.go
+		return st.QueryContext(ctx, args...)
+	}
+	return s.read.QueryContext(ctx, query, args...)
 }
 
 // queryRowContext runs a single-row read on the read pool.
 func (s *Store) queryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return s.read.QueryRowContext(ctx, s.d.rebind(query), args...)
+	query = s.d.rebind(query)
+	if st := s.readStmt(query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return s.read.QueryRowContext(ctx, query, args...)
 }

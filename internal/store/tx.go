@@ -132,9 +132,16 @@ func (s *Store) WithTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 			_ = sqlTx.Rollback()
 			return fmt.Errorf("store: bump catalog version: %w", err)
 		}
+		if err := s.announceCatalogChange(ctx, sqlTx); err != nil { // read_cache_version.go
+			_ = sqlTx.Rollback()
+			return err
+		}
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
+	}
+	if tx.catalog {
+		s.catalogCommitted() // read_cache_version.go
 	}
 	return nil
 }
