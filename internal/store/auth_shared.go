@@ -15,10 +15,11 @@ import (
 
 // Sign-in state that every replica must see but that is worth nothing
 // after a minute or an hour: rate-limit counters (fixed windows) and the
-// successors of just-rotated session ids. It lives in two tables outside
-// the versioned schema, created on first use (UNLOGGED on PostgreSQL: no
-// WAL, emptied by a crash, which at worst resets a window or ends a 30 s
-// grace early). Dropping them any time is harmless.
+// successors of just-rotated session ids. It lives in two tables of
+// migration 0017 (UNLOGGED on PostgreSQL: no WAL, emptied by a crash,
+// which at worst resets a window or ends a 30 s grace early). Dropping
+// them any time is harmless: they are created again on next use, with the
+// statements below (the migration's).
 const (
 	createRateCounters = `CREATE %s TABLE IF NOT EXISTS auth_rate_counters (
     key          TEXT   NOT NULL,
