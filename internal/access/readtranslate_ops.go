@@ -64,11 +64,7 @@ func eqStr(a rval, s string) bf {
 }
 
 func (t *translator) equals(n, l, r xast.IsNode) (cond, error) {
-	a, err := t.expr(l)
-	if err != nil {
-		return failing, err
-	}
-	b, err := t.expr(r)
+	a, b, err := t.exprs(l, r)
 	if err != nil {
 		return failing, err
 	}
@@ -192,11 +188,7 @@ func setStrings(v rval) (vals []string, other bool, ok bool) {
 }
 
 func (t *translator) contains(n, l, r xast.IsNode) (cond, error) {
-	a, err := t.expr(l)
-	if err != nil {
-		return failing, err
-	}
-	b, err := t.expr(r)
+	a, b, err := t.exprs(l, r)
 	if err != nil {
 		return failing, err
 	}
@@ -234,11 +226,7 @@ func (t *translator) contains(n, l, r xast.IsNode) (cond, error) {
 }
 
 func (t *translator) containsSet(n, l, r xast.IsNode, all bool) (cond, error) {
-	a, err := t.expr(l)
-	if err != nil {
-		return failing, err
-	}
-	b, err := t.expr(r)
+	a, b, err := t.exprs(l, r)
 	if err != nil {
 		return failing, err
 	}
@@ -278,11 +266,7 @@ func (t *translator) containsSet(n, l, r xast.IsNode, all bool) (cond, error) {
 }
 
 func (t *translator) in(n, l, r xast.IsNode) (cond, error) {
-	a, err := t.expr(l)
-	if err != nil {
-		return failing, err
-	}
-	b, err := t.expr(r)
+	a, b, err := t.exprs(l, r)
 	if err != nil {
 		return failing, err
 	}
@@ -386,4 +370,17 @@ func mergeValues(sub []query.Filter) []query.Filter {
 		out = append(out, s)
 	}
 	return out
+}
+
+// exprs evaluates both operands of a binary operator.
+func (t *translator) exprs(l, r xast.IsNode) (rval, rval, error) {
+	a, err := t.expr(l)
+	if err != nil {
+		return rval{}, rval{}, err
+	}
+	b, err := t.expr(r)
+	if err != nil {
+		return rval{}, rval{}, err
+	}
+	return a, b, nil
 }
