@@ -114,6 +114,21 @@ func (h *reloadHarness) audits(t *testing.T, decision string) []access.AuditReco
 	return recs
 }
 
+// auditsAfterFlip waits for the reload's audit record: the new policy is
+// swapped in just before the record is written, so a test that sees the
+// decision flip may look a moment before the record lands.
+func (h *reloadHarness) auditsAfterFlip(t *testing.T, decision string, want int) []access.AuditRecord {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		got := h.audits(t, decision)
+		if len(got) >= want || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // Freshness: rewriting the config file flips a decision within 5 s, with
 // no signal, through the file poll.
 func TestReloadFileChangeFlipsDecisionWithin5s(t *testing.T) {
@@ -135,7 +150,7 @@ func TestReloadFileChangeFlipsDecisionWithin5s(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Logf("decision flipped %v after the rewrite", time.Since(written).Round(time.Millisecond))
-	if got := h.audits(t, access.DecisionAllow); len(got) != 1 || got[0].Actor != "system:config" || got[0].Details["trigger"] != "file changed" {
+	if got := h.auditsAfterFlip(t, access.DecisionAllow, 1); len(got) != 1 || got[0].Actor != "system:config" || got[0].Details["trigger"] != "file changed" {
 		t.Errorf("reload audit records: %+v", got)
 	}
 	// And back: removing the binding takes the right away again.
@@ -196,7 +211,7 @@ func TestReloadInvalidKeepsRunningAndSIGHUP(t *testing.T) {
 	if log := h.logged.String(); !strings.Contains(log, "restart needed") || !strings.Contains(log, "backend.listen") {
 		t.Errorf("restart-needed sections not logged:\n%s", log)
 	}
-	if got := h.audits(t, access.DecisionAllow); len(got) != 1 || got[0].Details["trigger"] != "SIGHUP" {
+	if got := h.auditsAfterFlip(t, access.DecisionAllow, 1); len(got) != 1 || got[0].Details["trigger"] != "SIGHUP" {
 		t.Errorf("SIGHUP reload audit: %+v", got)
 	}
 }
