@@ -105,6 +105,7 @@ func runServe(ctx context.Context, g *globalFlags, f *serveFlags, stderr io.Writ
 		start(ctx)
 	}
 	startReload(ctx, a)
+	startPprof(ctx, logger)
 	go releaseStartupMemory(ctx, logger)
 	logger.Info("greenroom started", "url", "http://"+displayAddr(ln.Addr()), "database", a.store.Driver(),
 		"startup", time.Since(start).Round(time.Millisecond), "version", version)

@@ -1,0 +1,46 @@
+package cli
+
+import (
+	"bytes"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPprofListenerLoopbackOnly(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	var logged bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logged, nil))
+
+	t.Setenv(envPprof, "0.0.0.0:6060")
+	startPprof(t.Context(), logger)
+	if !strings.Contains(logged.String(), "refused") {
+		t.Fatalf("a non-loopback address was not refused:\n%s", logged.String())
+	}
+
+	t.Setenv(envPprof, addr)
+	startPprof(t.Context(), logger)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/debug/pprof/cmdline")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("pprof cmdline: %d", resp.StatusCode)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("profiling listener not up: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
