@@ -202,6 +202,7 @@ func buildApp(ctx context.Context, cfg *config.Config, f *serveFlags, logger *sl
 		OnError:         errs.Write,
 		StreamPrefixes:  []string{"/api/events/stream", "/ws", "/api/scaffolder/v2/tasks/", "/api/techdocs/sync/"},
 		Middleware:      env.middleware,
+		TrustProxy:      server.TrustProxy(cfg.Backend.TrustProxy),
 	})
 	return a, nil
 }

@@ -31,6 +31,7 @@ func (d *decoder) decode(root *node) *Config {
 		d.listen(be.get("listen"), &c.Backend.Listen)
 		d.database(be.get("database"), &c.Backend.Database)
 		d.auth(be.get("auth"), &c.Backend.Auth)
+		d.trustProxy(be.get("trustProxy"), &c.Backend.TrustProxy)
 	}
 	if cat := d.section(root, "catalog"); cat != nil {
 		d.locations(cat.get("locations"), &c.Catalog)

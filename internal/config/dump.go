@@ -67,6 +67,7 @@ func (c *Config) typedTree() *node {
 	t.str("backend.baseUrl", c.Backend.BaseURL)
 	t.str("backend.listen.host", c.Backend.Listen.Host)
 	t.int("backend.listen.port", int64(c.Backend.Listen.Port))
+	c.Backend.TrustProxy.dump(t)
 	db := c.Backend.Database
 	t.str("backend.database.client", db.Client)
 	if db.Connection.DSN != "" {

@@ -26,7 +26,7 @@ func ownedSections() []string {
 func knownKeys() map[string]keyUse {
 	used := []string{
 		"app.baseUrl", "app.title",
-		"backend.baseUrl", "backend.listen", "backend.listen.host", "backend.listen.port",
+		"backend.baseUrl", "backend.trustProxy", "backend.listen", "backend.listen.host", "backend.listen.port",
 		"backend.database", "backend.database.client", "backend.database.connection",
 		"backend.database.connection.host", "backend.database.connection.port",
 		"backend.database.connection.user", "backend.database.connection.password",
@@ -59,7 +59,7 @@ func knownKeys() map[string]keyUse {
 		"app.support", "app.routes", "app.signOutUrl", "app.listen", "app.https", "app.packages",
 		"app.extensions", "app.experimental", "app.analytics", "app.datadogRum", "app.googleAnalyticsTrackingId",
 
-		"backend.lifecycle", "backend.trustProxy", "backend.https", "backend.server", "backend.auditor",
+		"backend.lifecycle", "backend.https", "backend.server", "backend.auditor",
 		"backend.actions", "backend.cache", "backend.cors", "backend.csp", "backend.referrer",
 		"backend.health", "backend.metrics", "backend.tracing", "backend.logger", "backend.rateLimit",
 		"backend.workingDirectory", "backend.packages", "backend.startup",

@@ -66,6 +66,7 @@ func restartSections(c *Config) []struct {
 		{"app", c.App},
 		{"backend.baseUrl", c.Backend.BaseURL},
 		{"backend.listen", c.Backend.Listen},
+		{"backend.trustProxy", c.Backend.TrustProxy},
 		{"backend.database", c.Backend.Database},
 		{"backend.reading", c.Backend.Reading},
 		{"backend.auth", c.Backend.Auth},

@@ -45,6 +45,8 @@ type Backend struct {
 	Database Database
 	Reading  Reading // backend.reading
 	Auth     Auth    // backend.auth, see auth.go
+	// TrustProxy is backend.trustProxy (trustproxy.go).
+	TrustProxy TrustProxy
 }
 
 // Listen is backend.listen: where the HTTP server binds.

@@ -89,7 +89,7 @@ func accessLog(logger *slog.Logger, m *httpMetrics, next http.Handler) http.Hand
 		if status >= 500 {
 			level = slog.LevelError
 		}
-		logger.LogAttrs(r.Context(), level, "http request",
+		attrs := []slog.Attr{
 			slog.String("request_id", greenroom.RequestID(r.Context())),
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
@@ -98,7 +98,11 @@ func accessLog(logger *slog.Logger, m *httpMetrics, next http.Handler) http.Hand
 			slog.Int64("bytes", sw.size),
 			slog.Duration("duration", elapsed),
 			slog.String("remote", r.RemoteAddr),
-		)
+		}
+		if peer := Peer(r); peer != r.RemoteAddr {
+			attrs = append(attrs, slog.String("peer", peer))
+		}
+		logger.LogAttrs(r.Context(), level, "http request", attrs...)
 	})
 }
 

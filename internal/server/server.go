@@ -35,6 +35,9 @@ type Options struct {
 	// request id, access log, recovery, body limit and timeout, and outside
 	// the route capture, so the access log still sees the matched pattern.
 	Middleware []func(http.Handler) http.Handler
+	// TrustProxy says which peers may forward the client's address
+	// (backend.trustProxy); the zero value trusts none.
+	TrustProxy TrustProxy
 }
 
 // Server is an http.Server with Greenroom's middleware and lifecycle.
@@ -72,6 +75,7 @@ func New(routes http.Handler, opts Options) *Server {
 	h = limitBody(opts.MaxBodyBytes, opts.OnError, h)
 	h = recoverPanics(opts.Logger, opts.OnError, h)
 	h = accessLog(opts.Logger, m, h)
+	h = trustProxy(opts.TrustProxy, h)
 	h = requestIDMiddleware(h)
 	s := &Server{opts: opts}
 	s.srv = &http.Server{

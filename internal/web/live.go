@@ -32,8 +32,8 @@ const (
 	// is told apart by its CSRF cookie, which every page sets.
 	maxLivePerClient = 16
 	// maxLivePerAddr bounds concurrent streams from one IP address, where
-	// browsers can mint cookies at will. Behind a reverse proxy every
-	// client has the proxy's address (backend.trustProxy is not read yet).
+	// browsers can mint cookies at will. Behind a reverse proxy this is
+	// the client's address when backend.trustProxy trusts the proxy.
 	maxLivePerAddr = 256
 	// maxLiveRefs bounds the entity refs one stream may follow.
 	maxLiveRefs = 100

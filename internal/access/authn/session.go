@@ -156,8 +156,8 @@ func (s *Service) Purge(ctx context.Context) (int, error) {
 	return s.store.PurgeSessions(ctx, now, now.Add(-s.opts.Session.IdleTimeout))
 }
 
-// clientIP is the address of the connection's peer. Forwarded headers are
-// not trusted: behind a proxy every client shares the proxy's budget.
+// clientIP is the address of the connection's peer, or the client's when
+// backend.trustProxy trusts the proxy (the server rewrites RemoteAddr).
 func clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
