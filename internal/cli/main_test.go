@@ -408,7 +408,7 @@ func TestShutdownUnderLoadLosesNoAcknowledgedWrite(t *testing.T) {
 				t.Errorf("exit %d", code)
 			}
 		})
-		if len(acked) < 20 {
+		if len(acked) < minAckedWrites {
 			t.Fatalf("only %d acknowledged writes; load too light to mean anything", len(acked))
 		}
 		stored := storedRefreshRequestIDs(t, opts)
@@ -425,8 +425,13 @@ func TestShutdownUnderLoadLosesNoAcknowledgedWrite(t *testing.T) {
 	})
 }
 
+// minAckedWrites is how many acknowledged writes a shutdown test needs
+// before it stops the server.
+const minAckedWrites = 20
+
 // hammerRefresh posts refresh requests from 8 clients, calls stop after
-// the given time, and returns the request ids answered 200.
+// the given time once minAckedWrites were answered, and returns the
+// request ids answered 200.
 func hammerRefresh(t *testing.T, base string, after time.Duration, stop func()) []string {
 	t.Helper()
 	var mu sync.Mutex
@@ -456,7 +461,18 @@ func hammerRefresh(t *testing.T, base string, after time.Duration, stop func()) 
 			}
 		}(w)
 	}
-	time.Sleep(after)
+	// Stop mid-stream once enough writes were acknowledged to mean
+	// something: on a loaded machine 400 ms may see only a few.
+	start := time.Now()
+	for {
+		mu.Lock()
+		n := len(ok)
+		mu.Unlock()
+		if since := time.Since(start); (since >= after && n >= minAckedWrites) || since > 20*time.Second {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	stop()
 	cancel()
 	wg.Wait()
