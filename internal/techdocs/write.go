@@ -135,31 +135,50 @@ func (b *builder) renderHTML(p *Page) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// prepareOut makes outDir empty, refusing to empty a directory that holds
+// prepareOut checks that outDir may hold the build and makes it ready
+// for the files want: it refuses a non-empty directory that holds
 // something other than a previous build unless opts.Overwrite.
-func (b *builder) prepareOut(outDir string) error {
+func (b *builder) prepareOut(outDir string, want []string) (*outTree, error) {
 	if within(b.docsDir, mustAbs(outDir)) {
-		return fmt.Errorf("%w: techdocs: the output directory %s is inside the docs directory", ErrInvalid, outDir)
+		return nil, fmt.Errorf("%w: techdocs: the output directory %s is inside the docs directory", ErrInvalid, outDir)
 	}
 	entries, err := os.ReadDir(outDir)
 	switch {
 	case os.IsNotExist(err):
-		return os.MkdirAll(outDir, 0o755)
+		if err := os.MkdirAll(outDir, 0o755); err != nil {
+			return nil, err
+		}
+		return newOutTree(outDir, false, want)
 	case err != nil:
-		return fmt.Errorf("techdocs: output directory: %w", err)
+		return nil, fmt.Errorf("techdocs: output directory: %w", err)
 	case len(entries) == 0:
-		return nil
+		return newOutTree(outDir, false, want)
 	}
 	if _, err := os.Stat(filepath.Join(outDir, MetadataFile)); err != nil && !b.opts.Overwrite {
-		return fmt.Errorf("techdocs: output directory %s is not empty and holds no previous build; refusing to replace it", outDir)
+		return nil, fmt.Errorf("techdocs: output directory %s is not empty and holds no previous build; refusing to replace it", outDir)
 	}
-	for _, e := range entries {
-		if err := os.RemoveAll(filepath.Join(outDir, e.Name())); err != nil {
-			return fmt.Errorf("techdocs: clean output directory: %w", err)
+	return newOutTree(outDir, true, want)
+}
+
+// outFiles are the files a build writes, relative to the output directory.
+func (b *builder) outFiles() []string {
+	want := make([]string, 0, len(b.files.list)+4)
+	for _, p := range b.all {
+		want = append(want, p.File.Dest)
+	}
+	for _, f := range b.files.list {
+		if !f.Doc {
+			want = append(want, f.Dest)
 		}
 	}
-	return nil
+	want = append(want, "assets/greenroom-docs.css", SiteFile, MetadataFile)
+	if b.searchOn() {
+		want = append(want, "search/search_index.json")
+	}
+	return want
 }
+
+func (b *builder) searchOn() bool { return b.cfg.plugin("search") || b.cfg.plugin("techdocs-core") }
 
 func mustAbs(p string) string {
 	a, err := filepath.Abs(p)
@@ -173,7 +192,8 @@ func mustAbs(p string) string {
 }
 
 func (b *builder) write(outDir string, res *Result) error {
-	if err := b.prepareOut(outDir); err != nil {
+	out, err := b.prepareOut(outDir, b.outFiles())
+	if err != nil {
 		return err
 	}
 	var mu sync.Mutex
@@ -183,11 +203,7 @@ func (b *builder) write(outDir string, res *Result) error {
 		mu.Unlock()
 	}
 	put := func(rel string, data []byte) error {
-		p := filepath.Join(outDir, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(p, data, 0o644); err != nil {
+		if err := out.put(rel, data); err != nil {
 			return err
 		}
 		add(rel)
@@ -212,11 +228,7 @@ func (b *builder) write(outDir string, res *Result) error {
 			continue
 		}
 		g.Go(func() error {
-			dst := filepath.Join(outDir, filepath.FromSlash(f.Dest))
-			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-				return err
-			}
-			if err := copyFile(dst, f.abs, b.opts.Limits.MaxFileBytes); err != nil {
+			if err := out.copy(f.Dest, f.abs, b.opts.Limits.MaxFileBytes); err != nil {
 				return fmt.Errorf("techdocs: copy %s: %w", f.Src, err)
 			}
 			add(f.Dest)
@@ -229,7 +241,7 @@ func (b *builder) write(outDir string, res *Result) error {
 	if err := put("assets/greenroom-docs.css", themeCSS()); err != nil {
 		return err
 	}
-	if b.cfg.plugin("search") || b.cfg.plugin("techdocs-core") {
+	if b.searchOn() {
 		data, err := jsonBytes(b.searchIndex())
 		if err != nil {
 			return err
@@ -238,6 +250,9 @@ func (b *builder) write(outDir string, res *Result) error {
 			return err
 		}
 	}
+	// The files in the order of their paths, not of their writing: an
+	// unchanged site gives the same greenroom_site.json.
+	slices.Sort(res.Files)
 	site, err := jsonBytes(res)
 	if err != nil {
 		return err
@@ -253,7 +268,7 @@ func (b *builder) write(outDir string, res *Result) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(outDir, MetadataFile), data, 0o644)
+	return out.put(MetadataFile, data)
 }
 
 // Metadata is techdocs_metadata.json as mkdocs-techdocs-core and
