@@ -174,7 +174,7 @@ func prepare(ctx context.Context, srcDir string, opts Options) (*builder, error)
 	if err != nil {
 		return nil, fmt.Errorf("%w: techdocs: %s: docs_dir %q: %w", ErrInvalid, cfg.File, cfg.DocsDir, err)
 	}
-	b := &builder{ctx: ctx, cfg: cfg, opts: opts, pages: map[string]*Page{}, docsDir: docsDir, policy: newSanitizer()}
+	b := &builder{ctx: ctx, cfg: cfg, opts: opts, pages: map[string]*Page{}, docsDir: docsDir, policy: sanitizer()}
 	b.warns = append(b.warns, cfg.Warnings...)
 	b.feat = featuresOf(cfg, b.warn)
 	b.md = newMarkdown(b.feat)
