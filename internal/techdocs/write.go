@@ -19,8 +19,6 @@ import (
 var themeFS embed.FS
 
 var (
-	// pageTmpl is parsed on first use, not in every process of the binary.
-	pageTmpl = sync.OnceValue(func() *template.Template { return template.Must(template.ParseFS(themeFS, "theme/page.html")) })
 	cssOnce  sync.Once
 	cssBytes []byte
 )
@@ -88,20 +86,12 @@ func (b *builder) navHTML(base string) (string, error) {
 		return h, nil
 	}
 	var buf bytes.Buffer
-	if err := pageTmpl().ExecuteTemplate(&buf, "nav", navViews(b.nav, base)); err != nil {
-		return "", err
-	}
+	writeNav(&buf, navViews(b.nav, base))
 	if b.navCache == nil {
 		b.navCache = map[string]string{}
 	}
 	b.navCache[base] = buf.String()
 	return buf.String(), nil
-}
-
-// markActive marks p's own link in a rendered nav as the current page.
-func markActive(nav, href string) string {
-	return strings.Replace(nav, `<a class="md-nav__link" href="`+href+`">`,
-		`<a class="md-nav__link md-nav__link--active" href="`+href+`" aria-current="page">`, 1)
 }
 
 func (b *builder) renderHTML(p *Page) ([]byte, error) {
@@ -118,7 +108,7 @@ func (b *builder) renderHTML(p *Page) ([]byte, error) {
 		SiteName: b.cfg.SiteName, SiteDescription: b.cfg.SiteDescription, Title: p.Title,
 		Base:    base,
 		EditURL: b.editURL(p.File), IsHome: pageURL(p.File) == "",
-		Nav: template.HTML(markActive(nav, self)), TOC: p.TOC,
+		Nav: template.HTML(nav), TOC: p.TOC,
 		Content: template.HTML(p.html), // sanitized by renderPage
 		Mark:    template.HTML(contentStart), EndMark: template.HTML(contentEnd),
 	}
@@ -129,9 +119,8 @@ func (b *builder) renderHTML(p *Page) ([]byte, error) {
 		v.Next = &navView{Title: p.Next.Title, Href: relativeURL(p.Next.File.URL, p.File.URL)}
 	}
 	var buf bytes.Buffer
-	if err := pageTmpl().Execute(&buf, v); err != nil {
-		return nil, err
-	}
+	buf.Grow(len(nav) + len(p.html) + 4096)
+	writePage(&buf, &v, self)
 	return buf.Bytes(), nil
 }
 
