@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"html/template"
 	"math/rand/v2"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -106,6 +108,30 @@ func TestPageHTMLAsTemplate(t *testing.T) {
 				k++
 			}
 			t.Fatalf("page %d differs at byte %d:\n got …%q\nwant …%q", i, k, g[max(0, k-80):min(len(g), k+80)], w[max(0, k-80):min(len(w), k+80)])
+		}
+	}
+}
+
+// TestIDAttrs: idAttrs finds what `\sid="([^"]*)"` finds.
+func TestIDAttrs(t *testing.T) {
+	re := regexp.MustCompile(`\sid="([^"]*)"`)
+	parts := []string{` id="a"`, `id="b"`, "\tid=\"c d\"", "\nid=\"\"", ` id="`, `"`, `x`, ` `, `<h2 id="x">`, "\fid=\"f\"", "\vid=\"v\"", `iid="n"`, ` id='q'`}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 5000 {
+		var b strings.Builder
+		for range r.IntN(8) {
+			b.WriteString(parts[r.IntN(len(parts))])
+		}
+		html := []byte(b.String())
+		var want, got []string
+		for _, m := range re.FindAllSubmatch(html, -1) {
+			want = append(want, string(m[1]))
+		}
+		for id := range idAttrs(html) {
+			got = append(got, id)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("idAttrs(%q) = %q, the regular expression finds %q", html, got, want)
 		}
 	}
 }

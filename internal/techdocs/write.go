@@ -94,14 +94,28 @@ func (b *builder) navHTML(base string) (string, error) {
 	return buf.String(), nil
 }
 
+// pageBufs hold pages' HTML while they are written: a page of a large
+// site is mostly its nav (100 kB for 1,000 pages), and allocating and
+// clearing a buffer that size for every page showed in profiles.
+var pageBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 func (b *builder) renderHTML(p *Page) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := b.renderHTMLTo(&buf, p); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// renderHTMLTo writes p's HTML to buf.
+func (b *builder) renderHTMLTo(buf *bytes.Buffer, p *Page) error {
 	base := relativeURL("./", p.File.URL)
 	if base == "./" {
 		base = ""
 	}
 	nav, err := b.navHTML(base)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	self := navViews([]*NavItem{{Kind: "page", page: p}}, base)[0].Href
 	v := pageView{
@@ -118,10 +132,9 @@ func (b *builder) renderHTML(p *Page) ([]byte, error) {
 	if p.Next != nil {
 		v.Next = &navView{Title: p.Next.Title, Href: relativeURL(p.Next.File.URL, p.File.URL)}
 	}
-	var buf bytes.Buffer
 	buf.Grow(len(nav) + len(p.html) + 4096)
-	writePage(&buf, &v, self)
-	return buf.Bytes(), nil
+	writePage(buf, &v, self)
+	return nil
 }
 
 // prepareOut checks that outDir may hold the build and makes it ready
@@ -205,11 +218,13 @@ func (b *builder) write(outDir string, res *Result) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			data, err := b.renderHTML(p)
-			if err != nil {
+			buf := pageBufs.Get().(*bytes.Buffer)
+			defer pageBufs.Put(buf)
+			buf.Reset()
+			if err := b.renderHTMLTo(buf, p); err != nil {
 				return fmt.Errorf("techdocs: render %s: %w", p.File.Src, err)
 			}
-			return put(p.File.Dest, data)
+			return put(p.File.Dest, buf.Bytes())
 		})
 	}
 	for _, f := range b.files.list {
