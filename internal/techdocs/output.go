@@ -32,14 +32,18 @@ type outTree struct {
 // them: a build never writes through a link.
 func scanOut(dir string) (files, dirs map[string]bool, err error) {
 	files, dirs = map[string]bool{}, map[string]bool{}
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	root := dir
+	if r, err := filepath.EvalSymlinks(dir); err == nil {
+		root = r // the output directory may be a link to one: walk what it points to
+	}
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if p == dir {
+		if p == root {
 			return nil
 		}
-		rel, err := filepath.Rel(dir, p)
+		rel, err := filepath.Rel(root, p)
 		if err != nil {
 			return err
 		}

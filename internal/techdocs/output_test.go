@@ -17,7 +17,11 @@ import (
 func readTree(t *testing.T, dir string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	dir, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || p == dir {
 			return err
 		}
@@ -89,12 +93,25 @@ func TestRebuildInPlace(t *testing.T) {
 		}, unchanged: []string{"keep/k.txt"}},
 	}
 	now := func() time.Time { return time.UnixMilli(1700000000000) }
+	tests = append(tests, struct {
+		name      string
+		edit      map[string]string
+		before    func(t *testing.T, out string)
+		unchanged []string
+	}{name: "output directory is a link", edit: map[string]string{"docs/old/b.md": ""}, unchanged: []string{"img/y.png"}})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			src := project(t, base)
 			out := filepath.Join(t.TempDir(), "site")
 			if _, err := Build(context.Background(), src, out, Options{Now: now}); err != nil {
 				t.Fatal(err)
+			}
+			if tt.name == "output directory is a link" {
+				link := filepath.Join(t.TempDir(), "link")
+				if err := os.Symlink(out, link); err != nil {
+					t.Fatal(err)
+				}
+				out = link
 			}
 			for p, c := range tt.edit {
 				full := filepath.Join(src, filepath.FromSlash(p))
