@@ -139,3 +139,5 @@ require (
 replace github.com/santhosh-tekuri/jsonschema/v6 => ./third_party/jsonschema
 
 replace github.com/blevesearch/vellum => ./third_party/vellum
+
+replace github.com/gorilla/css => ./third_party/gorilla-css
