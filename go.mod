@@ -135,3 +135,9 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 )
+
+replace github.com/santhosh-tekuri/jsonschema/v6 => ./third_party/jsonschema
+
+replace github.com/blevesearch/vellum => ./third_party/vellum
+
+replace github.com/gorilla/css => ./third_party/gorilla-css

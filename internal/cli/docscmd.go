@@ -39,7 +39,8 @@ so the result can be published to TechDocs storage as techdocs-cli's is.
 Each warning (a broken link or anchor, an unknown plugin, a file skipped) is
 printed as file:line: message. Exit code 0 on success, 1 when the project
 cannot be built (or has warnings with --strict), 2 on a usage error.`,
-		Args: usageArgs(cobra.ExactArgs(1)),
+		Args:        usageArgs(cobra.ExactArgs(1)),
+		Annotations: map[string]string{lightGCAnnotation: "yes"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
 				return exitf(2, "--out SITE is required")

@@ -6,6 +6,10 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"time"
+
+	"github.com/spf13/cobra"
+
+	"greenroom/internal/startgc"
 )
 
 // A docs build is a short process whose garbage is mostly small: with
@@ -25,9 +29,13 @@ const (
 
 func lightGC(ctx context.Context) (stop func()) {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		startgc.Restore()
 		return func() {}
 	}
 	oldPercent := debug.SetGCPercent(gcLightPercent)
+	if p, wasOff := startgc.Release(); wasOff {
+		oldPercent = p // the collector was off since start-up (startgc): give back GOGC's percent
+	}
 	oldLimit := debug.SetMemoryLimit(gcLightLimit)
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -58,4 +66,23 @@ func lightGC(ctx context.Context) (stop func()) {
 		<-done
 		restore()
 	}
+}
+
+// lightGCAnnotation marks a command that sets the collector up itself
+// with lightGC: startGC leaves the collector off for it until then.
+const lightGCAnnotation = "greenroom/light-gc"
+
+// startGC turns the garbage collector back on after start-up (see
+// startgc) before the command in args runs, except for a command that
+// sets it up itself: turned on here, the collector would at once run a
+// collection over the heap that initialisation left.
+func startGC(root *cobra.Command, args []string) {
+	if !setsGCItself(root, args) {
+		startgc.Restore()
+	}
+}
+
+func setsGCItself(root *cobra.Command, args []string) bool {
+	c, _, err := root.Find(args)
+	return err == nil && c.Annotations[lightGCAnnotation] != ""
 }

@@ -2,11 +2,14 @@ package cli
 
 import (
 	"context"
+	"io"
 	"math"
 	"runtime"
 	"runtime/debug"
 	"testing"
 	"time"
+
+	"greenroom/internal/startgc"
 )
 
 func gcPercent() int {
@@ -22,6 +25,7 @@ func gcPercent() int {
 func TestLightGC(t *testing.T) {
 	t.Setenv("GOGC", "")
 	t.Setenv("GOMEMLIMIT", "")
+	startgc.Restore() // the test binary may still be in its start-up period
 	base, baseLimit := gcPercent(), debug.SetMemoryLimit(-1)
 	stop := lightGC(context.Background())
 	if p := gcPercent(); p != gcLightPercent {
@@ -56,5 +60,26 @@ func TestLightGC(t *testing.T) {
 	stop()
 	if l := debug.SetMemoryLimit(-1); l != math.MaxInt64 && l != baseLimit {
 		t.Errorf("limit %d", l)
+	}
+}
+
+// TestStartGC: only the commands that set the collector up themselves
+// (lightGC) skip turning it back on after start-up.
+func TestStartGC(t *testing.T) {
+	root := newRootCmd(io.Discard, io.Discard)
+	for _, tt := range []struct {
+		args []string
+		want bool
+	}{
+		{[]string{"docs", "build", "dir", "--out", "site"}, true},
+		{[]string{"docs", "serve", "dir"}, false},
+		{[]string{"version"}, false},
+		{[]string{"serve"}, false},
+		{[]string{"no-such-command"}, false},
+		{nil, false},
+	} {
+		if got := setsGCItself(root, tt.args); got != tt.want {
+			t.Errorf("%q: sets the collector up itself %v, want %v", tt.args, got, tt.want)
+		}
 	}
 }

@@ -12,7 +12,7 @@ import (
 func layer(pkg string) (int, bool) {
 	p := strings.TrimPrefix(pkg, "greenroom/")
 	switch {
-	case p == "internal/greenroom", p == "internal/yamltree", p == "examples", p == "templates":
+	case p == "internal/greenroom", p == "internal/yamltree", p == "internal/startgc", p == "examples", p == "templates":
 		return 0, true
 	case p == "internal/catalog", strings.HasPrefix(p, "internal/catalog/"), p == "internal/scaffolder", p == "internal/techdocs", strings.HasPrefix(p, "internal/techdocs/"), p == "internal/search",
 		p == "internal/access", strings.HasPrefix(p, "internal/access/"), p == "internal/deploy", p == "internal/observe", p == "internal/cost",

@@ -34,6 +34,7 @@ func (e errSilent) Error() string { return fmt.Sprintf("exit %d", e.code) }
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := newRootCmd(stdout, stderr)
 	root.SetArgs(args)
+	startGC(root, args) // docsgc.go
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return 0

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -78,7 +79,10 @@ const (
 // maxProviders bounds the providers of one kind.
 const maxProviders = 100
 
-var providerIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
+// providerIDPattern is compiled on first use, as githubLogin: bounded
+// repetitions make large programs, compiled in every process start
+// otherwise.
+var providerIDPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`) })
 
 // githubProviderFields are the keys of one provider object.
 var githubProviderFields = []string{"organization", "host", "catalogPath", "filters", "validateLocationsExist", "schedule", "webhookSecret"}
@@ -118,7 +122,7 @@ func (d *decoder) githubProviders(root *node, c *Config) {
 	for _, id := range n.keys {
 		p := joinPath(path, id)
 		it := n.vals[id]
-		if !providerIDPattern.MatchString(id) {
+		if !providerIDPattern().MatchString(id) {
 			d.ps.add(SeverityError, it.pos, p, "provider id "+id+" must be letters, digits, '-', '_' or '.' (at most 63)")
 			continue
 		}

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // GitHubOrgProvider is one GitHub org provider of catalog.providers.githubOrg
@@ -34,7 +35,7 @@ const maxGitHubOrgs = 100
 var githubOrgProviderFields = []string{"id", "githubUrl", "orgs", "schedule"}
 
 // githubLogin is an organization login as GitHub allows it.
-var githubLogin = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
+var githubLogin = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`) })
 
 // githubOrgProviders reads catalog.providers.githubOrg.
 func (d *decoder) githubOrgProviders(root *node, c *Config) {
@@ -100,7 +101,7 @@ func (d *decoder) githubOrgProvider(n *node, path string) (GitHubOrgProvider, bo
 		}
 	}
 	ok := d.required(n, path, "id") && d.str(n.get("id"), path+".id", &p.ID)
-	if ok && !providerIDPattern.MatchString(p.ID) {
+	if ok && !providerIDPattern().MatchString(p.ID) {
 		d.ps.expected(n.get("id").pos, path+".id", "letters, digits, '-', '_' or '.' (at most 63)", n.get("id"))
 		ok = false
 	}
@@ -121,7 +122,7 @@ func (d *decoder) githubOrgProvider(n *node, path string) (GitHubOrgProvider, bo
 		ok = false
 	} else {
 		for i, o := range d.stringList(orgs, path+".orgs") {
-			if !githubLogin.MatchString(o) {
+			if !githubLogin().MatchString(o) {
 				d.ps.expected(orgs.items[i].pos, indexPath(path+".orgs", i), "a GitHub organization login such as acme", orgs.items[i])
 				ok = false
 				continue

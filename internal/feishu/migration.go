@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"greenroom/internal/greenroom"
@@ -76,7 +77,11 @@ type GitOutput struct {
 	Base        string `json:"base,omitempty"`
 }
 
-var repoName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$`)
+// repoName is compiled on first use: its bounded repetitions make a large
+// program, 160 kB of every process start otherwise.
+var repoName = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$`)
+})
 
 // Bounds of one migration.
 const (
@@ -128,7 +133,7 @@ func (r *Request) Validate() error {
 	if r.Git != nil && r.Git.Base != "" && !validBranch(r.Git.Base) {
 		problems = append(problems, fmt.Sprintf("git.base: %q is not a branch name", r.Git.Base))
 	}
-	if r.Git != nil && r.Git.Repo != "" && !repoName.MatchString(r.Git.Repo) {
+	if r.Git != nil && r.Git.Repo != "" && !repoName().MatchString(r.Git.Repo) {
 		problems = append(problems, fmt.Sprintf("git.repo: %q: want owner/name", r.Git.Repo))
 	}
 	if len(problems) > 0 {

@@ -78,3 +78,20 @@ func BenchmarkIncremental1000(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkBuildProject builds the side-by-side projects of
+// testdata/bench_mkdocs.sh in process (the build without process start).
+func BenchmarkBuildProject(b *testing.B) {
+	for _, name := range []string{"service", "handbook"} {
+		b.Run(name, func(b *testing.B) {
+			src := filepath.Join("testdata", "projects", name)
+			out := b.TempDir()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Build(context.Background(), src, out, Options{Overwrite: true}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -38,16 +38,14 @@ func newSanitizer() *bluemonday.Policy {
 	return p
 }
 
-var (
-	policyOnce   sync.Once
-	sharedPolicy *bluemonday.Policy
-)
+// sanitizer is the policy, made once: a policy is safe for concurrent use
+// and making one compiles a dozen regular expressions.
+var sanitizer = sync.OnceValue(newSanitizer)
 
 // Sanitize applies the builder's HTML policy to html, for pages of sites
 // the builder did not make (published by techdocs-cli in CI).
 func Sanitize(html []byte) []byte {
-	policyOnce.Do(func() { sharedPolicy = newSanitizer() })
-	return sharedPolicy.SanitizeBytes(html)
+	return sanitizer().SanitizeBytes(html)
 }
 
 // PageContent returns the content of a built page: what lies between the

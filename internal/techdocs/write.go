@@ -19,8 +19,6 @@ import (
 var themeFS embed.FS
 
 var (
-	// pageTmpl is parsed on first use, not in every process of the binary.
-	pageTmpl = sync.OnceValue(func() *template.Template { return template.Must(template.ParseFS(themeFS, "theme/page.html")) })
 	cssOnce  sync.Once
 	cssBytes []byte
 )
@@ -88,9 +86,7 @@ func (b *builder) navHTML(base string) (string, error) {
 		return h, nil
 	}
 	var buf bytes.Buffer
-	if err := pageTmpl().ExecuteTemplate(&buf, "nav", navViews(b.nav, base)); err != nil {
-		return "", err
-	}
+	writeNav(&buf, navViews(b.nav, base))
 	if b.navCache == nil {
 		b.navCache = map[string]string{}
 	}
@@ -98,27 +94,35 @@ func (b *builder) navHTML(base string) (string, error) {
 	return buf.String(), nil
 }
 
-// markActive marks p's own link in a rendered nav as the current page.
-func markActive(nav, href string) string {
-	return strings.Replace(nav, `<a class="md-nav__link" href="`+href+`">`,
-		`<a class="md-nav__link md-nav__link--active" href="`+href+`" aria-current="page">`, 1)
-}
+// pageBufs hold pages' HTML while they are written: a page of a large
+// site is mostly its nav (100 kB for 1,000 pages), and allocating and
+// clearing a buffer that size for every page showed in profiles.
+var pageBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func (b *builder) renderHTML(p *Page) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := b.renderHTMLTo(&buf, p); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// renderHTMLTo writes p's HTML to buf.
+func (b *builder) renderHTMLTo(buf *bytes.Buffer, p *Page) error {
 	base := relativeURL("./", p.File.URL)
 	if base == "./" {
 		base = ""
 	}
 	nav, err := b.navHTML(base)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	self := navViews([]*NavItem{{Kind: "page", page: p}}, base)[0].Href
 	v := pageView{
 		SiteName: b.cfg.SiteName, SiteDescription: b.cfg.SiteDescription, Title: p.Title,
 		Base:    base,
 		EditURL: b.editURL(p.File), IsHome: pageURL(p.File) == "",
-		Nav: template.HTML(markActive(nav, self)), TOC: p.TOC,
+		Nav: template.HTML(nav), TOC: p.TOC,
 		Content: template.HTML(p.html), // sanitized by renderPage
 		Mark:    template.HTML(contentStart), EndMark: template.HTML(contentEnd),
 	}
@@ -128,38 +132,55 @@ func (b *builder) renderHTML(p *Page) ([]byte, error) {
 	if p.Next != nil {
 		v.Next = &navView{Title: p.Next.Title, Href: relativeURL(p.Next.File.URL, p.File.URL)}
 	}
-	var buf bytes.Buffer
-	if err := pageTmpl().Execute(&buf, v); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	buf.Grow(len(nav) + len(p.html) + 4096)
+	writePage(buf, &v, self)
+	return nil
 }
 
-// prepareOut makes outDir empty, refusing to empty a directory that holds
+// prepareOut checks that outDir may hold the build and makes it ready
+// for the files want: it refuses a non-empty directory that holds
 // something other than a previous build unless opts.Overwrite.
-func (b *builder) prepareOut(outDir string) error {
+func (b *builder) prepareOut(outDir string, want []string) (*outTree, error) {
 	if within(b.docsDir, mustAbs(outDir)) {
-		return fmt.Errorf("%w: techdocs: the output directory %s is inside the docs directory", ErrInvalid, outDir)
+		return nil, fmt.Errorf("%w: techdocs: the output directory %s is inside the docs directory", ErrInvalid, outDir)
 	}
 	entries, err := os.ReadDir(outDir)
 	switch {
 	case os.IsNotExist(err):
-		return os.MkdirAll(outDir, 0o755)
+		if err := os.MkdirAll(outDir, 0o755); err != nil {
+			return nil, err
+		}
+		return newOutTree(outDir, false, want)
 	case err != nil:
-		return fmt.Errorf("techdocs: output directory: %w", err)
+		return nil, fmt.Errorf("techdocs: output directory: %w", err)
 	case len(entries) == 0:
-		return nil
+		return newOutTree(outDir, false, want)
 	}
 	if _, err := os.Stat(filepath.Join(outDir, MetadataFile)); err != nil && !b.opts.Overwrite {
-		return fmt.Errorf("techdocs: output directory %s is not empty and holds no previous build; refusing to replace it", outDir)
+		return nil, fmt.Errorf("techdocs: output directory %s is not empty and holds no previous build; refusing to replace it", outDir)
 	}
-	for _, e := range entries {
-		if err := os.RemoveAll(filepath.Join(outDir, e.Name())); err != nil {
-			return fmt.Errorf("techdocs: clean output directory: %w", err)
+	return newOutTree(outDir, true, want)
+}
+
+// outFiles are the files a build writes, relative to the output directory.
+func (b *builder) outFiles() []string {
+	want := make([]string, 0, len(b.files.list)+4)
+	for _, p := range b.all {
+		want = append(want, p.File.Dest)
+	}
+	for _, f := range b.files.list {
+		if !f.Doc {
+			want = append(want, f.Dest)
 		}
 	}
-	return nil
+	want = append(want, "assets/greenroom-docs.css", SiteFile, MetadataFile)
+	if b.searchOn() {
+		want = append(want, "search/search_index.json")
+	}
+	return want
 }
+
+func (b *builder) searchOn() bool { return b.cfg.plugin("search") || b.cfg.plugin("techdocs-core") }
 
 func mustAbs(p string) string {
 	a, err := filepath.Abs(p)
@@ -173,7 +194,8 @@ func mustAbs(p string) string {
 }
 
 func (b *builder) write(outDir string, res *Result) error {
-	if err := b.prepareOut(outDir); err != nil {
+	out, err := b.prepareOut(outDir, b.outFiles())
+	if err != nil {
 		return err
 	}
 	var mu sync.Mutex
@@ -183,11 +205,7 @@ func (b *builder) write(outDir string, res *Result) error {
 		mu.Unlock()
 	}
 	put := func(rel string, data []byte) error {
-		p := filepath.Join(outDir, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(p, data, 0o644); err != nil {
+		if err := out.put(rel, data); err != nil {
 			return err
 		}
 		add(rel)
@@ -200,11 +218,13 @@ func (b *builder) write(outDir string, res *Result) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			data, err := b.renderHTML(p)
-			if err != nil {
+			buf := pageBufs.Get().(*bytes.Buffer)
+			defer pageBufs.Put(buf)
+			buf.Reset()
+			if err := b.renderHTMLTo(buf, p); err != nil {
 				return fmt.Errorf("techdocs: render %s: %w", p.File.Src, err)
 			}
-			return put(p.File.Dest, data)
+			return put(p.File.Dest, buf.Bytes())
 		})
 	}
 	for _, f := range b.files.list {
@@ -212,11 +232,7 @@ func (b *builder) write(outDir string, res *Result) error {
 			continue
 		}
 		g.Go(func() error {
-			dst := filepath.Join(outDir, filepath.FromSlash(f.Dest))
-			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-				return err
-			}
-			if err := copyFile(dst, f.abs, b.opts.Limits.MaxFileBytes); err != nil {
+			if err := out.copy(f.Dest, f.abs, b.opts.Limits.MaxFileBytes); err != nil {
 				return fmt.Errorf("techdocs: copy %s: %w", f.Src, err)
 			}
 			add(f.Dest)
@@ -229,7 +245,7 @@ func (b *builder) write(outDir string, res *Result) error {
 	if err := put("assets/greenroom-docs.css", themeCSS()); err != nil {
 		return err
 	}
-	if b.cfg.plugin("search") || b.cfg.plugin("techdocs-core") {
+	if b.searchOn() {
 		data, err := jsonBytes(b.searchIndex())
 		if err != nil {
 			return err
@@ -238,6 +254,9 @@ func (b *builder) write(outDir string, res *Result) error {
 			return err
 		}
 	}
+	// The files in the order of their paths, not of their writing: an
+	// unchanged site gives the same greenroom_site.json.
+	slices.Sort(res.Files)
 	site, err := jsonBytes(res)
 	if err != nil {
 		return err
@@ -253,7 +272,7 @@ func (b *builder) write(outDir string, res *Result) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(outDir, MetadataFile), data, 0o644)
+	return out.put(MetadataFile, data)
 }
 
 // Metadata is techdocs_metadata.json as mkdocs-techdocs-core and

@@ -11,12 +11,15 @@
 //
 // The Go files other than lexers.go, lazy.go and index.go are chroma's,
 // unchanged but for the Common Lisp, Emacs Lisp and HTML lexers, which
-// are built lazily as well.
+// are built lazily as well, and the init functions of dns.go, mysql.go
+// and zed.go, which run when the registry is built (see Registry).
 package lexers
 
 import (
 	"embed"
 	"io/fs"
+	"sync"
+	"sync/atomic"
 
 	"github.com/alecthomas/chroma/v2"
 )
@@ -24,9 +27,31 @@ import (
 //go:embed embedded
 var embedded embed.FS
 
-// GlobalLexerRegistry is the registry of every lexer.
-var GlobalLexerRegistry = func() *chroma.LexerRegistry {
-	reg := chroma.NewLexerRegistry()
+// The registry is built on first use as well: the lexers registered while
+// the package initialises (Register in a variable's initialiser) wait in
+// pending, and the init functions that look lexers up wait in afterInit,
+// until the first lookup replays both in the order chroma runs them. That
+// keeps registering ~280 lexers (a map update and a scan of the list each)
+// out of every process start.
+var (
+	regMu     sync.Mutex // guards pending, afterInit and the building of built
+	pending   []chroma.Lexer
+	afterInit []func(*chroma.LexerRegistry)
+	built     atomic.Pointer[chroma.LexerRegistry]
+)
+
+// Registry is the registry of every lexer (chroma's
+// lexers.GlobalLexerRegistry), built on first use.
+func Registry() *chroma.LexerRegistry {
+	if r := built.Load(); r != nil {
+		return r
+	}
+	regMu.Lock()
+	defer regMu.Unlock()
+	if r := built.Load(); r != nil {
+		return r
+	}
+	r := chroma.NewLexerRegistry()
 	// In chroma's order: the definitions' sorted paths. Listing the
 	// embedded directory reads no file.
 	paths, err := fs.Glob(embedded, "embedded/*.xml")
@@ -34,29 +59,55 @@ var GlobalLexerRegistry = func() *chroma.LexerRegistry {
 		panic(err)
 	}
 	for _, p := range paths {
-		reg.Register(xmlLexer(p))
+		r.Register(xmlLexer(p))
 	}
-	return reg
-}()
+	for _, l := range pending {
+		r.Register(l)
+	}
+	for _, f := range afterInit {
+		f(r)
+	}
+	pending, afterInit = nil, nil
+	built.Store(r)
+	return r
+}
+
+// onInit runs f, an init function of chroma's that looks lexers up in r,
+// when the registry is built.
+func onInit(f func(r *chroma.LexerRegistry)) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	if r := built.Load(); r != nil {
+		f(r)
+		return
+	}
+	afterInit = append(afterInit, f)
+}
 
 // Get a Lexer by name, alias or file extension (chroma's lexers.Get).
 func Get(name string) chroma.Lexer {
-	return GlobalLexerRegistry.Get(name)
+	return Registry().Get(name)
 }
 
 // Match returns the first lexer matching filename.
 func Match(filename string) chroma.Lexer {
-	return GlobalLexerRegistry.Match(filename)
+	return Registry().Match(filename)
 }
 
 // MatchMimeType attempts to find a lexer for the given MIME type.
 func MatchMimeType(mimeType string) chroma.Lexer {
-	return GlobalLexerRegistry.MatchMimeType(mimeType)
+	return Registry().MatchMimeType(mimeType)
 }
 
 // Register a Lexer with the global registry.
 func Register(lexer chroma.Lexer) chroma.Lexer {
-	return GlobalLexerRegistry.Register(lexer)
+	regMu.Lock()
+	defer regMu.Unlock()
+	if r := built.Load(); r != nil {
+		return r.Register(lexer)
+	}
+	pending = append(pending, lexer)
+	return lexer
 }
 
 // PlaintextRules is used for the fallback lexer as well as the explicit

@@ -130,7 +130,7 @@ func TestSameAsChroma(t *testing.T) {
 		}
 	}
 	var ours, theirs []string
-	for _, l := range GlobalLexerRegistry.Lexers {
+	for _, l := range Registry().Lexers {
 		ours = append(ours, l.Config().Name)
 	}
 	for _, l := range chromalexers.GlobalLexerRegistry.Lexers {
@@ -186,6 +186,20 @@ func TestTokenisesAsChroma(t *testing.T) {
 		}
 		if got, want := tokens(t, ours, src), tokens(t, theirs, src); !slices.Equal(got, want) {
 			t.Errorf("%s: tokens differ:\n ours   %v\n chroma %v", lang, got, want)
+		}
+	}
+}
+
+// TestAnalysersAsChroma: the analysers that chroma's init functions set
+// (here set when the registry is built) score texts as chroma's do.
+func TestAnalysersAsChroma(t *testing.T) {
+	texts := []string{"", "@ IN SOA ns1.example.com. admin.example.com. (\n", "SELECT `a`, `b` FROM [t]",
+		"definition user {}\nrelation viewer: user\npermission view = viewer", "relation x"}
+	for _, lang := range []string{"dns", "mysql", "Zed"} {
+		for _, text := range texts {
+			if got, want := Get(lang).AnalyseText(text), chromalexers.Get(lang).AnalyseText(text); got != want {
+				t.Errorf("%s.AnalyseText(%q) = %v, chroma's = %v", lang, text, got, want)
+			}
 		}
 	}
 }
