@@ -6,8 +6,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"os"
+	"runtime/pprof"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -29,13 +31,7 @@ func startPprof(ctx context.Context, logger *slog.Logger) {
 		logger.Warn("profiling listener refused: not a loopback host:port", "env", envPprof, "addr", addr)
 		return
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Addr: addr, Handler: pprofHandler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()
 		_ = srv.Close()
@@ -46,4 +42,48 @@ func startPprof(ctx context.Context, logger *slog.Logger) {
 			logger.Warn("profiling listener stopped", "err", err)
 		}
 	}()
+}
+
+// pprofHandler serves /debug/pprof/profile?seconds=N (CPU) and
+// /debug/pprof/NAME for runtime/pprof's named profiles (heap, allocs,
+// goroutine, …), in the format `go tool pprof` reads. It does not import
+// net/http/pprof, whose init registers the endpoints on
+// http.DefaultServeMux for every process; and it is one handler on its own
+// listener, not portal routes.
+func pprofHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name, ok := strings.CutPrefix(r.URL.Path, "/debug/pprof/")
+		if r.Method != http.MethodGet || !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		if name == "profile" {
+			cpuProfile(w, r)
+			return
+		}
+		p := pprof.Lookup(name)
+		if p == nil {
+			http.NotFound(w, r)
+			return
+		}
+		_ = p.WriteTo(w, 0)
+	})
+}
+
+// cpuProfile writes a CPU profile of ?seconds=N (default 30, at most 300).
+func cpuProfile(w http.ResponseWriter, r *http.Request) {
+	secs, err := strconv.Atoi(r.URL.Query().Get("seconds"))
+	if err != nil || secs <= 0 || secs > 300 {
+		secs = 30
+	}
+	if err := pprof.StartCPUProfile(w); err != nil {
+		http.Error(w, err.Error(), http.StatusConflict)
+		return
+	}
+	select {
+	case <-time.After(time.Duration(secs) * time.Second):
+	case <-r.Context().Done():
+	}
+	pprof.StopCPUProfile()
 }
