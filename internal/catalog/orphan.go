@@ -52,6 +52,9 @@ type refreshPass struct {
 	problems   map[string][]error // by source name
 	conflicted []Source           // sources with refs another source owned
 	orphaned   bool               // some source made an orphan
+	// bulk is set when a source's batches began a bulk load, which the
+	// pass holds until it ends (bulkload.go).
+	bulk bool
 }
 
 func newRefreshPass() *refreshPass {

@@ -63,6 +63,7 @@ type Service struct {
 	orphans   OrphanStrategy // catalog.orphanStrategy; "" is DefaultOrphanStrategy
 	schedule  Schedule       // catalog.processingInterval (schedule.go)
 	events    broker         // change events (events.go)
+	bulk      bulkLoad       // bulk loads under way (bulkload.go)
 	// readFilter, when set, scopes every read to what the caller may see
 	// (visibility.go).
 	readFilter ReadFilter
@@ -97,7 +98,12 @@ func (s *Service) Refresh(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pass = newRefreshPass()
-	defer func() { s.pass = nil }()
+	defer func() {
+		if s.pass.bulk {
+			s.bulk.end()
+		}
+		s.pass = nil
+	}()
 	var problems []error
 	srcs, err := s.currentSources(ctx)
 	if err != nil {

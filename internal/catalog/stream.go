@@ -41,6 +41,10 @@ type sourceStream struct {
 	written  int
 	restitch map[string]bool
 	res      ReplaceResult // totals of the batches
+	// bulk is set once a batch wrote most of its entities (bulkload.go);
+	// ownsBulk when this stream, outside a full refresh, holds the bulk
+	// load until it ends.
+	bulk, ownsBulk bool
 }
 
 type heldLocation struct {
@@ -110,6 +114,9 @@ func (st *sourceStream) flush() {
 		st.err = err
 		return
 	}
+	// Before the batch's events: a consumer that defers its work during a
+	// bulk load knows of it when they arrive.
+	st.noteBulkBatch(res.Inserted+res.Updated, len(st.recs))
 	st.s.publish(res.Changes)
 	st.written += len(st.recs)
 	st.res.Inserted += res.Inserted
@@ -130,6 +137,7 @@ func (st *sourceStream) flush() {
 // source's other entities as they were, as does any problem reading a
 // file.
 func (st *sourceStream) finish(problems []error, incomplete bool) (sourceOutcome, error) {
+	defer st.endBulk()
 	st.out.problems = append(problems, st.out.problems...)
 	st.keepMissing = st.keepMissing || incomplete
 	locErrs := map[string][]EntityError{}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -252,6 +253,55 @@ func TestPropertyRemovingALocationInBatches(t *testing.T) {
 			t.Run(string(strategy), func(t *testing.T) {
 				rapid.Check(t, func(rt *rapid.T) { checkRemovingALocation(t, rt, s, strategy) })
 			})
+		}
+	})
+}
+
+// bulkWatcher records, at each FinishSource, whether its catalog said a
+// bulk load was under way.
+type bulkWatcher struct {
+	*store.Store
+	svc    *catalog.Service
+	during []bool
+}
+
+func (b *bulkWatcher) FinishSource(ctx context.Context, source string, seen map[string]bool, keepMissing bool, restitch []string) (catalog.ReplaceResult, error) {
+	b.during = append(b.during, b.svc.BulkLoad() != nil)
+	return b.Store.FinishSource(ctx, source, seen, keepMissing, restitch)
+}
+
+// A first load of sources written in batches is a bulk load until the
+// full refresh ends; a re-sync that changes nothing is none.
+func TestBulkLoadSpansAFirstLoad(t *testing.T) {
+	catalog.SetSourceBatch(t, 40)
+	fsys := func(prefix string) fstest.MapFS {
+		var names []string
+		for i := range 100 {
+			names = append(names, fmt.Sprintf("%s%d", prefix, i))
+		}
+		return fstest.MapFS{"all.yaml": &fstest.MapFile{Data: components(names...)}}
+	}
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		w := &bulkWatcher{Store: s}
+		svc, err := catalog.NewService(w, []catalog.Source{memSource("one", fsys("a")), memSource("two", fsys("b"))}, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.svc = svc
+		if svc.BulkLoad() != nil {
+			t.Fatal("a bulk load before any refresh")
+		}
+		refresh(t, svc)
+		if !slices.Equal(w.during, []bool{true, true}) {
+			t.Fatalf("bulk load at the sources' ends of the first load: %v, want both", w.during)
+		}
+		if svc.BulkLoad() != nil {
+			t.Fatal("the bulk load outlived the refresh")
+		}
+		w.during = nil
+		refresh(t, svc)
+		if !slices.Equal(w.during, []bool{false, false}) {
+			t.Fatalf("bulk load at the sources' ends of an unchanged re-sync: %v, want none", w.during)
 		}
 	})
 }
