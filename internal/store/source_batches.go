@@ -218,12 +218,10 @@ func (s *Store) insertRelations(ctx context.Context, tx *Tx, source string, rels
 // exist. The catalog calls it before a streamed source's last batch, so
 // that the source is complete only once they are built.
 func (s *Store) EndBulkLoad(ctx context.Context) error {
-	// Building them sorts every row of entity_search: SQLite's sorter
-	// keeps in memory what the page cache allows.
-	if err := s.d.prepareBulkWrite(ctx, s.write); err != nil {
+	if err := s.d.prepareIndexBuild(ctx, s.write); err != nil {
 		return err
 	}
-	defer s.d.finishBulkWrite(ctx, s.write)
+	defer s.d.finishIndexBuild(ctx, s.write)
 	if err := s.withTx(ctx, func(ctx context.Context, tx *Tx) error { return s.d.ensureSearchIndex(ctx, tx) }); err != nil {
 		return fmt.Errorf("store: end bulk load: %w", err)
 	}
