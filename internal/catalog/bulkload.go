@@ -1,6 +1,12 @@
 package catalog
 
-import "sync"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+)
 
 // bulkLoad tracks the bulk loads under way: streamed writes of a source
 // that mostly inserts or rewrites entities (a first load), during which
@@ -72,4 +78,46 @@ func (st *sourceStream) endBulk() {
 		st.ownsBulk = false
 		st.s.bulk.end()
 	}
+}
+
+// bulkOpen reports whether p, which may be nil, is a bulk load that has
+// not ended yet.
+func (p *refreshPass) bulkOpen() bool { return p != nil && p.bulk && !p.bulkEnded }
+
+// deferStitch notes refs, entities a source's batches reached outside
+// themselves, to be stitched at the end of the bulk load of the pass.
+func (p *refreshPass) deferStitch(refs []string) {
+	if p.restitch == nil {
+		p.restitch = map[string]bool{}
+	}
+	for _, ref := range refs {
+		p.restitch[ref] = true
+	}
+}
+
+// endBulkPass completes the bulk load of the full refresh under way, if
+// it is one, once its sources are stored: the entities its sources'
+// batches reached outside themselves are stitched, once each, and the
+// search key indexes are built. It is done at most once per pass.
+func (s *Service) endBulkPass(ctx context.Context) error {
+	p := s.pass
+	if !p.bulkOpen() {
+		return nil
+	}
+	p.bulkEnded = true
+	refs := make([]string, 0, len(p.restitch))
+	for ref := range p.restitch {
+		refs = append(refs, ref)
+	}
+	p.restitch = nil
+	slices.Sort(refs)
+	// Stitched before the key indexes are built, which their rows would
+	// otherwise go into one by one.
+	changed, err := s.store.Restitch(ctx, refs)
+	s.publish(changed)
+	if err := errors.Join(err, s.store.EndBulkLoad(ctx)); err != nil {
+		return fmt.Errorf("end of the bulk load: %w", err)
+	}
+	s.logger.Info("bulk load ended", "restitched", len(refs), "changed", len(changed))
+	return nil
 }

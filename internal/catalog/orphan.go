@@ -53,8 +53,10 @@ type refreshPass struct {
 	conflicted []Source           // sources with refs another source owned
 	orphaned   bool               // some source made an orphan
 	// bulk is set when a source's batches began a bulk load, which the
-	// pass holds until it ends (bulkload.go).
-	bulk bool
+	// pass holds until it ends (bulkload.go); bulkEnded once endBulkPass
+	// completed it. restitch holds the lowercased refs it stitches then.
+	bulk, bulkEnded bool
+	restitch        map[string]bool
 }
 
 func newRefreshPass() *refreshPass {

@@ -99,6 +99,11 @@ func (s *Service) Refresh(ctx context.Context) error {
 	defer s.mu.Unlock()
 	s.pass = newRefreshPass()
 	defer func() {
+		// After a failure too: what the sources stored before it is then
+		// complete.
+		if err := s.endBulkPass(ctx); err != nil {
+			s.logger.Error("catalog refresh", "err", err)
+		}
 		if s.pass.bulk {
 			s.bulk.end()
 		}
@@ -115,6 +120,9 @@ func (s *Service) Refresh(ctx context.Context) error {
 			return fmt.Errorf("catalog: refresh %s: %w", src.Name, err)
 		}
 		problems = append(problems, errs...)
+	}
+	if err := s.endBulkPass(ctx); err != nil {
+		return fmt.Errorf("catalog: refresh: %w", err)
 	}
 	if err := s.finishPass(ctx); err != nil {
 		return fmt.Errorf("catalog: refresh: %w", err)

@@ -159,9 +159,14 @@ func (st *sourceStream) finish(problems []error, incomplete bool) (sourceOutcome
 	st.locs = nil
 	// Before the last batch, which completes the source (its Location
 	// entities), and also after a failure, so that readers get what a
-	// first load's batches left out back.
-	if err := st.s.store.EndBulkLoad(st.ctx); err != nil && st.err == nil {
-		st.err = err
+	// first load's batches left out back; within a full refresh that is a
+	// bulk load, once at its end (bulkload.go), so that each source does
+	// not build them again for the next to maintain.
+	pass := st.s.pass
+	if !pass.bulkOpen() {
+		if err := st.s.store.EndBulkLoad(st.ctx); err != nil && st.err == nil {
+			st.err = err
+		}
 	}
 	st.flush()
 	if st.err != nil {
@@ -170,6 +175,13 @@ func (st *sourceStream) finish(problems []error, incomplete bool) (sourceOutcome
 	restitch := make([]string, 0, len(st.restitch))
 	for ref := range st.restitch {
 		restitch = append(restitch, ref)
+	}
+	if pass.bulkOpen() {
+		// Entities of other batches reached by this source's relations:
+		// in a first load of several sources, the entities of one are
+		// reached from all the others, and are stitched once, at the end.
+		pass.deferStitch(restitch)
+		restitch = nil
 	}
 	res, err := st.s.store.FinishSource(st.ctx, st.src.Name, st.seen, st.keepMissing, restitch)
 	if err != nil {

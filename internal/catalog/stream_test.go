@@ -305,3 +305,52 @@ func TestBulkLoadSpansAFirstLoad(t *testing.T) {
 		}
 	})
 }
+
+// In a first load of several sources written in batches, the entities one
+// source's relations reach in another are stitched once at the end of the
+// refresh, which serves the same catalog as sources written whole: the
+// group of one source owns the components of both.
+func TestFirstLoadStitchesAcrossSourcesAtTheEnd(t *testing.T) {
+	names := func(prefix string) []string {
+		var out []string
+		for i := range 100 {
+			out = append(out, fmt.Sprintf("%s%d", prefix, i))
+		}
+		return out
+	}
+	group := "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: team}\nspec: {type: team, children: []}\n---\n"
+	sources := []catalog.Source{
+		memSource("one", fstest.MapFS{"all.yaml": &fstest.MapFile{Data: append([]byte(group), components(names("a")...)...)}}),
+		memSource("two", fstest.MapFS{"all.yaml": &fstest.MapFile{Data: components(names("b")...)}}),
+	}
+	load := func(t *testing.T, s *store.Store, batch int) map[string]map[string]any {
+		t.Helper()
+		catalog.SetSourceBatch(t, batch)
+		svc, err := catalog.NewService(s, sources, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		refresh(t, svc)
+		if n := keyIndexes(t, s); n != 2 {
+			t.Fatalf("%d of the 2 search key indexes after the first load", n)
+		}
+		return served(t, svc)
+	}
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		batched := load(t, s, 40)
+		team := batched["group:default/team"]
+		owns := 0
+		for _, r := range team["relations"].([]any) {
+			if r.(map[string]any)["type"] == "ownerOf" {
+				owns++
+			}
+		}
+		if owns != 200 {
+			t.Fatalf("the group owns %d components after the batched first load, want 200", owns)
+		}
+		whole := load(t, storetest.SQLite(t), 10000)
+		if diff := cmp.Diff(whole, batched); diff != "" {
+			t.Fatalf("batched first load differs from whole (-whole +batched):\n%s", diff)
+		}
+	})
+}
