@@ -57,6 +57,8 @@ type refreshPass struct {
 	// completed it. restitch holds the lowercased refs it stitches then.
 	bulk, bulkEnded bool
 	restitch        map[string]bool
+	// last is set while the last current source is refreshed.
+	last bool
 }
 
 func newRefreshPass() *refreshPass {

@@ -114,7 +114,8 @@ func (s *Service) Refresh(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("catalog: refresh: %w", err)
 	}
-	for _, src := range srcs {
+	for i, src := range srcs {
+		s.pass.last = i == len(srcs)-1
 		errs, err := s.refreshSource(ctx, src)
 		if err != nil {
 			return fmt.Errorf("catalog: refresh %s: %w", src.Name, err)

@@ -160,10 +160,12 @@ func (st *sourceStream) finish(problems []error, incomplete bool) (sourceOutcome
 	// Before the last batch, which completes the source (its Location
 	// entities), and also after a failure, so that readers get what a
 	// first load's batches left out back; within a full refresh that is a
-	// bulk load, once at its end (bulkload.go), so that each source does
-	// not build them again for the next to maintain.
+	// bulk load, only before the last batch of its last source (or at its
+	// end, bulkload.go), so that each source does not build them for the
+	// next to maintain row by row, and the refresh's sources are complete
+	// only once they exist.
 	pass := st.s.pass
-	if !pass.bulkOpen() {
+	if !pass.bulkOpen() || pass.last {
 		if err := st.s.store.EndBulkLoad(st.ctx); err != nil && st.err == nil {
 			st.err = err
 		}

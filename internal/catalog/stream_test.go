@@ -257,21 +257,26 @@ func TestPropertyRemovingALocationInBatches(t *testing.T) {
 	})
 }
 
-// bulkWatcher records, at each FinishSource, whether its catalog said a
-// bulk load was under way.
+// bulkWatcher records, at each FinishSource (after the source's last
+// batch), whether its catalog said a bulk load was under way and how many
+// search key indexes existed.
 type bulkWatcher struct {
 	*store.Store
-	svc    *catalog.Service
-	during []bool
+	t       *testing.T
+	svc     *catalog.Service
+	during  []bool
+	indexes []int
 }
 
 func (b *bulkWatcher) FinishSource(ctx context.Context, source string, seen map[string]bool, keepMissing bool, restitch []string) (catalog.ReplaceResult, error) {
 	b.during = append(b.during, b.svc.BulkLoad() != nil)
+	b.indexes = append(b.indexes, keyIndexes(b.t, b.Store))
 	return b.Store.FinishSource(ctx, source, seen, keepMissing, restitch)
 }
 
 // A first load of sources written in batches is a bulk load until the
-// full refresh ends; a re-sync that changes nothing is none.
+// full refresh ends, which builds the search key indexes once, before the
+// last batch of its last source; a re-sync that changes nothing is none.
 func TestBulkLoadSpansAFirstLoad(t *testing.T) {
 	catalog.SetSourceBatch(t, 40)
 	fsys := func(prefix string) fstest.MapFS {
@@ -282,7 +287,7 @@ func TestBulkLoadSpansAFirstLoad(t *testing.T) {
 		return fstest.MapFS{"all.yaml": &fstest.MapFile{Data: components(names...)}}
 	}
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
-		w := &bulkWatcher{Store: s}
+		w := &bulkWatcher{Store: s, t: t}
 		svc, err := catalog.NewService(w, []catalog.Source{memSource("one", fsys("a")), memSource("two", fsys("b"))}, slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatal(err)
@@ -294,6 +299,9 @@ func TestBulkLoadSpansAFirstLoad(t *testing.T) {
 		refresh(t, svc)
 		if !slices.Equal(w.during, []bool{true, true}) {
 			t.Fatalf("bulk load at the sources' ends of the first load: %v, want both", w.during)
+		}
+		if !slices.Equal(w.indexes, []int{0, 2}) {
+			t.Fatalf("search key indexes after each source's last batch: %v, want none then both", w.indexes)
 		}
 		if svc.BulkLoad() != nil {
 			t.Fatal("the bulk load outlived the refresh")
