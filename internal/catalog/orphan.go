@@ -52,6 +52,13 @@ type refreshPass struct {
 	problems   map[string][]error // by source name
 	conflicted []Source           // sources with refs another source owned
 	orphaned   bool               // some source made an orphan
+	// bulk is set when a source's batches began a bulk load, which the
+	// pass holds until it ends (bulkload.go); bulkEnded once endBulkPass
+	// completed it. restitch holds the lowercased refs it stitches then.
+	bulk, bulkEnded bool
+	restitch        map[string]bool
+	// last is set while the last current source is refreshed.
+	last bool
 }
 
 func newRefreshPass() *refreshPass {

@@ -116,8 +116,8 @@ type Store interface {
 	// Restitch instead of being stitched. FinishSource ends the source.
 	ApplySourceBatch(ctx context.Context, source string, recs []Record, rels []StoredRelation) (BatchResult, error)
 	// EndBulkLoad completes what the batches of a first load leave to
-	// the end (the search key indexes on PostgreSQL), before the last
-	// batch.
+	// the end (the search key indexes), before the last batch of the
+	// source, or of the full refresh whose first load it is.
 	EndBulkLoad(ctx context.Context) error
 	// FinishSource ends a source written by ApplySourceBatch, once every
 	// batch is stored: unless keepMissing, the source's entities not in
@@ -126,6 +126,11 @@ type Store interface {
 	// reached and restitch are stitched. Unchanged counts the entities
 	// kept as they were with keepMissing.
 	FinishSource(ctx context.Context, source string, seen map[string]bool, keepMissing bool, restitch []string) (ReplaceResult, error)
+	// Restitch stitches refs (lowercased; unknown ones are ignored), a few
+	// thousand per transaction, and returns an EventUpdated for each entity
+	// whose served form changed: what FinishSource does with its restitch,
+	// for the entities a full refresh's first load left to its end.
+	Restitch(ctx context.Context, refs []string) ([]Event, error)
 	// SourceEntities returns the entities source supplies now (not its
 	// orphans), with their recorded errors, in ref order.
 	SourceEntities(ctx context.Context, source string) ([]Record, error)

@@ -63,6 +63,7 @@ type Service struct {
 	orphans   OrphanStrategy // catalog.orphanStrategy; "" is DefaultOrphanStrategy
 	schedule  Schedule       // catalog.processingInterval (schedule.go)
 	events    broker         // change events (events.go)
+	bulk      bulkLoad       // bulk loads under way (bulkload.go)
 	// readFilter, when set, scopes every read to what the caller may see
 	// (visibility.go).
 	readFilter ReadFilter
@@ -97,18 +98,32 @@ func (s *Service) Refresh(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pass = newRefreshPass()
-	defer func() { s.pass = nil }()
+	defer func() {
+		// After a failure too: what the sources stored before it is then
+		// complete.
+		if err := s.endBulkPass(ctx); err != nil {
+			s.logger.Error("catalog refresh", "err", err)
+		}
+		if s.pass.bulk {
+			s.bulk.end()
+		}
+		s.pass = nil
+	}()
 	var problems []error
 	srcs, err := s.currentSources(ctx)
 	if err != nil {
 		return fmt.Errorf("catalog: refresh: %w", err)
 	}
-	for _, src := range srcs {
+	for i, src := range srcs {
+		s.pass.last = i == len(srcs)-1
 		errs, err := s.refreshSource(ctx, src)
 		if err != nil {
 			return fmt.Errorf("catalog: refresh %s: %w", src.Name, err)
 		}
 		problems = append(problems, errs...)
+	}
+	if err := s.endBulkPass(ctx); err != nil {
+		return fmt.Errorf("catalog: refresh: %w", err)
 	}
 	if err := s.finishPass(ctx); err != nil {
 		return fmt.Errorf("catalog: refresh: %w", err)

@@ -41,6 +41,10 @@ type sourceStream struct {
 	written  int
 	restitch map[string]bool
 	res      ReplaceResult // totals of the batches
+	// bulk is set once a batch wrote most of its entities (bulkload.go);
+	// ownsBulk when this stream, outside a full refresh, holds the bulk
+	// load until it ends.
+	bulk, ownsBulk bool
 }
 
 type heldLocation struct {
@@ -110,6 +114,9 @@ func (st *sourceStream) flush() {
 		st.err = err
 		return
 	}
+	// Before the batch's events: a consumer that defers its work during a
+	// bulk load knows of it when they arrive.
+	st.noteBulkBatch(res.Inserted+res.Updated, len(st.recs))
 	st.s.publish(res.Changes)
 	st.written += len(st.recs)
 	st.res.Inserted += res.Inserted
@@ -130,6 +137,7 @@ func (st *sourceStream) flush() {
 // source's other entities as they were, as does any problem reading a
 // file.
 func (st *sourceStream) finish(problems []error, incomplete bool) (sourceOutcome, error) {
+	defer st.endBulk()
 	st.out.problems = append(problems, st.out.problems...)
 	st.keepMissing = st.keepMissing || incomplete
 	locErrs := map[string][]EntityError{}
@@ -151,9 +159,16 @@ func (st *sourceStream) finish(problems []error, incomplete bool) (sourceOutcome
 	st.locs = nil
 	// Before the last batch, which completes the source (its Location
 	// entities), and also after a failure, so that readers get what a
-	// first load's batches left out back.
-	if err := st.s.store.EndBulkLoad(st.ctx); err != nil && st.err == nil {
-		st.err = err
+	// first load's batches left out back; within a full refresh that is a
+	// bulk load, only before the last batch of its last source (or at its
+	// end, bulkload.go), so that each source does not build them for the
+	// next to maintain row by row, and the refresh's sources are complete
+	// only once they exist.
+	pass := st.s.pass
+	if !pass.bulkOpen() || pass.last {
+		if err := st.s.store.EndBulkLoad(st.ctx); err != nil && st.err == nil {
+			st.err = err
+		}
 	}
 	st.flush()
 	if st.err != nil {
@@ -162,6 +177,13 @@ func (st *sourceStream) finish(problems []error, incomplete bool) (sourceOutcome
 	restitch := make([]string, 0, len(st.restitch))
 	for ref := range st.restitch {
 		restitch = append(restitch, ref)
+	}
+	if pass.bulkOpen() {
+		// Entities of other batches reached by this source's relations:
+		// in a first load of several sources, the entities of one are
+		// reached from all the others, and are stitched once, at the end.
+		pass.deferStitch(restitch)
+		restitch = nil
 	}
 	res, err := st.s.store.FinishSource(st.ctx, st.src.Name, st.seen, st.keepMissing, restitch)
 	if err != nil {

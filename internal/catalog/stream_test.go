@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -252,6 +253,112 @@ func TestPropertyRemovingALocationInBatches(t *testing.T) {
 			t.Run(string(strategy), func(t *testing.T) {
 				rapid.Check(t, func(rt *rapid.T) { checkRemovingALocation(t, rt, s, strategy) })
 			})
+		}
+	})
+}
+
+// bulkWatcher records, at each FinishSource (after the source's last
+// batch), whether its catalog said a bulk load was under way and how many
+// search key indexes existed.
+type bulkWatcher struct {
+	*store.Store
+	t       *testing.T
+	svc     *catalog.Service
+	during  []bool
+	indexes []int
+}
+
+func (b *bulkWatcher) FinishSource(ctx context.Context, source string, seen map[string]bool, keepMissing bool, restitch []string) (catalog.ReplaceResult, error) {
+	b.during = append(b.during, b.svc.BulkLoad() != nil)
+	b.indexes = append(b.indexes, keyIndexes(b.t, b.Store))
+	return b.Store.FinishSource(ctx, source, seen, keepMissing, restitch)
+}
+
+// A first load of sources written in batches is a bulk load until the
+// full refresh ends, which builds the search key indexes once, before the
+// last batch of its last source; a re-sync that changes nothing is none.
+func TestBulkLoadSpansAFirstLoad(t *testing.T) {
+	catalog.SetSourceBatch(t, 40)
+	fsys := func(prefix string) fstest.MapFS {
+		var names []string
+		for i := range 100 {
+			names = append(names, fmt.Sprintf("%s%d", prefix, i))
+		}
+		return fstest.MapFS{"all.yaml": &fstest.MapFile{Data: components(names...)}}
+	}
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		w := &bulkWatcher{Store: s, t: t}
+		svc, err := catalog.NewService(w, []catalog.Source{memSource("one", fsys("a")), memSource("two", fsys("b"))}, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.svc = svc
+		if svc.BulkLoad() != nil {
+			t.Fatal("a bulk load before any refresh")
+		}
+		refresh(t, svc)
+		if !slices.Equal(w.during, []bool{true, true}) {
+			t.Fatalf("bulk load at the sources' ends of the first load: %v, want both", w.during)
+		}
+		if !slices.Equal(w.indexes, []int{0, 2}) {
+			t.Fatalf("search key indexes after each source's last batch: %v, want none then both", w.indexes)
+		}
+		if svc.BulkLoad() != nil {
+			t.Fatal("the bulk load outlived the refresh")
+		}
+		w.during = nil
+		refresh(t, svc)
+		if !slices.Equal(w.during, []bool{false, false}) {
+			t.Fatalf("bulk load at the sources' ends of an unchanged re-sync: %v, want none", w.during)
+		}
+	})
+}
+
+// In a first load of several sources written in batches, the entities one
+// source's relations reach in another are stitched once at the end of the
+// refresh, which serves the same catalog as sources written whole: the
+// group of one source owns the components of both.
+func TestFirstLoadStitchesAcrossSourcesAtTheEnd(t *testing.T) {
+	names := func(prefix string) []string {
+		var out []string
+		for i := range 100 {
+			out = append(out, fmt.Sprintf("%s%d", prefix, i))
+		}
+		return out
+	}
+	group := "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: team}\nspec: {type: team, children: []}\n---\n"
+	sources := []catalog.Source{
+		memSource("one", fstest.MapFS{"all.yaml": &fstest.MapFile{Data: append([]byte(group), components(names("a")...)...)}}),
+		memSource("two", fstest.MapFS{"all.yaml": &fstest.MapFile{Data: components(names("b")...)}}),
+	}
+	load := func(t *testing.T, s *store.Store, batch int) map[string]map[string]any {
+		t.Helper()
+		catalog.SetSourceBatch(t, batch)
+		svc, err := catalog.NewService(s, sources, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		refresh(t, svc)
+		if n := keyIndexes(t, s); n != 2 {
+			t.Fatalf("%d of the 2 search key indexes after the first load", n)
+		}
+		return served(t, svc)
+	}
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		batched := load(t, s, 40)
+		team := batched["group:default/team"]
+		owns := 0
+		for _, r := range team["relations"].([]any) {
+			if r.(map[string]any)["type"] == "ownerOf" {
+				owns++
+			}
+		}
+		if owns != 200 {
+			t.Fatalf("the group owns %d components after the batched first load, want 200", owns)
+		}
+		whole := load(t, storetest.SQLite(t), 10000)
+		if diff := cmp.Diff(whole, batched); diff != "" {
+			t.Fatalf("batched first load differs from whole (-whole +batched):\n%s", diff)
 		}
 	})
 }

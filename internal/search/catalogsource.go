@@ -74,8 +74,22 @@ func (c *CatalogSource) Collect(ctx context.Context, emit func(Document) error) 
 	}
 }
 
+// bulkLoader is an EventSubscriber that says when the catalog is loading
+// in bulk (*catalog.Service): BulkLoad returns a channel closed when the
+// loads under way end, nil when none is.
+type bulkLoader interface {
+	BulkLoad() <-chan struct{}
+}
+
 // Watch implements Feed: each change event re-reads its entity. Events a
 // slow subscriber dropped are caught up by a rebuild.
+//
+// While the catalog loads in bulk (a first load of a large location), the
+// entities the events name are only noted, and indexed once the load has
+// ended: the catalog is queryable sooner, as it has the cores to itself,
+// and an entity stitched several times during the load is read and
+// indexed once. Events dropped meanwhile (the fan-out does not wait for a
+// subscriber) are caught up by indexing every entity then.
 func (c *CatalogSource) Watch(ctx context.Context, apply func(context.Context, Change) error) error {
 	if c.events == nil {
 		<-ctx.Done()
@@ -85,10 +99,26 @@ func (c *CatalogSource) Watch(ctx context.Context, apply func(context.Context, C
 	if err != nil {
 		return fmt.Errorf("search: catalog events: %w", err)
 	}
+	loader, _ := c.events.(bulkLoader)
+	var (
+		loaded  <-chan struct{} // closed when the bulk load noted ends
+		held    = map[string]bool{}
+		dropped uint64 // sub.Dropped() when the load began
+	)
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-loaded:
+			if next := loader.BulkLoad(); next != nil {
+				loaded = next // another began as this one ended
+				continue
+			}
+			loaded = nil
+			if err := c.catchUp(ctx, apply, held, sub.Dropped() != dropped); err != nil {
+				return err
+			}
+			clear(held)
 		case ev, ok := <-sub.C:
 			if !ok {
 				return ctx.Err()
@@ -107,36 +137,104 @@ func (c *CatalogSource) Watch(ctx context.Context, apply func(context.Context, C
 					break drain
 				}
 			}
-			var ch Change
-			for _, e := range evs {
-				key := entityKey(e.Ref)
-				if e.Type == catalog.EventDeleted {
-					ch.Delete = append(ch.Delete, key)
-					continue
+			if loaded == nil && loader != nil {
+				if loaded = loader.BulkLoad(); loaded != nil {
+					dropped = sub.Dropped()
 				}
-				rec, err := c.store.EntityByRef(ctx, e.Ref)
-				if greenroom.IsNotFound(err) {
-					ch.Delete = append(ch.Delete, key)
-					continue
+			}
+			if loaded != nil {
+				for _, e := range evs {
+					held[e.Ref] = true
 				}
-				if err != nil {
-					return fmt.Errorf("search: catalog entity %s: %w", e.Ref, err)
-				}
-				at := rec.UpdatedAt
-				if at.IsZero() {
-					at = e.At
-				}
-				d, err := EntityDocument(rec.Body, at)
-				if err != nil {
-					continue
-				}
-				ch.Upsert = append(ch.Upsert, d)
+				continue
+			}
+			refs := make([]string, len(evs))
+			for i, e := range evs {
+				refs[i] = e.Ref
+			}
+			ch, err := c.changeOf(ctx, refs, evs)
+			if err != nil {
+				return err
 			}
 			if err := apply(ctx, ch); err != nil {
 				return err
 			}
 		}
 	}
+}
+
+// catchUp indexes the entities held back during a bulk load, as they are
+// now, a batch at a time. When events were dropped meanwhile, which
+// entities changed is not known: every entity stored is indexed, and
+// those of the held ones that are no longer stored are deleted.
+func (c *CatalogSource) catchUp(ctx context.Context, apply func(context.Context, Change) error, held map[string]bool, all bool) error {
+	if all {
+		var ch Change
+		err := c.Collect(ctx, func(d Document) error {
+			delete(held, d.Ref)
+			if ch.Upsert = append(ch.Upsert, d); len(ch.Upsert) < indexBatch {
+				return nil
+			}
+			err := apply(ctx, ch)
+			ch.Upsert = nil
+			return err
+		})
+		if err == nil && len(ch.Upsert) > 0 {
+			err = apply(ctx, ch)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	refs := make([]string, 0, len(held))
+	for ref := range held {
+		refs = append(refs, ref)
+	}
+	sort.Strings(refs)
+	for len(refs) > 0 {
+		n := min(indexBatch, len(refs))
+		ch, err := c.changeOf(ctx, refs[:n], nil)
+		if err != nil {
+			return err
+		}
+		if err := apply(ctx, ch); err != nil {
+			return err
+		}
+		refs = refs[n:]
+	}
+	return nil
+}
+
+// changeOf reads the entities refs as they are now: upserts of those
+// stored, deletions of those gone. evs, when given, are the events naming
+// them (same order), whose time stands in for a missing updated time.
+func (c *CatalogSource) changeOf(ctx context.Context, refs []string, evs []catalog.Event) (Change, error) {
+	var ch Change
+	for i, ref := range refs {
+		key := entityKey(ref)
+		if evs != nil && evs[i].Type == catalog.EventDeleted {
+			ch.Delete = append(ch.Delete, key)
+			continue
+		}
+		rec, err := c.store.EntityByRef(ctx, ref)
+		if greenroom.IsNotFound(err) {
+			ch.Delete = append(ch.Delete, key)
+			continue
+		}
+		if err != nil {
+			return Change{}, fmt.Errorf("search: catalog entity %s: %w", ref, err)
+		}
+		at := rec.UpdatedAt
+		if at.IsZero() && evs != nil {
+			at = evs[i].At
+		}
+		d, err := EntityDocument(rec.Body, at)
+		if err != nil {
+			continue
+		}
+		ch.Upsert = append(ch.Upsert, d)
+	}
+	return ch, nil
 }
 
 // entityKey is the document key of an entity ref: templates are their own

@@ -7,9 +7,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"greenroom/internal/catalog"
 	"greenroom/internal/greenroom"
 )
 
@@ -205,4 +207,98 @@ func FuzzQueryTerm(f *testing.F) {
 			t.Fatalf("%q: %d tokens", s, len(tokens(c)))
 		}
 	})
+}
+
+// bulkEvents is an EventSubscriber whose catalog loads in bulk while
+// loading is open.
+type bulkEvents struct {
+	c       chan catalog.Event
+	mu      sync.Mutex
+	loading chan struct{}
+}
+
+func (b *bulkEvents) Subscribe(context.Context) (*catalog.Subscription, error) {
+	return &catalog.Subscription{C: b.c}, nil
+}
+
+func (b *bulkEvents) BulkLoad() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.loading == nil {
+		return nil // a nil channel, not a nil *chan in the interface
+	}
+	return b.loading
+}
+
+func (b *bulkEvents) setLoading(on bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case on && b.loading == nil:
+		b.loading = make(chan struct{})
+	case !on && b.loading != nil:
+		close(b.loading)
+		b.loading = nil
+	}
+}
+
+// During a bulk load the catalog feed only notes the entities its events
+// name; once the load ends it indexes each once, as it is then (deleting
+// those gone), and outside a load every event is indexed at once.
+func TestCatalogFeedWaitsForBulkLoad(t *testing.T) {
+	at := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	comp := func(name string) catalog.Record {
+		return recordOf(t, `{"apiVersion":"backstage.io/v1alpha1","kind":"Component","metadata":{"name":"`+name+`"},"spec":{"type":"service"}}`, at)
+	}
+	st := &memStore{recs: []catalog.Record{comp("a"), comp("b")}}
+	ev := &bulkEvents{c: make(chan catalog.Event, 16)}
+	applied := make(chan Change, 16)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() {
+		done <- NewCatalogSource(st, ev).Watch(ctx, func(_ context.Context, c Change) error { applied <- c; return nil })
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	keys := func(c Change) (up, del []string) {
+		for _, d := range c.Upsert {
+			up = append(up, d.Key())
+		}
+		return up, c.Delete
+	}
+	next := func() Change {
+		t.Helper()
+		select {
+		case c := <-applied:
+			return c
+		case <-time.After(5 * time.Second):
+			t.Fatal("no change applied")
+			return Change{}
+		}
+	}
+
+	ev.setLoading(true)
+	for _, e := range []catalog.Event{{Type: catalog.EventCreated, Ref: "component:default/a"}, {Type: catalog.EventUpdated, Ref: "component:default/a"}, {Type: catalog.EventCreated, Ref: "component:default/b"}} {
+		ev.c <- e
+	}
+	select {
+	case c := <-applied:
+		t.Fatalf("applied during the bulk load: %+v", c)
+	case <-time.After(200 * time.Millisecond):
+	}
+	st.mu.Lock()
+	st.recs = st.recs[:1] // b is gone by the end of the load
+	st.mu.Unlock()
+	ev.setLoading(false)
+	up, del := keys(next())
+	if !slices.Equal(up, []string{entityKey("component:default/a")}) || !slices.Equal(del, []string{entityKey("component:default/b")}) {
+		t.Fatalf("after the load: upserts %v, deletes %v; want a once, b deleted", up, del)
+	}
+
+	ev.c <- catalog.Event{Type: catalog.EventUpdated, Ref: "component:default/a"}
+	if up, del := keys(next()); !slices.Equal(up, []string{entityKey("component:default/a")}) || len(del) != 0 {
+		t.Fatalf("outside a load: upserts %v, deletes %v", up, del)
+	}
 }

@@ -131,7 +131,7 @@ func (s *Store) replaceEntities(ctx context.Context, tx *Tx, source string, recs
 			return err
 		}
 		ix := newSearchIndexer(tx, s.d)
-		ix.batch = missing == missingKeep && s.d.name == DriverPostgres
+		ix.batch = missing == missingKeep
 		w := &entityWriter{tx: tx, d: s.d, source: source, out: &out, stmts: ix.stmts, ix: ix, pre: pre}
 		if err := w.ix.begin(ctx, toIndex(recs, existing)); err != nil {
 			return err

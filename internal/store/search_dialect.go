@@ -230,6 +230,29 @@ func (d dialect) prepareWrite(ctx context.Context, db *sql.DB, cacheKiB int) err
 	return nil
 }
 
+// prepareIndexBuild readies SQLite's write connection for building the
+// key indexes after a bulk load, which sorts every row of entity_search:
+// the sorter keeps in memory what the page cache allows and spills the
+// rest to temporary files, which must then be files (in memory, as
+// prepareWrite has them, they held the whole table once more: 1.3 GB of
+// RSS at 100k entities). finishIndexBuild puts back what prepareWrite set.
+func (d dialect) prepareIndexBuild(ctx context.Context, db *sql.DB) error {
+	if err := d.prepareWrite(ctx, db, sqliteBatchCacheKiB); err != nil || d.name != DriverSQLite {
+		return err
+	}
+	if _, err := db.ExecContext(ctx, "PRAGMA temp_store = FILE"); err != nil {
+		return fmt.Errorf("store: PRAGMA temp_store: %w", err)
+	}
+	return nil
+}
+
+func (d dialect) finishIndexBuild(ctx context.Context, db *sql.DB) {
+	if d.name == DriverSQLite {
+		_, _ = db.ExecContext(context.WithoutCancel(ctx), "PRAGMA temp_store = MEMORY")
+		d.finishBulkWrite(ctx, db)
+	}
+}
+
 // finishBulkWrite shrinks the write connection's page cache back to
 // SQLite's default after the transaction. Best effort: a cache left large
 // only costs memory.

@@ -214,10 +214,14 @@ func (s *Store) insertRelations(ctx context.Context, tx *Tx, source string, rels
 }
 
 // EndBulkLoad builds the search key indexes that the batches of a first
-// load on PostgreSQL write without (see beginBatch); a no-op when they
+// load write without (see beginBatch); a no-op when they
 // exist. The catalog calls it before a streamed source's last batch, so
 // that the source is complete only once they are built.
 func (s *Store) EndBulkLoad(ctx context.Context) error {
+	if err := s.d.prepareIndexBuild(ctx, s.write); err != nil {
+		return err
+	}
+	defer s.d.finishIndexBuild(ctx, s.write)
 	if err := s.withTx(ctx, func(ctx context.Context, tx *Tx) error { return s.d.ensureSearchIndex(ctx, tx) }); err != nil {
 		return fmt.Errorf("store: end bulk load: %w", err)
 	}
@@ -303,17 +307,41 @@ func (s *Store) FinishSource(ctx context.Context, source string, seen map[string
 	if err != nil {
 		return ReplaceResult{}, fmt.Errorf("store: finish source %s: %w", source, err)
 	}
-	restitch = slices.Clone(restitch)
-	slices.Sort(restitch)
-	for chunk := range chunks(slices.Compact(restitch), restitchPerTx) {
+	changed, err := s.restitch(ctx, restitch)
+	res.Changes = append(res.Changes, changed...)
+	if err != nil {
+		return res, fmt.Errorf("store: finish source %s: stitch: %w", source, err)
+	}
+	return res, nil
+}
+
+// Restitch stitches refs a few thousand per transaction (see
+// catalog.Store) and returns the changes.
+func (s *Store) Restitch(ctx context.Context, refs []string) ([]catalog.Event, error) {
+	changed, err := s.restitch(ctx, refs)
+	if err != nil {
+		return changed, fmt.Errorf("store: restitch: %w", err)
+	}
+	return changed, nil
+}
+
+// restitch stitches refs, restitchPerTx entities per transaction, and
+// returns the changes of the transactions committed.
+func (s *Store) restitch(ctx context.Context, refs []string) ([]catalog.Event, error) {
+	refs = slices.Clone(refs)
+	slices.Sort(refs)
+	var changes []catalog.Event
+	for chunk := range chunks(slices.Compact(refs), restitchPerTx) {
 		err := s.withTx(ctx, func(ctx context.Context, tx *Tx) error {
 			changed, err := s.stitchAll(ctx, tx, chunk, nil)
-			res.Changes = append(res.Changes, changed...)
+			if err == nil {
+				changes = append(changes, changed...)
+			}
 			return err
 		})
 		if err != nil {
-			return res, fmt.Errorf("store: finish source %s: stitch: %w", source, err)
+			return changes, err
 		}
 	}
-	return res, nil
+	return changes, nil
 }
