@@ -187,6 +187,13 @@ func (pq *pageQuery) plan(ctx context.Context) error {
 	if err == nil {
 		pq.kinds, pq.rest, err = scopeKinds(ctx, pq.rd, *pq.r.Filter)
 	}
+	if pq.small != nil && pq.kinds != nil && pq.rest == nil && pq.r.Style == query.StyleQuery && pq.r.FullText.Term == "" &&
+		(len(pq.order()) == 1 || (len(pq.kinds) == 1 && pq.ranged != nil)) {
+		// Nothing but kinds: a scan of the key/kind index in the page's
+		// order (or, unordered, of the kind's rows in id order) reads just
+		// the page, where a driver reads, and sorts, all of the kind.
+		pq.small = nil
+	}
 	if leaf, ok := pq.scopedLeaf(); ok {
 		// Streamed within the kind, a predicate of the rest beats the
 		// kind's own rows, which the scope already implies: for
