@@ -191,9 +191,24 @@ func (h *Handler) entityByName(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeCacheNote(w, note)
-	writeRawJSON(w, http.StatusOK, append(ent[:len(ent):len(ent)], '\n'))
+	writeRawJSONLine(w, http.StatusOK, ent)
 	return nil
 }
+
+// writeRawJSONLine is writeRawJSON of b and a newline, without copying b
+// (a cached entity, shared) to append it: both go to the response's buffer.
+func writeRawJSONLine(w http.ResponseWriter, status int, b []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.WriteHeader(status)
+	if _, err := w.Write(b); err == nil { // as in writeJSON: only a broken connection fails
+		_, _ = w.Write(newline)
+	}
+}
+
+var newline = []byte{'\n'}
 
 func (h *Handler) entityByUID(w http.ResponseWriter, r *http.Request) error {
 	ent, err := h.catalog.EntityByUID(r.Context(), r.PathValue("uid"))
