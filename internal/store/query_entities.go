@@ -163,7 +163,7 @@ func (pq *pageQuery) plan(ctx context.Context) error {
 	if pq.r.Filter == nil {
 		return nil
 	}
-	n, err := indexedEntities(ctx, pq.rd)
+	n, err := indexedEntities(ctx, pq.rd, pq.version)
 	if err != nil {
 		return err
 	}
@@ -185,7 +185,7 @@ func (pq *pageQuery) plan(ctx context.Context) error {
 		pq.ranged = d
 	}
 	if err == nil {
-		pq.kinds, pq.rest, err = scopeKinds(ctx, pq.rd, *pq.r.Filter)
+		pq.kinds, pq.rest, err = scopeKinds(ctx, pq.rd, *pq.r.Filter, pq.version)
 	}
 	if pq.small != nil && pq.kinds != nil && pq.rest == nil && pq.r.Style == query.StyleQuery && pq.r.FullText.Term == "" &&
 		(len(pq.order()) == 1 || (len(pq.kinds) == 1 && pq.ranged != nil)) {
