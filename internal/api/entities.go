@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"sync"
 
 	"greenroom/internal/catalog"
 	"greenroom/internal/catalog/query"
@@ -65,7 +67,14 @@ func writeQueryPage(w http.ResponseWriter, page query.EntitiesPage[json.RawMessa
 	for _, it := range page.Items {
 		n += len(it) + 1
 	}
-	b := make([]byte, 0, n)
+	buf := pageBuffers.Get().(*[]byte)
+	defer func() {
+		if cap(*buf) <= maxPooledPage {
+			pageBuffers.Put(buf)
+		}
+	}()
+	b := slices.Grow((*buf)[:0], n)
+	defer func() { *buf = b[:0] }()
 	b = append(b, `{"items":[`...)
 	for i, it := range page.Items {
 		if i > 0 {
@@ -80,6 +89,15 @@ func writeQueryPage(w http.ResponseWriter, page query.EntitiesPage[json.RawMessa
 	b = append(b, '}', '\n')
 	writeRawJSON(w, http.StatusOK, b)
 }
+
+// pageBuffers recycles the buffers by-query responses are written from:
+// a page of 20 entities is tens of kilobytes, allocated (and collected)
+// per request otherwise, cached page or not.
+var pageBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledPage bounds the buffers kept: a rare page of thousands of
+// entities should not stay allocated.
+const maxPooledPage = 1 << 20
 
 // writeCacheNote tells the client whether the catalog's read cache
 // answered (X-Greenroom-Cache: hit or miss), for the bench's hit rate;
@@ -191,9 +209,24 @@ func (h *Handler) entityByName(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeCacheNote(w, note)
-	writeRawJSON(w, http.StatusOK, append(ent[:len(ent):len(ent)], '\n'))
+	writeRawJSONLine(w, http.StatusOK, ent)
 	return nil
 }
+
+// writeRawJSONLine is writeRawJSON of b and a newline, without copying b
+// (a cached entity, shared) to append it: both go to the response's buffer.
+func writeRawJSONLine(w http.ResponseWriter, status int, b []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.WriteHeader(status)
+	if _, err := w.Write(b); err == nil { // as in writeJSON: only a broken connection fails
+		_, _ = w.Write(newline)
+	}
+}
+
+var newline = []byte{'\n'}
 
 func (h *Handler) entityByUID(w http.ResponseWriter, r *http.Request) error {
 	ent, err := h.catalog.EntityByUID(r.Context(), r.PathValue("uid"))

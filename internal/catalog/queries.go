@@ -36,7 +36,7 @@ func (s *Service) EntityByUID(ctx context.Context, uid string) (json.RawMessage,
 	if err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
 	}
-	return sc.visibleRecord(r, fmt.Errorf("catalog: %w", uidNotFound(uid)))
+	return sc.visibleRecord(r, func() error { return fmt.Errorf("catalog: %w", uidNotFound(uid)) })
 }
 
 // uidNotFound is the store's error for an unknown uid, also given for a

@@ -149,6 +149,9 @@ func (s *Service) cacheSlot(sc ReadScope, kind string, what any) (key string, ve
 		return "", 0, false
 	}
 	var b strings.Builder
+	if w, ok := what.(string); ok {
+		b.Grow(len(kind) + len(scope) + 2 + len(w)) // one allocation
+	}
 	b.WriteString(kind)
 	b.WriteByte(0)
 	b.WriteString(scope)

@@ -496,8 +496,9 @@ func (s *Service) EntityByName(ctx context.Context, ref greenroom.EntityRef) (js
 	if err != nil {
 		return nil, fmt.Errorf("catalog: entity %s: %w", ref, err)
 	}
-	body, err := sc.visibleRecord(rec, fmt.Errorf("catalog: entity %s: %w", ref,
-		greenroom.Errorf(greenroom.CodeNotFound, "entity %s not found", ref.String())))
+	body, err := sc.visibleRecord(rec, func() error {
+		return fmt.Errorf("catalog: entity %s: %w", ref, greenroom.Errorf(greenroom.CodeNotFound, "entity %s not found", ref.String()))
+	})
 	if err == nil && cacheable {
 		body = body[:len(body):len(body)] // shared: an append must copy
 		s.cache.put(key, version, body, len(body))

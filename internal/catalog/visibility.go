@@ -242,9 +242,9 @@ func notVisible(ref string) error {
 
 // visibleRecord returns rec's served body, or code not_found when sc
 // hides it.
-func (sc ReadScope) visibleRecord(rec Record, notFound error) (json.RawMessage, error) {
+func (sc ReadScope) visibleRecord(rec Record, notFound func() error) (json.RawMessage, error) {
 	if !sc.visible(rec.Ref) {
-		return nil, notFound
+		return nil, notFound()
 	}
 	return sc.served(rec.Body)
 }

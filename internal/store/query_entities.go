@@ -163,7 +163,7 @@ func (pq *pageQuery) plan(ctx context.Context) error {
 	if pq.r.Filter == nil {
 		return nil
 	}
-	n, err := indexedEntities(ctx, pq.rd)
+	n, err := indexedEntities(ctx, pq.rd, pq.version)
 	if err != nil {
 		return err
 	}
@@ -185,15 +185,64 @@ func (pq *pageQuery) plan(ctx context.Context) error {
 		pq.ranged = d
 	}
 	if err == nil {
-		pq.kinds, pq.rest, err = scopeKinds(ctx, pq.rd, *pq.r.Filter)
+		pq.kinds, pq.rest, err = scopeKinds(ctx, pq.rd, *pq.r.Filter, pq.version)
+	}
+	if pq.small != nil && pq.kinds != nil && pq.rest == nil && pq.r.Style == query.StyleQuery && pq.r.FullText.Term == "" &&
+		(len(pq.order()) == 1 || (len(pq.kinds) == 1 && pq.ranged != nil)) {
+		// Nothing but kinds: a scan of the key/kind index in the page's
+		// order (or, unordered, of the kind's rows in id order) reads just
+		// the page, where a driver reads, and sorts, all of the kind.
+		pq.small = nil
+	}
+	if leaf, ok := pq.scopedLeaf(); ok {
+		// Streamed within the kind, a predicate of the rest beats the
+		// kind's own rows, which the scope already implies: for
+		// kind=component,metadata.tags=java the tag's component rows hold
+		// the page, where the components' rows would each need a probe.
+		pq.ranged = &candidates{leaves: []query.Filter{leaf}}
+		if pq.small != nil && isKindDriver(pq.small) {
+			// Likewise a small kind (kind=group,metadata.tags=java): the
+			// scope's rows of the leaf are some of the kind's.
+			pq.small = &candidates{leaves: []query.Filter{leaf}, est: pq.small.est}
+		}
 	}
 	switch planOverride {
 	case planProbe:
 		pq.small, pq.budget = nil, 0
 	case planSet:
 		pq.small, pq.ranged, pq.budget = nil, nil, 1
+	case planStream:
+		pq.small, pq.budget = nil, 2
 	}
 	return err
+}
+
+// scopedLeaf returns a one-value predicate of the scope's rest to stream
+// an unordered page from, when the query is scoped to one kind.
+func (pq *pageQuery) scopedLeaf() (query.Filter, bool) {
+	if len(pq.kinds) != 1 || pq.rest == nil {
+		return query.Filter{}, false
+	}
+	if f := *pq.rest; rowsUnique(f) {
+		return f, true
+	} else if f.Op == query.OpAll {
+		for _, s := range f.Sub {
+			if rowsUnique(s) {
+				return s, true
+			}
+		}
+	}
+	return query.Filter{}, false
+}
+
+// isKindDriver reports whether d reads only the rows of kind predicates.
+func isKindDriver(d *candidates) bool {
+	for _, l := range d.leaves {
+		if query.Lower(l.Key) != "kind" {
+			return false
+		}
+	}
+	return len(d.leaves) > 0
 }
 
 // Plan overrides, for tests: the catalogs of unit tests are small enough
@@ -201,6 +250,9 @@ func (pq *pageQuery) plan(ctx context.Context) error {
 const (
 	planProbe = "probe" // scan in order and probe, without a budget
 	planSet   = "set"   // use the match set after scanning one row
+	// stream scans in order (or streams a one-value predicate's rows)
+	// within a budget of two rows, then falls back to the match set.
+	planStream = "stream"
 )
 
 var planOverride string

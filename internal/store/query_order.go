@@ -56,20 +56,37 @@ func (pq *pageQuery) cond(q *sqlText, id string) {
 
 // source writes the FROM clause of the entities to consider as alias i,
 // with column id (and ref when withRef), and the filter, leaving the WHERE
-// clause open.
+// clause open. With a kind scope the driver reads only the rows of those
+// kinds (one range of the key/kind index per kind) and what is left to
+// test is the scope's rest: kind=component,spec.owner=team-a reads the
+// owner's component rows and probes nothing.
 func (pq *pageQuery) source(q *sqlText, d *candidates, withRef bool) {
 	f := pq.r.Filter
+	scoped := d != nil && pq.kinds != nil
+	drive := func() {
+		if scoped {
+			outer := q.kinds
+			q.kinds = pq.kinds
+			defer func() { q.kinds = outer }()
+		}
+		d.sql(q)
+	}
 	switch {
 	case d != nil && withRef:
 		q.add("FROM (")
-		d.sql(q)
+		drive()
 		q.add(") d CROSS JOIN entity_search_refs i WHERE i.id = d.id")
 	case d != nil:
 		q.add("FROM (")
-		d.sql(q)
+		drive()
 		q.add(") i WHERE 1 = 1")
 	default:
 		q.add("FROM entity_search_refs i WHERE 1 = 1")
+	}
+	if scoped {
+		if f = pq.rest; f == nil {
+			return
+		}
 	}
 	if d != nil {
 		rest := d.residual(*f)
@@ -170,12 +187,23 @@ func (pq *pageQuery) streamByID(need int) ([]position, error) {
 	dir, cmp := direction(pq.r.Backward())
 	key, values := lowered(d.leaves[0])
 	var q sqlText
-	q.add("SELECT x.id, '', '' FROM (SELECT entity_id AS id FROM entity_search WHERE key = ? AND value = ?", key, values[0])
+	q.add("SELECT x.id, '', '' FROM (SELECT entity_id AS id FROM entity_search WHERE key = ?", key)
+	// Scoped to one kind, the rows are one range of the key/kind index, in
+	// id order too, and only the scope's rest needs testing.
+	f := pq.r.Filter
+	if len(pq.kinds) == 1 {
+		q.add(" AND kind = ?", pq.kinds[0])
+		if f = pq.rest; f == nil {
+			f = &query.Filter{Op: query.OpAll}
+		}
+	}
+	q.add(" AND value = ?", values[0])
 	if _, id, ok := pq.after(); ok {
 		q.add(" AND entity_id "+cmp+" ?", id)
 	}
 	q.add(" ORDER BY entity_id " + dir + limitOnly(pq.d, pq.budget) + ") x WHERE 1 = 1")
-	if rest := d.residual(*pq.r.Filter); !isTrue(rest) {
+	rest := d.residual(*f)
+	if !isTrue(rest) {
 		q.add(" AND ")
 		q.filter(rest, "x.id")
 	}
@@ -185,6 +213,11 @@ func (pq *pageQuery) streamByID(need int) ([]position, error) {
 	pos, err := pq.scan(&q)
 	if err != nil || pq.budget <= 0 || len(pos) >= need {
 		return pos, err
+	}
+	if isTrue(rest) && pq.r.FullText.Term == "" && pq.r.Offset+len(pos) < pq.budget {
+		// Every row streamed was a match, and fewer than the budget came:
+		// the range held no more.
+		return pos, nil
 	}
 	pq.inSet = true
 	defer func() { pq.inSet = false }()

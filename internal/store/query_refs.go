@@ -115,7 +115,7 @@ func (s *Store) EntityFacets(ctx context.Context, facets []string, filter *query
 				src.d = nil // many candidates: test the facet rows against the match set
 			}
 			if src.d == nil {
-				if src.kinds, src.filter, err = scopeKinds(ctx, rd, *filter); err != nil {
+				if src.kinds, src.filter, err = scopeKinds(ctx, rd, *filter, nil); err != nil {
 					return err
 				}
 				if src.kinds == nil {

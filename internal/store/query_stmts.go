@@ -22,6 +22,13 @@ import (
 type readStmtCache struct {
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt // nil value: being prepared
+	// preparing counts the background prepares under way, which close
+	// cancels (stop) and waits for: a connection they still hold would
+	// otherwise be closed after the store, its files with it.
+	preparing sync.WaitGroup
+	stop      context.CancelFunc
+	ctx       context.Context
+	closed    bool
 }
 
 // maxCachedStmts bounds the statements kept (each prepared on up to every
@@ -34,15 +41,18 @@ func (c *readStmtCache) get(db *sql.DB, query string) *sql.Stmt {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st, seen := c.stmts[query]
-	if seen || len(c.stmts) >= maxCachedStmts {
+	if seen || len(c.stmts) >= maxCachedStmts || c.closed {
 		return st
 	}
 	if c.stmts == nil {
 		c.stmts = map[string]*sql.Stmt{}
+		c.ctx, c.stop = context.WithCancel(context.Background())
 	}
 	c.stmts[query] = nil
+	c.preparing.Add(1)
 	go func() {
-		st, err := db.PrepareContext(context.Background(), query)
+		defer c.preparing.Done()
+		st, err := db.PrepareContext(c.ctx, query)
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		if err != nil {
@@ -52,6 +62,18 @@ func (c *readStmtCache) get(db *sql.DB, query string) *sql.Stmt {
 		c.stmts[query] = st
 	}()
 	return nil
+}
+
+// close stops preparing statements and waits for the prepares under way,
+// before the pool they use is closed.
+func (c *readStmtCache) close() {
+	c.mu.Lock()
+	c.closed = true
+	if c.stop != nil {
+		c.stop()
+	}
+	c.mu.Unlock()
+	c.preparing.Wait()
 }
 
 // readStmt returns query (already rebound) prepared for the read pool, or

@@ -28,6 +28,12 @@ func catalogVersion(ctx context.Context, rd reader) (int64, error) {
 // Bounds of the read caches.
 const (
 	readCacheEntries = 256
+	// intCacheEntries bounds a cache of numbers (counts, estimates): an
+	// entry is its key and a number, and a portal's pages ask for many
+	// (a count and an estimate per owner of 1,000 groups), so 256 would
+	// evict most before their next use. Keys (a statement and its
+	// arguments) are a few hundred bytes: some 2 MB per cache at most.
+	intCacheEntries = 4096
 	// facetCacheValues bounds the values one cached facets answer may
 	// hold, so that the cache stays small whatever the catalog (facets
 	// over metadata.uid are not worth keeping).
@@ -49,6 +55,14 @@ type readCache[V any] struct {
 	entries map[string]V
 }
 
+// bound is the most entries c keeps.
+func (c *readCache[V]) bound() int {
+	if _, ok := any(c).(*readCache[int]); ok {
+		return intCacheEntries
+	}
+	return readCacheEntries
+}
+
 func (c *readCache[V]) get(key string, version int64) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -68,7 +82,7 @@ func (c *readCache[V]) put(key string, version int64, v V) {
 		return // computed in an older snapshot than the entries
 	case version > c.version || c.entries == nil:
 		c.version, c.entries = version, map[string]V{}
-	case len(c.entries) >= readCacheEntries:
+	case len(c.entries) >= c.bound():
 		for k := range c.entries { // evict one at random
 			delete(c.entries, k)
 			break

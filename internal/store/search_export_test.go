@@ -12,7 +12,7 @@ func SetBulkMinEntities(t testing.TB, n int) {
 
 // QueryPlans are the plan overrides SetQueryPlan takes; "" is the
 // planner's own choice.
-var QueryPlans = []string{"", planProbe, planSet}
+var QueryPlans = []string{"", planProbe, planSet, planStream}
 
 // SetQueryPlan makes QueryEntities and EntityFacets use one plan for a
 // test, whatever the filter's selectivity.

@@ -116,6 +116,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 // returns the first result.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.stmts.close() // query_stmts.go
 		var errs []error
 		if s.read != s.write {
 			errs = append(errs, s.read.Close())
