@@ -290,12 +290,14 @@ const (
 	DefaultShutdownTimeout = 20 * time.Second
 	DefaultConnectTimeout  = 15 * time.Second
 	DefaultMaxBodyBytes    = 10 << 20
-	// DefaultMemoryLimitBytes keeps a 100k-entity server (a live heap near
-	// 100 MB) well under 300 MB resident: past it the collector runs
+	// DefaultMemoryLimitBytes keeps a 100k-entity server (a live heap of
+	// 100-150 MB) near 200 MB of Go memory: past it the collector runs
 	// sooner than GOGC alone would and the scavenger returns freed heap at
 	// once, instead of letting a burst of garbage grow the heap to twice
-	// the live size and keeping it resident for minutes.
-	DefaultMemoryLimitBytes = 256 << 20
+	// the live size and keeping it resident for minutes. A catalog whose
+	// live heap nears the limit needs a larger one (or 0), or the
+	// collector runs almost continuously.
+	DefaultMemoryLimitBytes = 192 << 20
 )
 
 // Default returns the configuration Greenroom runs with when no file sets
