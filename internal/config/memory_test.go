@@ -12,7 +12,7 @@ func TestMemoryLimitBytes(t *testing.T) {
 		want    int64
 		wantErr string
 	}{
-		{name: "default", text: "greenroom:\n  demo: false\n", want: DefaultMemoryLimitBytes},
+		{name: "default: none", text: "greenroom:\n  demo: false\n", want: 0},
 		{name: "set", text: "greenroom:\n  server:\n    memoryLimitBytes: 536870912\n", want: 512 << 20},
 		{name: "off", text: "greenroom:\n  server:\n    memoryLimitBytes: 0\n", want: 0},
 		{name: "from a string", text: "greenroom:\n  server:\n    memoryLimitBytes: \"1048576\"\n", want: 1 << 20},
