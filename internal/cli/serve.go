@@ -78,6 +78,7 @@ func runServe(ctx context.Context, g *globalFlags, f *serveFlags, stderr io.Writ
 	if err != nil {
 		return exitf(2, "config: %v", err)
 	}
+	applyMemoryLimit(cfg.Greenroom.Server.MemoryLimitBytes, logger)
 	addr := listenAddr(cfg, f.listen)
 	// Bind before opening the store so a taken port fails fast and a second
 	// process never touches the data dir.

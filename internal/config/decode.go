@@ -408,6 +408,7 @@ func (d *decoder) greenroom(n *node, dst *Greenroom) {
 		d.duration(srv.get("requestTimeout"), "greenroom.server.requestTimeout", &dst.Server.RequestTimeout)
 		d.duration(srv.get("shutdownTimeout"), "greenroom.server.shutdownTimeout", &dst.Server.ShutdownTimeout)
 		d.integer(srv.get("maxBodyBytes"), "greenroom.server.maxBodyBytes", "a positive integer (bytes)", 1, 1<<62, &dst.Server.MaxBodyBytes)
+		d.integer(srv.get("memoryLimitBytes"), "greenroom.server.memoryLimitBytes", "a non-negative integer (bytes)", 0, 1<<62, &dst.Server.MemoryLimitBytes)
 	}
 	if db := d.mapping(n.get("database"), "greenroom.database"); db != nil {
 		d.duration(db.get("connectTimeout"), "greenroom.database.connectTimeout", &dst.Database.ConnectTimeout)

@@ -122,6 +122,8 @@ func (c *Config) typedTree() *node {
 		t.str("greenroom.server.shutdownTimeout", g.Server.ShutdownTimeout.String())
 	}
 	t.int("greenroom.server.maxBodyBytes", g.Server.MaxBodyBytes)
+	// 0 (no limit) is a setting of its own, not the default: keep it.
+	t.set("greenroom.server.memoryLimitBytes", &node{kind: kindInt, i: g.Server.MemoryLimitBytes})
 	if g.Database.ConnectTimeout > 0 {
 		t.str("greenroom.database.connectTimeout", g.Database.ConnectTimeout.String())
 	}

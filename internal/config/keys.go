@@ -38,7 +38,7 @@ func knownKeys() map[string]keyUse {
 		"greenroom.dataDir", "greenroom.demo",
 		"greenroom.log", "greenroom.log.format", "greenroom.log.level",
 		"greenroom.server", "greenroom.server.requestTimeout", "greenroom.server.shutdownTimeout",
-		"greenroom.server.maxBodyBytes",
+		"greenroom.server.maxBodyBytes", "greenroom.server.memoryLimitBytes",
 		"greenroom.database", "greenroom.database.connectTimeout",
 		// auth.go
 		"backend.auth", "backend.auth.externalAccess", "backend.auth.externalAccess[].type",

@@ -121,6 +121,9 @@ func (c *Config) validate() []Problem {
 	if g.Server.MaxBodyBytes <= 0 {
 		bad("greenroom.server.maxBodyBytes", "a positive integer (bytes)", strconv.FormatInt(g.Server.MaxBodyBytes, 10))
 	}
+	if g.Server.MemoryLimitBytes < 0 {
+		bad("greenroom.server.memoryLimitBytes", "a non-negative integer (bytes)", strconv.FormatInt(g.Server.MemoryLimitBytes, 10))
+	}
 	ps = append(ps, c.authProblems()...)
 	ps = append(ps, c.catalogProcessingProblems()...)
 	slices.SortStableFunc(ps, func(a, b Problem) int { return strings.Compare(a.Path, b.Path) })
