@@ -75,7 +75,6 @@ func (w *entityWriter) insert(ctx context.Context, ref string, r EntityRecord, e
 		}
 		w.uids[uid] = ref
 	}
-	r.Body = w.pre.body(ref, uid, errs, r.Body)
 	w.inserts = append(w.inserts, pendingInsert{ref, uid, errs, r})
 	if len(w.inserts) >= entityBatch {
 		return w.flushInserts(ctx)
@@ -84,7 +83,6 @@ func (w *entityWriter) insert(ctx context.Context, ref string, r EntityRecord, e
 }
 
 func (w *entityWriter) update(ctx context.Context, ref string, cur storedEntity, r EntityRecord, errs string) error {
-	r.Body = w.pre.body(ref, cur.uid, errs, r.Body)
 	w.updates = append(w.updates, pendingUpdate{ref, errs, cur, r})
 	if len(w.updates) >= entityBatch {
 		return w.flushUpdates(ctx)
@@ -140,6 +138,10 @@ func (w *entityWriter) flushInserts(ctx context.Context) error {
 		return nil
 	}
 	w.inserts = w.inserts[:0]
+	w.pre.bodies(len(batch), func(i int) (string, string, string, *[]byte) {
+		p := &batch[i]
+		return p.ref, p.uid, p.errs, &p.r.Body
+	})
 	// A uid the caller chose may be taken; find out before the insert, which
 	// would otherwise fail without saying for which entity.
 	var explicit []any
@@ -341,6 +343,10 @@ func (w *entityWriter) flushUpdates(ctx context.Context) error {
 		return nil
 	}
 	w.updates = w.updates[:0]
+	w.pre.bodies(len(batch), func(i int) (string, string, string, *[]byte) {
+		p := &batch[i]
+		return p.ref, p.cur.uid, p.errs, &p.r.Body
+	})
 	args := make([]any, 0, 7*len(batch)+1)
 	for _, p := range batch {
 		args = append(args, p.ref, p.r.Kind, p.r.Namespace, p.r.Name, p.r.Hash, string(p.r.Body), p.errs)

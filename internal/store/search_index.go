@@ -174,10 +174,8 @@ func (ix *searchIndexer) flush(ctx context.Context) error {
 	}
 	for _, rows := range fresh {
 		ix.rows = append(ix.rows, rows...)
-		if len(ix.rows) >= ix.d.searchBatchRows() {
-			if err := ix.insert(ctx); err != nil {
-				return err
-			}
+		if err := ix.insertFull(ctx); err != nil {
+			return err
 		}
 	}
 	ix.queued = ix.queued[:0]
@@ -389,6 +387,24 @@ func entityRows(e queuedEntity) []searchRow {
 		out[i].kind = kind
 	}
 	return out
+}
+
+// insertFull inserts the rows queued in statements of exactly
+// searchBatchRows, keeping the rest queued: one statement shape serves
+// every full batch, so that it stays prepared (write_stmts.go).
+func (ix *searchIndexer) insertFull(ctx context.Context) error {
+	n := ix.d.searchBatchRows()
+	if len(ix.rows) < n {
+		return nil
+	}
+	done := 0
+	for ; len(ix.rows)-done >= n; done += n {
+		if err := ix.d.insertSearchRows(ctx, ix.stmts, ix.rows[done:done+n]); err != nil {
+			return fmt.Errorf("store: search index: %w", err)
+		}
+	}
+	ix.rows = ix.rows[:copy(ix.rows, ix.rows[done:])]
+	return nil
 }
 
 func (ix *searchIndexer) insert(ctx context.Context) error {

@@ -111,6 +111,7 @@ func openSQLite(ctx context.Context, path string, log *slog.Logger) (*Store, err
 	if err := s.read.PingContext(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("store: open sqlite %s: %w", abs, err), s.read.Close(), s.write.Close(), unlock())
 	}
+	s.wstmts = newWriteStmtCache(s.write)
 	log.Debug("sqlite opened", "path", abs)
 	return s, nil
 }
@@ -130,7 +131,7 @@ func openSQLiteMemory(ctx context.Context, log *slog.Logger) (*Store, error) {
 	if err := db.PingContext(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("store: open sqlite: %w", err), db.Close())
 	}
-	return &Store{d: sqliteDialect, read: db, write: db, log: log}, nil
+	return &Store{d: sqliteDialect, read: db, write: db, log: log, wstmts: newWriteStmtCache(db)}, nil
 }
 
 // dataDirInUse is the error for a data dir locked by another process; pid

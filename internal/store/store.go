@@ -67,6 +67,9 @@ type Store struct {
 	// stmts keeps the read pool's statements prepared on SQLite
 	// (query_stmts.go).
 	stmts readStmtCache
+	// wstmts keeps the write pool's bulk statements prepared on SQLite
+	// (write_stmts.go); nil on PostgreSQL.
+	wstmts *writeStmtCache
 }
 
 // Open connects to the database opts names, applies pending migrations and
@@ -116,7 +119,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 // returns the first result.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
-		s.stmts.close() // query_stmts.go
+		s.stmts.close()  // query_stmts.go
+		s.wstmts.close() // write_stmts.go
 		var errs []error
 		if s.read != s.write {
 			errs = append(errs, s.read.Close())

@@ -22,6 +22,9 @@ type Tx struct {
 	// catalog is set once a statement may have written the catalog's
 	// tables (see note): the commit then bumps the catalog version.
 	catalog bool
+	// stmts, on SQLite, holds the write pool's bulk statements prepared
+	// across transactions (write_stmts.go).
+	stmts *writeStmtCache
 }
 
 // note records whether query may write a catalog table (entities,
@@ -57,7 +60,11 @@ func (t *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sq
 // it is closed when the transaction ends.
 func (t *Tx) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
 	t.note(query)
-	return t.tx.PrepareContext(ctx, t.d.rebind(query))
+	query = t.d.rebind(query)
+	if st := t.stmts.get(query); st != nil {
+		return t.tx.StmtContext(ctx, st), nil
+	}
+	return t.tx.PrepareContext(ctx, query)
 }
 
 // copyFrom bulk-loads rows into table's columns with PostgreSQL's COPY,
@@ -119,7 +126,7 @@ func (s *Store) WithTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 			panic(p)
 		}
 	}()
-	tx := &Tx{tx: sqlTx, d: s.d, conn: conn}
+	tx := &Tx{tx: sqlTx, d: s.d, conn: conn, stmts: s.wstmts}
 	if err := fn(tx); err != nil {
 		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 			return errors.Join(err, fmt.Errorf("store: rollback: %w", rbErr))
