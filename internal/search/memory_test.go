@@ -4,9 +4,11 @@ import (
 	"context"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // liveHeap returns the bytes of live heap objects after a full collection.
@@ -86,11 +88,14 @@ func BenchmarkSuggesterMemory(b *testing.B) {
 	}
 }
 
-// BenchmarkIndexMemory: the whole embedded engine's live heap per document
-// (bleve's in-memory state and the suggester) after indexing generated
-// catalog entities through the service's apply, a batch at a time, as the
-// catalog source's catch-up does. GREENROOM_BENCH_MEM_N sets the count
-// (default 20k: a 100k run takes minutes here).
+// BenchmarkIndexMemory: the whole embedded engine's heap over generated
+// catalog entities indexed as the catalog source's catch-up after a bulk
+// load does (every entity, a batch at a time): the live heap per document
+// once done (bleve's in-memory state and the suggester), and the peak of
+// the live heap the collections found while indexing, above what was live
+// before (the suggester so far and the batches in flight: the heap grows
+// to twice it under GOGC=100), sampled every millisecond. GREENROOM_BENCH_MEM_N sets the
+// count (default 20k: a 100k run takes minutes here).
 func BenchmarkIndexMemory(b *testing.B) {
 	n := benchMemN(b, 20_000)
 	st := generatedStore(b, n)
@@ -102,20 +107,12 @@ func BenchmarkIndexMemory(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		stop, peak := samplePeakHeap()
+		cpu0 := cpuTime()
 		src := NewCatalogSource(st, nil)
-		var ch Change
-		err = src.Collect(ctx, func(d Document) error {
-			if ch.Upsert = append(ch.Upsert, d); len(ch.Upsert) < indexBatch {
-				return nil
-			}
-			err := apply(ctx, eng, ch)
-			ch.Upsert = nil
-			return err
-		})
-		if err == nil {
-			err = apply(ctx, eng, ch)
-		}
-		ch = Change{}
+		err = src.catchUp(ctx, func(ctx context.Context, ch Change) error { return apply(ctx, eng, ch) }, map[string]bool{}, true)
+		cpu := cpuTime() - cpu0
+		stop()
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -123,8 +120,34 @@ func BenchmarkIndexMemory(b *testing.B) {
 		writeHeapProfile(b)
 		b.ReportMetric(float64(live)/float64(len(st.recs)), "live-B/doc")
 		b.ReportMetric(float64(live)/(1<<20), "live-MiB")
+		b.ReportMetric(float64(*peak-base)/(1<<20), "peak-live-MiB")
+		b.ReportMetric(cpu.Seconds(), "cpu-s")
 		if err := eng.Close(); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// samplePeakHeap samples the live heap the last collection found every
+// millisecond until stop is called; *peak is the most
+// seen once stop returns.
+func samplePeakHeap() (stop func(), peak *uint64) {
+	peak = new(uint64)
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			metrics.Read(s)
+			*peak = max(*peak, s[0].Value.Uint64())
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() { close(done); <-finished }, peak
 }
