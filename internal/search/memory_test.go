@@ -2,11 +2,13 @@ package search
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"runtime"
 	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -150,4 +152,75 @@ func samplePeakHeap() (stop func(), peak *uint64) {
 		}
 	}()
 	return func() { close(done); <-finished }, peak
+}
+
+// batchRecorder is the real engine, noting the size of each batch it is
+// given.
+type batchRecorder struct {
+	Engine
+	docs, bytes []int
+}
+
+func (r *batchRecorder) Index(ctx context.Context, docs []Document) error {
+	n := 0
+	for _, d := range docs {
+		n += docBytes(d)
+	}
+	r.docs, r.bytes = append(r.docs, len(docs)), append(r.bytes, n)
+	return r.Engine.Index(ctx, docs)
+}
+
+// TestApplyBoundsBatches: a change is indexed in batches of at most
+// indexBatch documents and about maxBatchBytes of text (a batch ends with
+// the document that reaches it), and every document is found after.
+func TestApplyBoundsBatches(t *testing.T) {
+	big := strings.Repeat("lorem ipsum dolor ", MaxTextBytes/18)
+	tests := []struct {
+		name      string
+		n         int
+		text      string
+		batches   int
+		wantBytes bool // some batch reaches maxBatchBytes
+	}{
+		{"small documents, cut by count", indexBatch*2 + 3, "small text", 3, false},
+		{"large documents, cut by bytes", 40, big, (40*len(big) + maxBatchBytes - 1) / maxBatchBytes, true},
+		{"one document", 1, big, 1, false},
+		{"nothing", 0, "", 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			eng, err := NewBleve(t.TempDir() + "/idx")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer eng.Close()
+			rec := &batchRecorder{Engine: eng}
+			var ch Change
+			for i := range tt.n {
+				ch.Upsert = append(ch.Upsert, Document{Type: TypeCatalog, ID: fmt.Sprintf("component:default/batch-%d", i),
+					Name: fmt.Sprintf("batch-%d", i), Title: "Batch", Text: tt.text, Namespace: "default", Ref: fmt.Sprintf("component:default/batch-%d", i)})
+			}
+			if err := apply(context.Background(), rec, ch); err != nil {
+				t.Fatal(err)
+			}
+			if len(rec.docs) != tt.batches {
+				t.Fatalf("%d batches %v (%v bytes), want %d", len(rec.docs), rec.docs, rec.bytes, tt.batches)
+			}
+			reached, total := false, 0
+			for i := range rec.docs {
+				total += rec.docs[i]
+				last := docBytes(ch.Upsert[total-1].normalise())
+				if rec.docs[i] > indexBatch || rec.bytes[i]-last >= maxBatchBytes {
+					t.Fatalf("batch %d: %d documents, %d bytes", i, rec.docs[i], rec.bytes[i])
+				}
+				reached = reached || rec.bytes[i] >= maxBatchBytes
+			}
+			if total != tt.n || reached != tt.wantBytes {
+				t.Fatalf("%d documents indexed of %d; reached the byte bound %v, want %v", total, tt.n, reached, tt.wantBytes)
+			}
+			if got, err := eng.Count(); err != nil || got != uint64(tt.n) {
+				t.Fatalf("count %d, %v; want %d", got, err, tt.n)
+			}
+		})
+	}
 }
