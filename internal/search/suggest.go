@@ -58,7 +58,10 @@ type suggester struct {
 	// slots of a name several documents have, in the order indexed.
 	names     map[string]int32
 	moreNames map[string][]int32
-	ready     bool
+	// extra are the location and ref of the documents whose own are
+	// not derived (sdoc.ownLoc, sdoc.refLen < 0).
+	extra map[int32]sextra
+	ready bool
 	// touched are the keys indexed or deleted while filling from disk:
 	// the fill must not overwrite them with what it read earlier.
 	touched map[string]bool
@@ -80,18 +83,23 @@ type sword struct {
 type sdoc struct {
 	id    string
 	title string
-	name  string // the whole name as written
-	// loc is the location when it is not the one derivedLocation gives.
-	loc string
-	ref string // a part of id when the ID begins with it
+	name  string // the whole name as written (a part of id when it ends it)
 	// The document type, kind, namespace and owner (ranking signal).
 	typ, kind, ns, owner unique.Handle[string]
 	words                []int32 // distinct words' entries, in the order of their text
 	updated              int64   // Unix seconds; 0 unknown
 	size                 int32   // name (or title) length: shorter completes first
-	live                 bool
-	ownLoc               bool // loc holds the location
+	// refLen is the length of the ref, which begins id; -1 when it does
+	// not (the ref is in the suggester's extra).
+	refLen int32
+	live   bool
+	// ownLoc is set when the location is not the one derivedLocation
+	// gives (it is in the suggester's extra).
+	ownLoc bool
 }
+
+// sextra is what a document has beside what sdoc derives.
+type sextra struct{ loc, ref string }
 
 // docChunk is how many documents one chunk of the table holds.
 const docChunk = 1024
@@ -116,15 +124,20 @@ func (t *docTable) grow() int32 {
 
 func (d *sdoc) key() string { return d.typ.Value() + "|" + d.id }
 
-func (d *sdoc) location() string {
-	if d.ownLoc {
-		return d.loc
+// ref returns the ref of document d in slot i.
+func (s *suggester) ref(i int32, d *sdoc) string {
+	if d.refLen >= 0 {
+		return d.id[:d.refLen]
 	}
-	return derivedLocation(d.typ.Value(), d.ns.Value(), d.kind.Value(), d.name)
+	return s.extra[i].ref
 }
 
-func (d *sdoc) suggestion() Suggestion {
-	return Suggestion{Title: d.title, Location: d.location(), Type: d.typ.Value(), Kind: d.kind.Value(), Ref: d.ref}
+func (s *suggester) suggestion(i int32, d *sdoc) Suggestion {
+	loc := s.extra[i].loc
+	if !d.ownLoc {
+		loc = derivedLocation(d.typ.Value(), d.ns.Value(), d.kind.Value(), d.name)
+	}
+	return Suggestion{Title: d.title, Location: loc, Type: d.typ.Value(), Kind: d.kind.Value(), Ref: s.ref(i, d)}
 }
 
 // derivedLocation is the location EntityDocument gives a catalog entity
@@ -194,7 +207,7 @@ func (s *suggester) rankMetas(keys []string) []rankMeta {
 	for i, k := range keys {
 		if j, ok := s.slotOf(k); ok {
 			d := s.docs.at(j)
-			out[i] = rankMeta{owner: d.owner.Value(), ref: d.ref, updated: d.updated}
+			out[i] = rankMeta{owner: d.owner.Value(), ref: s.ref(j, d), updated: d.updated}
 		}
 	}
 	return out
@@ -225,7 +238,7 @@ const (
 const maxSuggestWords = 256
 
 func newSuggester() *suggester {
-	return &suggester{ids: map[string]int32{}, names: map[string]int32{}, moreNames: map[string][]int32{}}
+	return &suggester{ids: map[string]int32{}, names: map[string]int32{}, moreNames: map[string][]int32{}, extra: map[int32]sextra{}}
 }
 
 // wordRuns calls fn for each lowercased run of letters and digits in s
@@ -323,18 +336,26 @@ func (s *suggester) put(d Document) {
 		size = utf8.RuneCountInString(d.Title)
 	}
 	sd := sdoc{
-		id: d.ID, title: d.Title, name: d.Name, ref: d.Ref,
+		id: d.ID, title: d.Title, name: d.Name,
 		typ: unique.Make(d.Type), kind: unique.Make(d.Kind), ns: unique.Make(d.Namespace), owner: unique.Make(d.Owner),
 		size: int32(min(size, math.MaxInt32)), live: true,
 	}
-	if sd.title == sd.name {
-		sd.title = sd.name // one string for both (they are apart when read from disk)
+	// One string for the ID, the ref and the name where they are parts of
+	// it (a catalog entity's are), and for a title that is the name.
+	if strings.HasSuffix(sd.id, sd.name) {
+		sd.name = sd.id[len(sd.id)-len(sd.name):]
 	}
-	if strings.HasPrefix(sd.id, sd.ref) {
-		sd.ref = sd.id[:len(sd.ref)]
+	if sd.title == sd.name {
+		sd.title = sd.name
+	}
+	var ex sextra
+	if strings.HasPrefix(sd.id, d.Ref) && len(d.Ref) <= math.MaxInt32 {
+		sd.refLen = int32(len(d.Ref))
+	} else {
+		sd.refLen, ex.ref = -1, d.Ref
 	}
 	if d.Location != derivedLocation(d.Type, d.Namespace, d.Kind, d.Name) {
-		sd.loc, sd.ownLoc = d.Location, true
+		sd.ownLoc, ex.loc = true, d.Location
 	}
 	if !d.UpdatedAt.IsZero() {
 		sd.updated = d.UpdatedAt.Unix()
@@ -351,6 +372,9 @@ func (s *suggester) put(d Document) {
 		i = s.docs.grow()
 	}
 	*s.docs.at(i) = sd
+	if ex != (sextra{}) {
+		s.extra[i] = ex
+	}
 	ids[sd.id] = i
 	for w, r := range ranks {
 		e := &s.words[s.ids[w]]
@@ -358,7 +382,7 @@ func (s *suggester) put(d Document) {
 		at := sort.Search(len(e.ps), func(k int) bool { return s.less(p, e.ps[k]) })
 		e.ps = slices.Insert(e.ps, at, p)
 	}
-	if name := strings.ToLower(d.Name); name != "" {
+	if name := strings.ToLower(sd.name); name != "" {
 		if _, ok := s.names[name]; ok {
 			s.moreNames[name] = append(s.moreNames[name], i)
 		} else {
@@ -450,6 +474,7 @@ func (s *suggester) drop(i int32) {
 		}
 	}
 	*d = sdoc{}
+	delete(s.extra, i)
 	s.free = append(s.free, i)
 }
 
@@ -478,14 +503,15 @@ func newVisFilter(vis Visibility, types []string) visFilter {
 	return f
 }
 
-func (f *visFilter) allows(d *sdoc) bool {
+// allows reports whether document d, of ref ref, may be read.
+func (f *visFilter) allows(d *sdoc, ref string) bool {
 	if f.showNone {
 		return false
 	}
-	if !f.all && !f.ns[d.ns.Value()] && !f.refs[d.ref] {
+	if !f.all && !f.ns[d.ns.Value()] && !f.refs[ref] {
 		return false
 	}
-	if f.exRefs[d.ref] || f.exKinds[d.kind.Value()] {
+	if f.exRefs[ref] || f.exKinds[d.kind.Value()] {
 		return false
 	}
 	return !f.hasTypes || f.types[d.typ.Value()]
@@ -575,7 +601,7 @@ func (s *suggester) lookup(words []term, whole string, vis Visibility, types []s
 		}
 		seen[i] = true
 		d := s.docs.at(i)
-		if !d.live || !f.allows(d) {
+		if !d.live || !f.allows(d, s.ref(i, d)) {
 			return false
 		}
 		for _, p := range prior {
@@ -583,7 +609,7 @@ func (s *suggester) lookup(words []term, whole string, vis Visibility, types []s
 				return false
 			}
 		}
-		out = append(out, d.suggestion())
+		out = append(out, s.suggestion(i, d))
 		return len(out) >= limit
 	}
 	// The whole name typed: first.
