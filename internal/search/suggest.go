@@ -122,8 +122,6 @@ func (t *docTable) grow() int32 {
 	return t.n - 1
 }
 
-func (d *sdoc) key() string { return d.typ.Value() + "|" + d.id }
-
 // ref returns the ref of document d in slot i.
 func (s *suggester) ref(i int32, d *sdoc) string {
 	if d.refLen >= 0 {
