@@ -26,6 +26,27 @@ const (
 // indexBatch is how many documents a rebuild writes per batch.
 const indexBatch = 500
 
+// maxBatchBytes bounds the text one batch carries (docBytes): the engine
+// analyses a batch whole, holding several times its text meanwhile, so
+// a batch of large documents (API definitions, long pages, each up to
+// MaxTextBytes) is cut well before indexBatch documents.
+const maxBatchBytes = 4 << 20
+
+// docBytes is about how many bytes of text a document brings to a batch.
+func docBytes(d Document) int {
+	n := len(d.Title) + len(d.Name) + len(d.Text) + len(d.Description) + len(d.Location)
+	for _, t := range d.Tags {
+		n += len(t)
+	}
+	for _, k := range d.Keywords {
+		n += len(k)
+	}
+	for _, s := range d.Sections {
+		n += len(s.Heading) + len(s.Text)
+	}
+	return n
+}
+
 // Options configure a Service.
 type Options struct {
 	// Dir holds the index (local mode: <data dir>/search). Empty keeps it
@@ -323,15 +344,23 @@ func (s *Service) Apply(ctx context.Context, c Change) error {
 	return nil
 }
 
+// apply indexes c's upserts, in batches within indexBatch documents and
+// maxBatchBytes, then its deletions.
 func apply(ctx context.Context, eng Engine, c Change) error {
-	docs := make([]Document, len(c.Upsert))
+	docs := make([]Document, 0, min(len(c.Upsert), indexBatch))
+	size := 0
 	for i, d := range c.Upsert {
-		docs[i] = d.normalise()
-	}
-	if len(docs) > 0 {
+		d = d.normalise()
+		docs = append(docs, d)
+		size += docBytes(d)
+		if i < len(c.Upsert)-1 && len(docs) < indexBatch && size < maxBatchBytes {
+			continue
+		}
 		if err := eng.Index(ctx, docs); err != nil {
 			return err
 		}
+		clear(docs)
+		docs, size = docs[:0], 0
 	}
 	if len(c.Delete) > 0 {
 		return eng.Delete(ctx, c.Delete)
@@ -358,12 +387,14 @@ func (s *Service) Rebuild(ctx context.Context) error {
 	srcErrs := map[string]string{}
 	truncated := 0
 	batch := make([]Document, 0, indexBatch)
+	batchBytes := 0
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
 		err := eng.Index(ctx, batch)
-		batch = batch[:0]
+		clear(batch)
+		batch, batchBytes = batch[:0], 0
 		return err
 	}
 	for _, src := range s.sources {
@@ -374,7 +405,7 @@ func (s *Service) Rebuild(ctx context.Context) error {
 				s.logger.Info("search document truncated for indexing", "key", d.Key(), "bytes", MaxTextBytes)
 			}
 			batch = append(batch, d)
-			if len(batch) >= indexBatch {
+			if batchBytes += docBytes(d); len(batch) >= indexBatch || batchBytes >= maxBatchBytes {
 				return flush()
 			}
 			return nil
@@ -382,7 +413,8 @@ func (s *Service) Rebuild(ctx context.Context) error {
 		if err == nil {
 			err = flush()
 		}
-		batch = batch[:0]
+		clear(batch)
+		batch, batchBytes = batch[:0], 0
 		if err != nil {
 			if ctx.Err() != nil {
 				s.backend.Discard(eng)
