@@ -48,3 +48,31 @@ func RefKindPlan(t testing.TB, s *Store, q query.EntitiesQuery) []string {
 	}
 	return kinds
 }
+
+// TrigramIndex names PostgreSQL's trigram index of the search values.
+const TrigramIndex = trigramIndex
+
+// IndexExists reports whether the PostgreSQL index name exists.
+func IndexExists(t testing.TB, s *Store, name string) bool {
+	t.Helper()
+	var n int
+	err := s.readTx(context.Background(), func(rd reader) error {
+		return rd.queryRow(context.Background(), "SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname = ?", name).Scan(&n)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n > 0
+}
+
+// ExecWrite runs a statement in a write transaction.
+func ExecWrite(t testing.TB, s *Store, stmt string) {
+	t.Helper()
+	err := s.withTx(context.Background(), func(ctx context.Context, tx *Tx) error {
+		_, err := tx.ExecContext(ctx, stmt)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
