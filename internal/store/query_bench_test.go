@@ -393,3 +393,50 @@ func mustFilterB(b *testing.B, filters ...string) *query.Filter {
 	}
 	return f
 }
+
+// benchVaried are by-query requests whose filter changes every iteration,
+// as the bench command's load sends them (random owners, kinds, tags,
+// words): the planner's estimates and the counts are not cached.
+var benchVaried = []struct {
+	name  string
+	query func(i int) url.Values
+}{
+	{"kind=component,spec.owner=<group>/limit20", func(i int) url.Values {
+		return url.Values{"filter": {fmt.Sprintf("kind=component,spec.owner=group:default/team-%d", (i*7919)%1000)}, "limit": {"20"}}
+	}},
+	{"kind=<kind>,metadata.tags=<tag>/limit20", func(i int) url.Values {
+		kinds := []string{"component", "api", "resource", "system"}
+		return url.Values{"filter": {"kind=" + kinds[i%len(kinds)] + ",metadata.tags=" + tagWords[(i/len(kinds))%len(tagWords)]}, "limit": {"20"}}
+	}},
+	{"kind=component,text=<word>/orderName/limit20", func(i int) url.Values {
+		return url.Values{"filter": {"kind=component"}, "fullTextFilterTerm": {words[i%len(words)]},
+			"fullTextFilterFields": {"metadata.name,metadata.title"}, "orderField": {"metadata.name,asc"}, "limit": {"20"}}
+	}},
+}
+
+func BenchmarkQueryVaried(b *testing.B) {
+	stores := benchStores(b)
+	for _, bv := range benchVaried {
+		for name, s := range stores {
+			b.Run(bv.name+"/"+name, func(b *testing.B) {
+				// Consecutive iterations ask different filters, so the
+				// planner's estimates are seldom cached (pages never are).
+				var items int
+				measure(b, func(i int) {
+					q, err := query.ParseQueryParams(bv.query(i))
+					if err != nil {
+						b.Fatal(err)
+					}
+					p, err := s.QueryEntities(b.Context(), q)
+					if err != nil {
+						b.Fatal(err)
+					}
+					items += len(p.Items)
+				})
+				if items == 0 {
+					b.Fatal("the benchmark queries return nothing")
+				}
+			})
+		}
+	}
+}

@@ -123,6 +123,10 @@ type pageQuery struct {
 	// nothing does).
 	kinds []string
 	rest  *query.Filter
+	// refKinds, when set, are the kinds of a filter of nothing but kinds,
+	// read off the ref ranges while the key indexes are missing
+	// (query_kinds.go).
+	refKinds []string
 	// s is the store, for its caches; snapshotVersion is the catalog
 	// version in rd's snapshot once read (version).
 	s               *Store
@@ -160,8 +164,16 @@ func (pq *pageQuery) rows() int {
 }
 
 func (pq *pageQuery) plan(ctx context.Context) error {
+	if err := pq.checkTextIndex(ctx); err != nil {
+		return err
+	}
 	if pq.r.Filter == nil {
 		return nil
+	}
+	kinds, err := pq.refKindPlan(ctx)
+	if err != nil || kinds != nil {
+		pq.refKinds = kinds
+		return err
 	}
 	n, err := indexedEntities(ctx, pq.rd, pq.version)
 	if err != nil {
@@ -263,6 +275,8 @@ func (pq *pageQuery) positions(ctx context.Context) ([]position, error) {
 	order := pq.order()
 	fetch, offset := pq.r.FetchLimit(), pq.r.Offset
 	switch {
+	case pq.refKinds != nil:
+		return pq.byRefKinds()
 	case len(order) == 1:
 		return pq.ordered(order[0])
 	case len(order) > 1:
@@ -316,6 +330,9 @@ func (pq *pageQuery) ordered(o query.Order) ([]position, error) {
 // of the filter's match set with the entities having the order field and
 // those matching the full-text filter.
 func (pq *pageQuery) count(ctx context.Context) (int, error) {
+	if pq.refKinds != nil {
+		return pq.countRefKinds(ctx)
+	}
 	var q sqlText
 	order := pq.order()
 	var key string // the order field a StyleQuery match must have
