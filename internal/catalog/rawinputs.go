@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"path"
 	"runtime"
 	"sync"
@@ -285,16 +287,14 @@ func (s *Service) readSums(ctx context.Context, src Source, names []string) ([][
 				}
 				i := local[k]
 				err := ctx.Err()
-				var data []byte
 				if err == nil {
-					data, err = readBounded(src.FS, names[i])
+					sums[i], err = fileSum(src.FS, names[i])
 				}
 				if err != nil {
 					once.Do(func() { first = fmt.Errorf("%s: %w", names[i], err) })
 					failed.Store(true)
 					return
 				}
-				sums[i] = sha256.Sum256(data)
 			}
 		})
 	}
@@ -303,6 +303,27 @@ func (s *Service) readSums(ctx context.Context, src Source, names []string) ([][
 		return nil, first
 	}
 	return sums, nil
+}
+
+// fileSum is the digest of a file's bytes, as readBounded would return
+// them, read through a small buffer rather than whole.
+func fileSum(fsys fs.FS, name string) ([sha256.Size]byte, error) {
+	var sum [sha256.Size]byte
+	f, err := fsys.Open(name)
+	if err != nil {
+		return sum, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, io.LimitReader(f, maxFileBytes+1))
+	if err != nil {
+		return sum, err
+	}
+	if n > maxFileBytes {
+		return sum, fmt.Errorf("file is larger than %d bytes", maxFileBytes)
+	}
+	h.Sum(sum[:0])
+	return sum, nil
 }
 
 // skipUnchanged ends the refresh of a source whose inputs are unchanged:
