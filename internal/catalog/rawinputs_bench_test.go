@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"strconv"
 	"syscall"
 	"testing"
@@ -21,7 +22,8 @@ import (
 // refresh costs every processing interval. Size from
 // GREENROOM_BENCH_ENTITIES (default 10000). It reports the process's CPU
 // time per refresh (cpu-ms/op, user and system, all goroutines) besides
-// the allocations of -benchmem.
+// the allocations of -benchmem, and the most Go heap in use while the
+// refreshes ran (peak-heap-MB).
 func BenchmarkRefreshUnchanged(b *testing.B) {
 	n := 10000
 	if v := os.Getenv("GREENROOM_BENCH_ENTITIES"); v != "" {
@@ -56,6 +58,10 @@ func BenchmarkRefreshUnchanged(b *testing.B) {
 			if err := svc.Refresh(b.Context()); err != nil {
 				b.Fatal(err)
 			}
+			runtime.GC()
+			stop := make(chan struct{})
+			peak := make(chan uint64)
+			go func() { peak <- peakHeap(stop) }()
 			start := cpuTime(b)
 			for b.Loop() {
 				if err := svc.Refresh(b.Context()); err != nil {
@@ -63,6 +69,8 @@ func BenchmarkRefreshUnchanged(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64((cpuTime(b)-start).Milliseconds())/float64(b.N), "cpu-ms/op")
+			close(stop)
+			b.ReportMetric(float64(<-peak)/(1<<20), "peak-heap-MB")
 			if c, err := s.CountEntities(b.Context()); err != nil || c != n+1 {
 				b.Fatalf("stored %d of %d: %v", c, n+1, err)
 			}
