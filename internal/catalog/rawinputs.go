@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"path"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -143,15 +144,10 @@ func (ri rawInputs) encode(src Source, hash string, problems []error) string {
 // below) relative to it, any other file from the tree's root.
 func relativeName(root, name string) (string, bool) {
 	cands := []string{name}
-	if !isURL(name) {
-		dir := path.Dir(root)
-		switch {
-		case dir == ".":
-			cands = []string{name}
-		case len(name) > len(dir) && name[:len(dir)+1] == dir+"/":
-			cands = []string{name[len(dir)+1:], "/" + name}
-		default:
-			cands = []string{"/" + name}
+	if dir := path.Dir(root); !isURL(name) && dir != "." {
+		cands = []string{"/" + name}
+		if rel, ok := strings.CutPrefix(name, dir+"/"); ok {
+			cands = []string{rel, "/" + name}
 		}
 	}
 	for _, c := range cands {
