@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -99,6 +100,9 @@ type reader struct {
 	// emit, when set, receives each entity in its turn instead of
 	// entities (streamTree).
 	emit func(rawEntity)
+	// inputs, when set, records every file read, in its turn, with the
+	// digest of its bytes (rawinputs.go).
+	inputs *inputLog
 }
 
 // prefetch is one file read and parsed ahead of its turn.
@@ -109,8 +113,9 @@ type prefetch struct {
 	// (prefetchTaken), so that a walk never waits for a worker that waits
 	// for a place.
 	state atomic.Int32
-	held  bool // holds a place in ahead until taken
-	data  int  // bytes read
+	held  bool              // holds a place in ahead until taken
+	data  int               // bytes read
+	sum   [sha256.Size]byte // of the bytes, when the walk records its inputs
 	docs  []any
 	lines []int
 	err   error // reading
@@ -148,10 +153,12 @@ func readTree(ctx context.Context, fsys fs.FS, root string, urls URLReader) ([]r
 // same order, instead of returning them all: at most maxAhead files are
 // held parsed ahead. incomplete reports what readTree signals by returning
 // no entities (a URL that could not be read for a reason other than its
-// absence), known only at the end.
-func streamTree(ctx context.Context, fsys fs.FS, root string, urls URLReader, emit func(rawEntity)) (problems []error, incomplete bool) {
+// absence), known only at the end. inputs, when not nil, records every
+// file read.
+func streamTree(ctx context.Context, fsys fs.FS, root string, urls URLReader, emit func(rawEntity), inputs *inputLog) (problems []error, incomplete bool) {
 	r := newReader(ctx, fsys, urls)
 	r.emit = emit
+	r.inputs = inputs
 	r.walk(root)
 	return r.errs, r.incomplete
 }
@@ -268,6 +275,9 @@ func (r *reader) readDocuments(name string) ([]any, []int, error) {
 		if p.perr != nil {
 			return nil, nil, locate(name, p.perr)
 		}
+		if r.inputs != nil {
+			r.inputs.add(name, p.sum)
+		}
 		return p.docs, p.lines, nil
 	}
 	data, err := r.read(name)
@@ -322,7 +332,7 @@ func (r *reader) prefetchTargets(base string, docs []any) {
 		jobs <- &prefetchJob{name, p}
 	}
 	close(jobs)
-	fsys := r.fsys
+	fsys, sum := r.fsys, r.inputs != nil
 	for range min(runtime.GOMAXPROCS(0), len(names)) {
 		r.prefetching.Go(func() {
 			for j := range jobs {
@@ -340,6 +350,9 @@ func (r *reader) prefetchTargets(base string, docs []any) {
 				j.p.held = true
 				data, err := readBounded(fsys, j.name)
 				j.p.data, j.p.err = len(data), err
+				if err == nil && sum {
+					j.p.sum = sha256.Sum256(data)
+				}
 				if err == nil {
 					j.p.docs, j.p.lines, j.p.perr = decodeDocuments(j.name, data)
 				}
@@ -392,6 +405,9 @@ func (r *reader) read(name string) ([]byte, error) {
 	}
 	if err := r.countBytes(len(data)); err != nil {
 		return nil, err
+	}
+	if r.inputs != nil {
+		r.inputs.add(name, sha256.Sum256(data))
 	}
 	return data, nil
 }

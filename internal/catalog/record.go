@@ -149,6 +149,10 @@ type Store interface {
 	// there was none.
 	SourceState(ctx context.Context, name string) (SourceState, error)
 	SaveSourceState(ctx context.Context, st SourceState) error
+	// MarkSourceRefreshed moves a source's RefreshedAt to now and leaves
+	// the rest of its state as it is: a refresh that found the source's
+	// inputs unchanged (rawinputs.go). A source without state keeps none.
+	MarkSourceRefreshed(ctx context.Context, name string) error
 }
 
 // StoredRelation is one directed relation as stored: the emitting source's
@@ -169,4 +173,8 @@ type SourceState struct {
 	EntityCount int
 	Problems    []string
 	RefreshedAt time.Time
+	// Inputs records the raw inputs the refresh's output was made from
+	// (rawinputs.go), so that the next refresh skips the source without
+	// parsing it when they are unchanged; empty when it must not.
+	Inputs string
 }

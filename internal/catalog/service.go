@@ -70,6 +70,9 @@ type Service struct {
 	// cache keeps served entities and pages per catalog change
 	// (readcache.go).
 	cache readCache
+	// kinds fingerprints the custom kinds, for the raw inputs a source's
+	// refresh records (rawinputs.go).
+	kinds string
 }
 
 // StoreQuerier is a Store that also answers the read API's queries.
@@ -85,7 +88,7 @@ func NewService(st StoreQuerier, sources []Source, logger *slog.Logger, custom .
 	if err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
 	}
-	return &Service{store: st, querier: st, sources: sources, logger: logger, proc: &processor{validator: v}}, nil
+	return &Service{store: st, querier: st, sources: sources, logger: logger, proc: &processor{validator: v}, kinds: customKindsDigest(custom)}, nil
 }
 
 // Refresh reads every source and stores what it holds. A broken file or
@@ -158,8 +161,15 @@ type sourceOutcome struct {
 // source's entities it no longer supplies become orphans, except while a
 // file of the source cannot be read or an entity cannot even be named
 // (Backstage, too, orphans nothing below a Location whose processing
-// failed): then they are kept as they were.
+// failed): then they are kept as they were. A source whose raw inputs are
+// those of its last refresh is skipped before it is parsed
+// (rawinputs.go).
 func (s *Service) applySource(ctx context.Context, src Source) (sourceOutcome, error) {
+	config := s.rawConfig(src)
+	if problems, ok := s.unchangedInputs(ctx, src, config); ok {
+		return s.skipUnchanged(ctx, src, problems)
+	}
+	inputs := rawInputs{config: config, log: newInputLog()}
 	var buf []rawEntity
 	var st *sourceStream
 	emit := func(re rawEntity) {
@@ -168,7 +178,7 @@ func (s *Service) applySource(ctx context.Context, src Source) (sourceOutcome, e
 			return
 		}
 		if st == nil { // too large for one transaction: stream it
-			st = s.newSourceStream(ctx, src)
+			st = s.newSourceStream(ctx, src, &inputs)
 			if loc, ok := s.registeredAs(src.Name); ok {
 				buf = append([]rawEntity{generatedEntity(src, loc)}, buf...)
 			}
@@ -177,7 +187,8 @@ func (s *Service) applySource(ctx context.Context, src Source) (sourceOutcome, e
 		clear(buf)
 		buf = buf[:0]
 	}
-	problems, incomplete := streamTree(ctx, src.FS, src.Root, s.loc.urls, emit)
+	problems, incomplete := streamTree(ctx, src.FS, src.Root, s.loc.urls, emit, inputs.log)
+	inputs.clean = len(problems) == 0 && !incomplete
 	if st != nil {
 		st.feed(buf)
 		return st.finish(problems, incomplete)
@@ -188,12 +199,12 @@ func (s *Service) applySource(ctx context.Context, src Source) (sourceOutcome, e
 	if loc, ok := s.registeredAs(src.Name); ok {
 		buf = withGenerated(src, loc, buf, problems)
 	}
-	return s.applyWhole(ctx, src, buf, problems)
+	return s.applyWhole(ctx, src, buf, problems, inputs)
 }
 
 // applyWhole is applySource for a source read whole (raw), in one
-// transaction.
-func (s *Service) applyWhole(ctx context.Context, src Source, raw []rawEntity, problems []error) (sourceOutcome, error) {
+// transaction; inputs are the raw inputs of what was read.
+func (s *Service) applyWhole(ctx context.Context, src Source, raw []rawEntity, problems []error, inputs rawInputs) (sourceOutcome, error) {
 	var out sourceOutcome
 	out.problems = problems
 	if len(raw) == 0 && len(problems) > 0 {
@@ -259,7 +270,15 @@ func (s *Service) applyWhole(ctx context.Context, src Source, raw []rawEntity, p
 		return out, err
 	}
 	if prev, err := s.store.SourceState(ctx, src.Name); err == nil && prev.Hash == hash {
-		return out, nil // unchanged since the last refresh: nothing to write
+		// Unchanged since the last refresh: nothing to write, but the raw
+		// inputs that made it, when they are not those recorded (a first
+		// refresh since they are, a configuration change that changed
+		// nothing, a file that failed), so that the next refresh is skipped
+		// before parsing, or is not.
+		if in := inputs.encode(src, hash, out.problems); in != prev.Inputs {
+			return out, s.store.SaveSourceState(ctx, SourceState{Name: src.Name, Hash: hash, EntityCount: len(recs), Problems: problemMessages(out.problems), Inputs: in})
+		}
+		return out, nil
 	} else if err != nil && !greenroom.IsNotFound(err) {
 		return out, err
 	}
@@ -277,16 +296,22 @@ func (s *Service) applyWhole(ctx context.Context, src Source, raw []rawEntity, p
 		// the winner lets it go.
 		hash = ""
 	}
-	msgs := make([]string, len(out.problems))
-	for i, p := range out.problems {
-		msgs[i] = p.Error()
-	}
-	if err := s.store.SaveSourceState(ctx, SourceState{Name: src.Name, Hash: hash, EntityCount: len(recs), Problems: msgs}); err != nil {
+	st := SourceState{Name: src.Name, Hash: hash, EntityCount: len(recs), Problems: problemMessages(out.problems), Inputs: inputs.encode(src, hash, out.problems)}
+	if err := s.store.SaveSourceState(ctx, st); err != nil {
 		return out, err
 	}
 	s.logger.Info("source refreshed", "source", src.Name, "inserted", res.Inserted, "updated", res.Updated,
 		"unchanged", res.Unchanged, "orphaned", res.Orphaned, "conflicts", len(res.Conflicts), "problems", len(out.problems))
 	return out, nil
+}
+
+// problemMessages are the problems as SourceState keeps them.
+func problemMessages(problems []error) []string {
+	msgs := make([]string, len(problems))
+	for i, p := range problems {
+		msgs[i] = p.Error()
+	}
+	return msgs
 }
 
 // publish hands committed changes to the subscribers.

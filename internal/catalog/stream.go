@@ -45,6 +45,9 @@ type sourceStream struct {
 	// ownsBulk when this stream, outside a full refresh, holds the bulk
 	// load until it ends.
 	bulk, ownsBulk bool
+	// inputs are the raw inputs of the source read (rawinputs.go), known
+	// complete once the reader is done, when finish runs.
+	inputs *rawInputs
 }
 
 type heldLocation struct {
@@ -52,9 +55,9 @@ type heldLocation struct {
 	errs []EntityError
 }
 
-func (s *Service) newSourceStream(ctx context.Context, src Source) *sourceStream {
+func (s *Service) newSourceStream(ctx context.Context, src Source, inputs *rawInputs) *sourceStream {
 	return &sourceStream{s: s, ctx: ctx, src: src, seen: map[string]bool{}, namedBy: map[string]string{},
-		hash: sha256.New(), restitch: map[string]bool{}}
+		hash: sha256.New(), restitch: map[string]bool{}, inputs: inputs}
 }
 
 // feed processes raw, the next entities of the source in order, and
@@ -198,11 +201,11 @@ func (st *sourceStream) finish(problems []error, incomplete bool) (sourceOutcome
 	if len(st.res.Conflicts) > 0 {
 		sum = "" // as applyWhole: claim the entity once the winner lets it go
 	}
-	msgs := make([]string, len(st.out.problems))
-	for i, p := range st.out.problems {
-		msgs[i] = p.Error()
+	state := SourceState{Name: st.src.Name, Hash: sum, EntityCount: st.written + res.Unchanged, Problems: problemMessages(st.out.problems)}
+	if st.inputs != nil {
+		state.Inputs = st.inputs.encode(st.src, sum, st.out.problems)
 	}
-	if err := st.s.store.SaveSourceState(st.ctx, SourceState{Name: st.src.Name, Hash: sum, EntityCount: st.written + res.Unchanged, Problems: msgs}); err != nil {
+	if err := st.s.store.SaveSourceState(st.ctx, state); err != nil {
 		return st.out, err
 	}
 	st.s.logger.Info("source refreshed", "source", st.src.Name, "batches", true, "inserted", st.res.Inserted, "updated", st.res.Updated,

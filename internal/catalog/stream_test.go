@@ -288,7 +288,8 @@ func TestBulkLoadSpansAFirstLoad(t *testing.T) {
 	}
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		w := &bulkWatcher{Store: s, t: t}
-		svc, err := catalog.NewService(w, []catalog.Source{memSource("one", fsys("a")), memSource("two", fsys("b"))}, slog.New(slog.DiscardHandler))
+		one, two := fsys("a"), fsys("b")
+		svc, err := catalog.NewService(w, []catalog.Source{memSource("one", one), memSource("two", two)}, slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -307,6 +308,15 @@ func TestBulkLoadSpansAFirstLoad(t *testing.T) {
 			t.Fatal("the bulk load outlived the refresh")
 		}
 		w.during = nil
+		refresh(t, svc)
+		if len(w.during) != 0 {
+			t.Fatalf("unchanged sources were read again: %v, want both skipped before parsing", w.during)
+		}
+		// A comment changes the files' bytes, not what they supply: read
+		// and written in batches again, the sources are no bulk load.
+		for _, f := range []fstest.MapFS{one, two} {
+			f["all.yaml"].Data = append(f["all.yaml"].Data, "# re-sync\n"...)
+		}
 		refresh(t, svc)
 		if !slices.Equal(w.during, []bool{false, false}) {
 			t.Fatalf("bulk load at the sources' ends of an unchanged re-sync: %v, want none", w.during)

@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -546,44 +544,4 @@ func searchIDs(ctx context.Context, tx *Tx, refs []any) (map[string]int64, error
 		ids[ref] = id
 	}
 	return ids, rows.Err()
-}
-
-// SourceState returns what was recorded of the source's last refresh, or
-// an error with code not_found when it was never refreshed.
-func (s *Store) SourceState(ctx context.Context, name string) (catalog.SourceState, error) {
-	var st catalog.SourceState
-	var problems []byte
-	err := s.queryRowContext(ctx, "SELECT name, hash, entity_count, problems, refreshed_at FROM catalog_sources WHERE name = ?", name).
-		Scan(&st.Name, &st.Hash, &st.EntityCount, &problems, timeCol{&st.RefreshedAt})
-	if errors.Is(err, sql.ErrNoRows) {
-		return st, greenroom.Errorf(greenroom.CodeNotFound, "catalog source %s has never been refreshed", name)
-	}
-	if err != nil {
-		return st, fmt.Errorf("store: source state %s: %w", name, err)
-	}
-	if err := json.Unmarshal(problems, &st.Problems); err != nil {
-		return st, fmt.Errorf("store: source state %s: problems: %w", name, err)
-	}
-	return st, nil
-}
-
-// SaveSourceState records a source's refresh; RefreshedAt is the
-// database's clock.
-func (s *Store) SaveSourceState(ctx context.Context, st catalog.SourceState) error {
-	problems, err := json.Marshal(append([]string{}, st.Problems...))
-	if err != nil {
-		return err
-	}
-	err = s.withTx(ctx, func(ctx context.Context, tx *Tx) error {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM catalog_sources WHERE name = ?", st.Name); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, "INSERT INTO catalog_sources (name, hash, entity_count, problems, refreshed_at) VALUES (?, ?, ?, ?, "+s.d.now+")",
-			st.Name, st.Hash, st.EntityCount, string(problems))
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("store: save source state %s: %w", st.Name, err)
-	}
-	return nil
 }

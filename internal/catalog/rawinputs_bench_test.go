@@ -1,0 +1,88 @@
+package catalog_test
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"greenroom/internal/catalog"
+	"greenroom/internal/catalog/catalogtest"
+	"greenroom/internal/store"
+	"greenroom/internal/store/storetest"
+)
+
+// BenchmarkRefreshUnchanged measures a refresh of a generated catalog
+// (files behind one Location file, as `greenroom bench catalog` writes
+// them) that has not changed since the last one: what the scheduled
+// refresh costs every processing interval. Size from
+// GREENROOM_BENCH_ENTITIES (default 10000). It reports the process's CPU
+// time per refresh (cpu-ms/op, user and system, all goroutines) besides
+// the allocations of -benchmem, and the most Go heap in use while the
+// refreshes ran (peak-heap-MB).
+func BenchmarkRefreshUnchanged(b *testing.B) {
+	n := 10000
+	if v := os.Getenv("GREENROOM_BENCH_ENTITIES"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ents, err := catalogtest.Generate(n, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	lay, err := catalogtest.Write(b.TempDir(), ents, 1000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts := map[string]func(testing.TB) store.Options{store.DriverSQLite: storetest.SQLiteOptions}
+	if os.Getenv(storetest.EnvPostgres) != "" {
+		opts[store.DriverPostgres] = storetest.PostgresOptions
+	}
+	for name, o := range opts {
+		b.Run(fmt.Sprintf("%s/n=%d", name, n), func(b *testing.B) {
+			s := storetest.Open(b, o(b))
+			src, err := catalog.FileSource(lay.Root, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			svc, err := catalog.NewService(s, []catalog.Source{src}, slog.New(slog.DiscardHandler))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := svc.Refresh(b.Context()); err != nil {
+				b.Fatal(err)
+			}
+			runtime.GC()
+			stop := make(chan struct{})
+			peak := make(chan uint64)
+			go func() { peak <- peakHeap(stop) }()
+			start := cpuTime(b)
+			for b.Loop() {
+				if err := svc.Refresh(b.Context()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64((cpuTime(b)-start).Milliseconds())/float64(b.N), "cpu-ms/op")
+			close(stop)
+			b.ReportMetric(float64(<-peak)/(1<<20), "peak-heap-MB")
+			if c, err := s.CountEntities(b.Context()); err != nil || c != n+1 {
+				b.Fatalf("stored %d of %d: %v", c, n+1, err)
+			}
+		})
+	}
+}
+
+// cpuTime is the CPU time the process has used, user and system.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
