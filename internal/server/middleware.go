@@ -89,8 +89,12 @@ func accessLog(logger *slog.Logger, m *httpMetrics, next http.Handler) http.Hand
 		if status >= 500 {
 			level = slog.LevelError
 		}
+		ctx := r.Context()
+		if !logger.Enabled(ctx, level) {
+			return
+		}
 		attrs := [...]slog.Attr{
-			slog.String("request_id", greenroom.RequestID(r.Context())),
+			slog.String("request_id", greenroom.RequestID(ctx)),
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.String("route", route),
@@ -105,7 +109,13 @@ func accessLog(logger *slog.Logger, m *httpMetrics, next http.Handler) http.Hand
 			attrs[n] = slog.String("peer", peer)
 			n++
 		}
-		logger.LogAttrs(r.Context(), level, "http request", attrs[:n]...)
+		// The record as logger.LogAttrs makes it, without the caller's
+		// program counter, which costs a stack walk per request and is
+		// only printed with AddSource, which Greenroom's handlers do not
+		// set (and which would name this function anyway).
+		line := slog.NewRecord(time.Now(), level, "http request", 0)
+		line.AddAttrs(attrs[:n]...)
+		_ = logger.Handler().Handle(ctx, line) // as LogAttrs: a handler's error is dropped
 	})
 }
 
