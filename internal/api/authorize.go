@@ -290,10 +290,11 @@ func (a *Authorize) Wrap(next http.Handler) http.Handler {
 		}
 		// A replayed, approved request is decided again as the approval
 		// allows, for the requester as they are now (Replay enriched them).
-		approval, approved := r.Context().Value(approvedKey{}).(string)
-		if access.SourceFromContext(r.Context()) == "" {
+		ctx := r.Context()
+		approval, approved := ctx.Value(approvedKey{}).(string)
+		if access.SourceFromContext(ctx) == "" {
 			if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-				r = r.WithContext(access.WithSource(r.Context(), host))
+				ctx = access.WithSource(ctx, host)
 			}
 		}
 		errs := errorRenderer(api.Write)
@@ -303,11 +304,14 @@ func (a *Authorize) Wrap(next http.Handler) http.Handler {
 		if a.Enrich != nil && !approved {
 			cp := *p
 			cp.Attributes = maps.Clone(p.Attributes)
-			if err := a.Enrich(r.Context(), &cp); err != nil {
-				errs(w, r, err)
+			if err := a.Enrich(ctx, &cp); err != nil {
+				errs(w, r.WithContext(ctx), err)
 				return
 			}
-			r = r.WithContext(access.NewContext(r.Context(), &cp))
+			ctx = access.NewContext(ctx, &cp)
+		}
+		if ctx != r.Context() {
+			r = r.WithContext(ctx) // once for the source and the enriched principal
 		}
 		_, pattern := a.Mux.Handler(r)
 		if pattern == "" {

@@ -106,12 +106,14 @@ func writeCacheNote(w http.ResponseWriter, note *catalog.CacheNote) {
 	if !note.Used {
 		return
 	}
-	v := "miss"
+	v := cacheMissValue
 	if note.Hit {
-		v = "hit"
+		v = cacheHitValue
 	}
-	w.Header().Set("X-Greenroom-Cache", v)
+	w.Header()["X-Greenroom-Cache"] = v[:1:1] // shared, as setJSONHeaders's
 }
+
+var cacheHitValue, cacheMissValue = []string{"hit"}, []string{"miss"}
 
 // entitiesPage parses a list request with parse, plus its fields, and
 // returns the page.
@@ -197,7 +199,7 @@ func (h *Handler) entityFacets(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, resp)
+	writeFacets(w, resp)
 	return nil
 }
 
@@ -217,8 +219,7 @@ func (h *Handler) entityByName(w http.ResponseWriter, r *http.Request) error {
 // (a cached entity, shared) to append it: both go to the response's buffer.
 func writeRawJSONLine(w http.ResponseWriter, status int, b []byte) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("X-Content-Type-Options", "nosniff")
+	setJSONHeaders(h)
 	h.Set("Content-Length", strconv.Itoa(len(b)+1))
 	w.WriteHeader(status)
 	if _, err := w.Write(b); err == nil { // as in writeJSON: only a broken connection fails

@@ -79,18 +79,33 @@ func (ew ErrorWriter) Write(w http.ResponseWriter, r *http.Request, err error) {
 
 // writeRawJSON writes b, JSON already encoded, as writeJSON would.
 func writeRawJSON(w http.ResponseWriter, status int, b []byte) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	h := w.Header()
+	setJSONHeaders(h)
+	h.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	_, _ = w.Write(b) // as in writeJSON: only a broken connection fails
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	setJSONHeaders(w.Header())
 	w.WriteHeader(status)
 	// The status is sent; an encoding failure can only be a broken
 	// connection, which the access log shows.
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// The values of the JSON responses' fixed headers, shared by every
+// response instead of allocated for each: a header's value slice is only
+// ever replaced (Set, Del) or appended to (Add, which copies a full
+// slice), never written in place.
+var (
+	jsonContentType = []string{"application/json; charset=utf-8"}
+	noSniff         = []string{"nosniff"}
+)
+
+// setJSONHeaders is h.Set("Content-Type", "application/json;
+// charset=utf-8") and h.Set("X-Content-Type-Options", "nosniff").
+func setJSONHeaders(h http.Header) {
+	h["Content-Type"] = jsonContentType[:1:1]
+	h["X-Content-Type-Options"] = noSniff[:1:1]
 }

@@ -44,6 +44,6 @@ func (h *Handler) entityFacetsByPredicate(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, resp)
+	writeFacets(w, resp)
 	return nil
 }

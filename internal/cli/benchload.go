@@ -372,6 +372,11 @@ func runClass(ctx context.Context, c *http.Client, base string, class loadClass,
 		go func() {
 			defer wg.Done()
 			r := rand.New(rand.NewPCG(o.seed, uint64(w)+1000))
+			// Its own keep-alive connection (net/http for an https base).
+			lc, lean := newLoadConn(base, time.Minute)
+			if lean {
+				defer lc.close()
+			}
 			var buf bytes.Buffer // reused: walks read each page's cursor
 			k, pages, cont := 0, 0, ""
 			for ctx.Err() == nil {
@@ -381,10 +386,10 @@ func runClass(ctx context.Context, c *http.Client, base string, class loadClass,
 				}
 				u := ""
 				if cont != "" {
-					u, pages, cont = base+cont, pages-1, ""
+					u, pages, cont = cont, pages-1, ""
 				} else {
 					k = int(i % int64(len(class.cases)))
-					u = base + class.cases[k].path(r)
+					u = class.cases[k].path(r)
 					if class.cases[k].walk {
 						pages = pageDepth(r) - 1
 					}
@@ -395,7 +400,13 @@ func runClass(ctx context.Context, c *http.Client, base string, class loadClass,
 					into = &buf
 				}
 				t0 := time.Now()
-				cache, err := fetchTo(ctx, c, u, into)
+				var cache cacheAnswer
+				var err error
+				if lean {
+					cache, err = lc.get(ctx, u, into)
+				} else {
+					cache, err = fetchTo(ctx, c, base+u, into)
+				}
 				d := time.Since(t0)
 				if err != nil {
 					recs[k].fail(err)

@@ -1,12 +1,35 @@
 package server
 
 import (
+	"strconv"
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 type httpMetrics struct {
 	duration *prometheus.HistogramVec
 	inFlight prometheus.Gauge
+	// observers caches duration's histograms by observerKey: looking one
+	// up by its label values hashes them and formats the status each
+	// request. It holds as many entries as duration has series.
+	observers sync.Map
+}
+
+type observerKey struct {
+	method, route string
+	code          int
+}
+
+// observer returns the latency histogram of one method, route and status.
+func (m *httpMetrics) observer(method, route string, code int) prometheus.Observer {
+	k := observerKey{method, route, code}
+	if o, ok := m.observers.Load(k); ok {
+		return o.(prometheus.Observer)
+	}
+	o := m.duration.WithLabelValues(method, route, strconv.Itoa(code))
+	m.observers.Store(k, o)
+	return o
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
