@@ -267,3 +267,17 @@ func TestPageDepth(t *testing.T) {
 		t.Errorf("depths drawn: %v", counts)
 	}
 }
+
+func TestSettleCountsDatabaseProcesses(t *testing.T) {
+	if got := cpuSince(map[int]float64{1: 1, 2: 2}, map[int]float64{1: 1.5, 3: 0.25}); got != 0.75 {
+		t.Errorf("cpuSince = %v, want 0.75 (0.5 of a process seen twice, 0.25 of a new one, none of one gone)", got)
+	}
+	if dsn := os.Getenv("GREENROOM_TEST_POSTGRES"); !strings.Contains(dsn, "127.0.0.1") && !strings.Contains(dsn, "localhost") {
+		return
+	}
+	// The test database runs on this machine here and in CI: its server
+	// and backends are found.
+	if pg := postgresCPU(); len(pg) == 0 {
+		t.Error("postgresCPU found no PostgreSQL process, with PostgreSQL running on this machine")
+	}
+}
