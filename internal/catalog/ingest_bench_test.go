@@ -22,25 +22,7 @@ import (
 // GREENROOM_BENCH_ENTITIES (default 5000); -benchtime 1x is enough. It
 // reports the peak Go heap in use (peak-heap-MB).
 func BenchmarkIngest(b *testing.B) {
-	n := 5000
-	if v := os.Getenv("GREENROOM_BENCH_ENTITIES"); v != "" {
-		var err error
-		if n, err = strconv.Atoi(v); err != nil {
-			b.Fatal(err)
-		}
-	}
-	ents, err := catalogtest.Generate(n, 1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	lay, err := catalogtest.Write(b.TempDir(), ents, 1000)
-	if err != nil {
-		b.Fatal(err)
-	}
-	opts := map[string]func(testing.TB) store.Options{store.DriverSQLite: storetest.SQLiteOptions}
-	if os.Getenv(storetest.EnvPostgres) != "" {
-		opts[store.DriverPostgres] = storetest.PostgresOptions
-	}
+	n, lay, opts := benchCatalog(b, 5000)
 	for name, o := range opts {
 		b.Run(fmt.Sprintf("%s/n=%d", name, n), func(b *testing.B) {
 			for b.Loop() {
@@ -72,6 +54,34 @@ func BenchmarkIngest(b *testing.B) {
 			}
 		})
 	}
+}
+
+// benchCatalog writes a generated catalog of GREENROOM_BENCH_ENTITIES
+// entities (def when unset) as `greenroom bench catalog` does, and returns
+// its size, its layout and the stores to run on: SQLite, and PostgreSQL
+// when the test database is configured.
+func benchCatalog(b *testing.B, def int) (int, catalogtest.Layout, map[string]func(testing.TB) store.Options) {
+	b.Helper()
+	n := def
+	if v := os.Getenv("GREENROOM_BENCH_ENTITIES"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ents, err := catalogtest.Generate(n, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	lay, err := catalogtest.Write(b.TempDir(), ents, 1000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts := map[string]func(testing.TB) store.Options{store.DriverSQLite: storetest.SQLiteOptions}
+	if os.Getenv(storetest.EnvPostgres) != "" {
+		opts[store.DriverPostgres] = storetest.PostgresOptions
+	}
+	return n, lay, opts
 }
 
 // peakHeap samples the Go heap in use (live and not yet collected

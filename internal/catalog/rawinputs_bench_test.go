@@ -3,16 +3,12 @@ package catalog_test
 import (
 	"fmt"
 	"log/slog"
-	"os"
 	"runtime"
-	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
 	"greenroom/internal/catalog"
-	"greenroom/internal/catalog/catalogtest"
-	"greenroom/internal/store"
 	"greenroom/internal/store/storetest"
 )
 
@@ -25,25 +21,7 @@ import (
 // the allocations of -benchmem, and the most Go heap in use while the
 // refreshes ran (peak-heap-MB).
 func BenchmarkRefreshUnchanged(b *testing.B) {
-	n := 10000
-	if v := os.Getenv("GREENROOM_BENCH_ENTITIES"); v != "" {
-		var err error
-		if n, err = strconv.Atoi(v); err != nil {
-			b.Fatal(err)
-		}
-	}
-	ents, err := catalogtest.Generate(n, 1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	lay, err := catalogtest.Write(b.TempDir(), ents, 1000)
-	if err != nil {
-		b.Fatal(err)
-	}
-	opts := map[string]func(testing.TB) store.Options{store.DriverSQLite: storetest.SQLiteOptions}
-	if os.Getenv(storetest.EnvPostgres) != "" {
-		opts[store.DriverPostgres] = storetest.PostgresOptions
-	}
+	n, lay, opts := benchCatalog(b, 10000)
 	for name, o := range opts {
 		b.Run(fmt.Sprintf("%s/n=%d", name, n), func(b *testing.B) {
 			s := storetest.Open(b, o(b))
