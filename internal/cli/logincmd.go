@@ -180,8 +180,16 @@ func browserLogin(ctx context.Context, base string, noBrowser bool, stdin io.Rea
 		io.WriteString(w, `<!doctype html><html lang="en"><title>Greenroom CLI</title><h1>The CLI is signed in</h1><p>You can close this tab.</p></html>`)
 		got <- q.Get("token")
 	})}
-	go srv.Serve(ln) //nolint:errcheck // ends with Close below
-	defer srv.Close()
+	go srv.Serve(ln) //nolint:errcheck // ends with Shutdown below
+	defer func() {
+		// Shutdown, not Close: the callback hands the token over before its
+		// response has left, and the browser should still see the page.
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if srv.Shutdown(sctx) != nil {
+			srv.Close()
+		}
+	}()
 
 	fmt.Fprintf(stderr, "Open this page to sign in and authorize the CLI:\n\n  %s\n\nWaiting for the browser… (or paste the token shown there and press Enter)\n", loginURL)
 	if !noBrowser {
