@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"slices"
 	"strings"
 )
 
@@ -169,6 +170,7 @@ func (st *sourceStream) finish(problems []error, incomplete bool) (sourceOutcome
 	// only once they exist.
 	pass := st.s.pass
 	if !pass.bulkOpen() || pass.last {
+		st.stitchBeforeIndexes(pass)
 		if err := st.s.store.EndBulkLoad(st.ctx); err != nil && st.err == nil {
 			st.err = err
 		}
@@ -211,6 +213,40 @@ func (st *sourceStream) finish(problems []error, incomplete bool) (sourceOutcome
 	st.s.logger.Info("source refreshed", "source", st.src.Name, "batches", true, "inserted", st.res.Inserted, "updated", st.res.Updated,
 		"unchanged", st.res.Unchanged, "orphaned", res.Orphaned, "conflicts", len(st.res.Conflicts), "problems", len(st.out.problems))
 	return st.out, nil
+}
+
+// stitchBeforeIndexes stitches, at the end of a bulk load and before the
+// key indexes are built, the entities its batches reached outside
+// themselves (a group owning components of later files gains its ownerOf
+// relations here): their new relations rows then go into a table without
+// the key indexes, sorted once by the build, instead of into the indexes
+// row by row. What the last batch reaches is stitched after it, as before,
+// by FinishSource or at the end of the pass.
+func (st *sourceStream) stitchBeforeIndexes(pass *refreshPass) {
+	if st.err != nil || !st.bulk {
+		return
+	}
+	set := st.restitch
+	st.restitch = map[string]bool{}
+	if pass.bulkOpen() {
+		for ref := range pass.restitch {
+			set[ref] = true
+		}
+		pass.restitch = nil
+	}
+	refs := make([]string, 0, len(set))
+	for ref := range set {
+		refs = append(refs, ref)
+	}
+	if len(refs) == 0 {
+		return
+	}
+	slices.Sort(refs)
+	changed, err := st.s.store.Restitch(st.ctx, refs)
+	st.s.publish(changed)
+	if err != nil {
+		st.err = err
+	}
 }
 
 // hashInto adds what a batch supplied to h, as sourceHash does for a whole
