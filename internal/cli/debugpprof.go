@@ -46,7 +46,8 @@ func startPprof(ctx context.Context, logger *slog.Logger) {
 
 // pprofHandler serves /debug/pprof/profile?seconds=N (CPU) and
 // /debug/pprof/NAME for runtime/pprof's named profiles (heap, allocs,
-// goroutine, …), in the format `go tool pprof` reads. It does not import
+// goroutine, …), in the format `go tool pprof` reads, or as text with
+// ?debug=1 (2 for goroutine stacks). It does not import
 // net/http/pprof, whose init registers the endpoints on
 // http.DefaultServeMux for every process; and it is one handler on its own
 // listener, not portal routes.
@@ -57,7 +58,12 @@ func pprofHandler() http.Handler {
 			http.NotFound(w, r)
 			return
 		}
-		w.Header().Set("Content-Type", "application/octet-stream")
+		debug, _ := strconv.Atoi(r.URL.Query().Get("debug"))
+		if debug > 0 { // text, as net/http/pprof's ?debug=1 (heap: with runtime.MemStats)
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		} else {
+			w.Header().Set("Content-Type", "application/octet-stream")
+		}
 		if name == "profile" {
 			cpuProfile(w, r)
 			return
@@ -67,7 +73,7 @@ func pprofHandler() http.Handler {
 			http.NotFound(w, r)
 			return
 		}
-		_ = p.WriteTo(w, 0)
+		_ = p.WriteTo(w, min(debug, 2))
 	})
 }
 

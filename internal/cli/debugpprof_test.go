@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -35,6 +36,15 @@ func TestPprofListenerLoopbackOnly(t *testing.T) {
 			resp.Body.Close()
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("pprof heap: %d", resp.StatusCode)
+			}
+			resp, err = http.Get("http://" + addr + "/debug/pprof/heap?debug=1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			text, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if !strings.Contains(string(text), "# HeapInuse = ") {
+				t.Fatalf("heap?debug=1 has no MemStats:\n%.300s", text)
 			}
 			return
 		}
