@@ -78,10 +78,8 @@ func (s *Service) QueryEntities(ctx context.Context, q query.EntitiesQuery, fiel
 	}
 	key, version, cacheable := s.cacheSlot(sc, "page", pageCacheKey{Q: q, F: fields})
 	if cacheable {
-		if v, ok := s.cache.get(key, version); ok {
+		if page, ok := s.cache.getPage(key, version); ok { // items decoded afresh: the caller's
 			noteCache(ctx, true)
-			page := v.(query.EntitiesPage[json.RawMessage])
-			page.Items = slices.Clone(page.Items) // the caller's to reorder
 			return page, nil
 		}
 	}
@@ -99,9 +97,7 @@ func (s *Service) QueryEntities(ctx context.Context, q query.EntitiesQuery, fiel
 		return project(body, fields)
 	})
 	if err == nil && cacheable {
-		kept := out
-		kept.Items = slices.Clone(out.Items) // out is the caller's to reorder
-		s.cache.put(key, version, kept, pageSize(kept))
+		s.cache.putPage(key, version, out) // copies: out stays the caller's
 		noteCache(ctx, false)
 	}
 	return out, err

@@ -2,14 +2,23 @@ package catalog_test
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
 
+	"github.com/golang/snappy"
+	"github.com/google/go-cmp/cmp"
+
 	"greenroom/internal/catalog"
+	"greenroom/internal/catalog/catalogtest"
 	"greenroom/internal/catalog/query"
 	"greenroom/internal/greenroom"
 	"greenroom/internal/store"
@@ -319,4 +328,320 @@ func componentCount(t *testing.T, svc *catalog.Service) int {
 		resp.Facets["kind"] = nil // the caller's own: later answers unchanged
 	}
 	return n
+}
+
+// generatedCatalog refreshes n generated entities, written as `greenroom
+// bench catalog` writes them, into a SQLite store, and returns the store
+// and the entities' refs.
+func generatedCatalog(tb testing.TB, n int) (*store.Store, []string) {
+	tb.Helper()
+	ents, err := catalogtest.Generate(n, 1)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	lay, err := catalogtest.Write(tb.TempDir(), ents, 1000)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	src, err := catalog.FileSource(lay.Root, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	st := storetest.SQLite(tb)
+	if err := reader(tb, st, src).Refresh(tb.Context()); err != nil {
+		tb.Fatal(err)
+	}
+	refs := make([]string, len(ents))
+	for i, e := range ents {
+		refs[i] = e.Ref()
+	}
+	return st, refs
+}
+
+// reader returns a service over st with an empty read cache.
+func reader(tb testing.TB, st *store.Store, sources ...catalog.Source) *catalog.Service {
+	tb.Helper()
+	svc, err := catalog.NewService(st, sources, slog.New(slog.DiscardHandler))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return svc
+}
+
+// TestReadCacheCompressesGeneratedEntities measures what snappy makes of
+// the served entities of a generated catalog (the figure behind
+// DefaultReadCacheBytes), and checks that the cache counts compressed
+// bytes: within its bound it holds more entities than their JSON would
+// fill, and still evicts the least recently used.
+func TestReadCacheCompressesGeneratedEntities(t *testing.T) {
+	st, refs := generatedCatalog(t, 1000)
+	ctx := t.Context()
+	svc := reader(t, st)
+	bodies := make([]int, len(refs))
+	var raw, zipped int
+	for i, ref := range refs {
+		r := readByName(t, ctx, svc, ref)
+		bodies[i] = len(r.body)
+		raw += len(r.body)
+		zipped += len(snappy.Encode(nil, []byte(r.body)))
+	}
+	ratio := float64(zipped) / float64(raw)
+	t.Logf("%d entities: %.0f bytes of JSON on average, %.0f with snappy (ratio %.3f); the cache counts %+v",
+		len(refs), float64(raw)/float64(len(refs)), float64(zipped)/float64(len(refs)), ratio, svc.ReadCacheStats())
+	if ratio > 0.7 {
+		t.Errorf("snappy ratio %.2f on served entities, want ≤ 0.7 (DefaultReadCacheBytes assumes 0.62)", ratio)
+	}
+	if s := svc.ReadCacheStats(); s.Entries != len(refs) || s.Bytes >= int64(raw) {
+		t.Errorf("the cache counts %+v for %d bytes of JSON in %d entities: want all, in fewer bytes (overheads included)", s, raw, len(refs))
+	}
+	for _, filter := range []string{"kind=component", "kind=group", "kind=user", "kind=api"} {
+		page, _ := readPageFields(t, svc, filter, "")
+		var all []byte
+		for _, it := range page.Items {
+			all = append(all, it...)
+		}
+		r := float64(len(snappy.Encode(nil, all))) / float64(len(all))
+		t.Logf("a page of %d, %s: %d bytes of JSON, ratio %.3f", len(page.Items), filter, len(all), r)
+		if r > 0.35 {
+			t.Errorf("snappy ratio %.2f on a page of %s, want ≤ 0.35 (DefaultReadCacheBytes assumes 0.20–0.27)", r, filter)
+		}
+	}
+
+	// A bound of a third of the JSON.
+	bound := int64(raw / 3)
+	svc = reader(t, st)
+	svc.SetReadCacheBytes(bound)
+	for _, ref := range refs {
+		readByName(t, ctx, svc, ref)
+	}
+	s := svc.ReadCacheStats()
+	held := 0
+	for _, n := range bodies[len(bodies)-s.Entries:] {
+		held += n
+	}
+	if s.Bytes > bound || int64(held) <= bound {
+		t.Fatalf("bound %d: %+v, holding %d bytes of JSON: want within the bound, yet more JSON than it", bound, s, held)
+	}
+	// Read back newest first: exactly the last read are held (each miss
+	// evicts only entities already read back).
+	for i := len(refs) - 1; i >= 0; i-- {
+		want := i >= len(refs)-s.Entries
+		if r := readByName(t, ctx, svc, refs[i]); r.hit != want {
+			t.Fatalf("%s, read %d of %d with the last %d held: hit %v, want %v", refs[i], i+1, len(refs), s.Entries, r.hit, want)
+		}
+	}
+}
+
+// readPageFields is one by-query page of 20 entities matching filter,
+// projected to fields, with whether the read cache answered it.
+func readPageFields(tb testing.TB, svc *catalog.Service, filter, fields string) (query.EntitiesPage[json.RawMessage], *catalog.CacheNote) {
+	tb.Helper()
+	q, err := query.ParseQueryParams(url.Values{"filter": {filter}, "limit": {"20"}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var f query.Fields
+	if fields != "" {
+		if f, err = query.ParseFields(url.Values{"fields": {fields}}); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	ctx, note := catalog.WithCacheNote(tb.Context())
+	page, err := svc.QueryEntities(ctx, q, f)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return page, note
+}
+
+// pageView is a page in a form go-cmp compares and prints.
+type pageView struct {
+	Items []string
+	Rest  query.EntitiesPage[json.RawMessage] // without Items
+}
+
+func pageText(p query.EntitiesPage[json.RawMessage]) pageView {
+	items := make([]string, len(p.Items))
+	for i, it := range p.Items {
+		items[i] = string(it)
+	}
+	p.Items = nil
+	return pageView{items, p}
+}
+
+// TestReadCacheRoundTrip: what a hit serves, decompressed, is what the
+// miss served, for entities by name and for pages (whole entities, small
+// projected items kept raw, and no items at all).
+func TestReadCacheRoundTrip(t *testing.T) {
+	st, refs := generatedCatalog(t, 200)
+	svc := reader(t, st)
+	ctx := t.Context()
+	for _, ref := range []string{refs[0], refs[len(refs)/2], refs[len(refs)-1]} {
+		t.Run(ref, func(t *testing.T) {
+			miss, hit := readByName(t, ctx, svc, ref), readByName(t, ctx, svc, ref)
+			if miss.hit || !hit.hit {
+				t.Fatalf("first read hit %v, second %v: want a miss, then a hit", miss.hit, hit.hit)
+			}
+			if hit.body != miss.body || !json.Valid([]byte(hit.body)) {
+				t.Errorf("hit served\n%s\nmiss served\n%s", hit.body, miss.body)
+			}
+		})
+	}
+	for _, tc := range []struct{ name, filter, fields string }{
+		{"components", "kind=component", ""},
+		{"groups", "kind=group", ""},
+		{"names only", "kind=user", "metadata.name"},
+		{"one small item", "metadata.name=" + strings.SplitN(refs[0], "/", 2)[1], "kind"},
+		{"none", "kind=nothing", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			miss, mn := readPageFields(t, svc, tc.filter, tc.fields)
+			hit, hn := readPageFields(t, svc, tc.filter, tc.fields)
+			if mn.Hit || !hn.Hit {
+				t.Fatalf("first read hit %v, second %v: want a miss, then a hit", mn.Hit, hn.Hit)
+			}
+			if d := cmp.Diff(pageText(miss), pageText(hit)); d != "" {
+				t.Errorf("hit differs from miss (-miss +hit):\n%s", d)
+			}
+			if tc.name != "none" && len(hit.Items) == 0 {
+				t.Errorf("%s: no items", tc.filter)
+			}
+		})
+	}
+}
+
+// TestReadCacheKeepsIncompressibleRaw: an entity snappy would shrink,
+// but by less than a fifth, is held as it is (counted at its full size)
+// and served right; one that shrinks more is counted compressed.
+func TestReadCacheKeepsIncompressibleRaw(t *testing.T) {
+	noise := make([]byte, 700)
+	rand.NewChaCha8([32]byte{1}).Read(noise)
+	for _, tc := range []struct {
+		name, desc string
+		raw        bool
+	}{
+		// A tenth or so saved: snappy finds the repeats but no more.
+		{"mostly random", hex.EncodeToString(noise) + strings.Repeat("ab", 200), true},
+		{"repetitive", strings.Repeat("the same words ", 100), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := storetest.SQLite(t)
+			fsys := fstest.MapFS{"all.yaml": {Data: []byte(described("svc", tc.desc, ""))}}
+			refresh(t, newService(t, st, catalog.OrphanDelete, memSource("src", fsys)))
+			svc := reader(t, st)
+			miss := readByName(t, t.Context(), svc, "component:default/svc")
+			held := svc.ReadCacheStats().Bytes
+			if hit := readByName(t, t.Context(), svc, "component:default/svc"); !hit.hit || hit.body != miss.body {
+				t.Fatalf("second read %+v, want a hit serving\n%s", hit, miss.body)
+			}
+			n, z := len(miss.body), len(snappy.Encode(nil, []byte(miss.body)))
+			t.Logf("%d bytes of JSON, %d with snappy; the cache counts %d", n, z, held)
+			if tc.raw && (n-z < 100 || z*5 < n*4) {
+				t.Fatalf("snappy saves %d of %d bytes: this case wants more than 100 bytes, less than a fifth", n-z, n)
+			}
+			// Either way the entry costs its stored bytes plus
+			// entryOverhead (160) and its key (27 bytes): kept raw, at
+			// least the JSON and 160; compressed, less, as snappy saves
+			// more than the key's 27 bytes here.
+			if raw := held >= int64(n)+160; raw != tc.raw {
+				t.Errorf("counted as %d bytes: kept raw %v, want %v", held, raw, tc.raw)
+			}
+		})
+	}
+}
+
+// TestReadCacheHitsAreCallersOwn: a caller that changes what it was
+// served, on a miss or a hit, changes nothing the next hit serves.
+func TestReadCacheHitsAreCallersOwn(t *testing.T) {
+	st, refs := generatedCatalog(t, 50)
+	svc := reader(t, st)
+	ctx := t.Context()
+	ref, err := greenroom.ParseEntityRef(refs[len(refs)-1], "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scribble := func(b []byte) {
+		for i := range b {
+			b[i] = '#'
+		}
+	}
+	var want string
+	for i := range 3 {
+		body, err := svc.EntityByName(ctx, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			want = string(body)
+		} else if string(body) != want {
+			t.Fatalf("read %d after the caller scribbled on its answer: %s, want %s", i+1, body, want)
+		}
+		scribble(body)
+	}
+
+	first, _ := readPageFields(t, svc, "kind=component", "")
+	wantPage := pageText(first)
+	for i := range 3 {
+		page, note := readPageFields(t, svc, "kind=component", "")
+		if d := cmp.Diff(wantPage, pageText(page)); d != "" || !note.Hit {
+			t.Fatalf("page read %d (hit %v) after the caller changed its answer (-want +got):\n%s", i+2, note.Hit, d)
+		}
+		// An append to one item must not run into the next, which the
+		// same decoded buffer holds.
+		if len(page.Items) > 1 {
+			_ = append(page.Items[0], "#####"...)
+			if got := string(page.Items[1]); got != wantPage.Items[1] {
+				t.Fatalf("an append to the first item changed the second: %s", got)
+			}
+		}
+		for _, it := range page.Items {
+			scribble(it)
+		}
+		slices.Reverse(page.Items)
+	}
+}
+
+// BenchmarkReadCacheHit measures answers served from the read cache: an
+// entity by name and a page of 20 whole entities, decompressed on every
+// hit.
+func BenchmarkReadCacheHit(b *testing.B) {
+	st, refs := generatedCatalog(b, 200)
+	svc := reader(b, st)
+	ref, err := greenroom.ParseEntityRef(refs[len(refs)/2], "", "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("by-name", func(b *testing.B) {
+		ctx, note := catalog.WithCacheNote(b.Context())
+		for range 2 {
+			if _, err := svc.EntityByName(ctx, ref); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if !note.Hit {
+			b.Fatal("the second read was not a hit")
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := svc.EntityByName(b.Context(), ref); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("page-20", func(b *testing.B) {
+		q, err := query.ParseQueryParams(url.Values{"filter": {"kind=component"}, "limit": {"20"}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		readPageFields(b, svc, "kind=component", "")
+		if p, note := readPageFields(b, svc, "kind=component", ""); !note.Hit || len(p.Items) != 20 {
+			b.Fatalf("second read: hit %v, %d items; want a hit of 20", note.Hit, len(p.Items))
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := svc.QueryEntities(b.Context(), q, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

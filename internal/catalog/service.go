@@ -512,9 +512,9 @@ func (s *Service) EntityByName(ctx context.Context, ref greenroom.EntityRef) (js
 	}
 	key, version, cacheable := s.cacheSlot(sc, "name", strings.ToLower(ref.String()))
 	if cacheable {
-		if v, ok := s.cache.get(key, version); ok {
+		if body, ok := s.cache.getBody(key, version); ok {
 			noteCache(ctx, true)
-			return v.(json.RawMessage), nil
+			return body, nil
 		}
 	}
 	rec, err := s.store.EntityByRef(ctx, ref.String())
@@ -525,8 +525,7 @@ func (s *Service) EntityByName(ctx context.Context, ref greenroom.EntityRef) (js
 		return fmt.Errorf("catalog: entity %s: %w", ref, greenroom.Errorf(greenroom.CodeNotFound, "entity %s not found", ref.String()))
 	})
 	if err == nil && cacheable {
-		body = body[:len(body):len(body)] // shared: an append must copy
-		s.cache.put(key, version, body, len(body))
+		s.cache.putBody(key, version, body) // copies: body stays the caller's
 		noteCache(ctx, false)
 	}
 	return body, err
