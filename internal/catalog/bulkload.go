@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 )
@@ -105,19 +106,25 @@ func (s *Service) endBulkPass(ctx context.Context) error {
 		return nil
 	}
 	p.bulkEnded = true
-	refs := make([]string, 0, len(p.restitch))
-	for ref := range p.restitch {
-		refs = append(refs, ref)
-	}
-	p.restitch = nil
-	slices.Sort(refs)
+	refs := len(p.restitch)
 	// Stitched before the key indexes are built, which their rows would
 	// otherwise go into one by one.
-	changed, err := s.store.Restitch(ctx, refs)
-	s.publish(changed)
+	changed, err := s.stitchRefs(ctx, p.restitch)
+	p.restitch = nil
 	if err := errors.Join(err, s.store.EndBulkLoad(ctx)); err != nil {
 		return fmt.Errorf("end of the bulk load: %w", err)
 	}
-	s.logger.Info("bulk load ended", "restitched", len(refs), "changed", len(changed))
+	s.logger.Info("bulk load ended", "restitched", refs, "changed", changed)
 	return nil
+}
+
+// stitchRefs stitches the entities of set, in ref order, publishes what
+// changed and returns how many did.
+func (s *Service) stitchRefs(ctx context.Context, set map[string]bool) (int, error) {
+	if len(set) == 0 {
+		return 0, nil
+	}
+	changed, err := s.store.Restitch(ctx, slices.Sorted(maps.Keys(set)))
+	s.publish(changed)
+	return len(changed), err
 }

@@ -219,13 +219,22 @@ type packed struct {
 
 func pack(raw []byte) packed {
 	if len(raw) >= minPackBytes {
-		z := snappy.Encode(nil, raw) // sized for the worst case: copied below
+		// Encoded into a pooled buffer sized for the worst case, then
+		// copied at its real size: one allocation per miss, not two.
+		scratch := packScratch.Get().(*[]byte)
+		defer packScratch.Put(scratch)
+		if n := snappy.MaxEncodedLen(len(raw)); cap(*scratch) < n {
+			*scratch = make([]byte, n)
+		}
+		z := snappy.Encode((*scratch)[:cap(*scratch)], raw)
 		if len(z) <= len(raw)-len(raw)/5 {
 			return packed{b: bytes.Clone(z), zipped: true}
 		}
 	}
 	return packed{b: bytes.Clone(raw)}
 }
+
+var packScratch = sync.Pool{New: func() any { return new([]byte) }}
 
 // unpack returns the JSON in a new slice, the caller's own.
 func (p packed) unpack() ([]byte, error) {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -179,10 +180,7 @@ func (st *sourceStream) finish(problems []error, incomplete bool) (sourceOutcome
 	if st.err != nil {
 		return st.out, st.err
 	}
-	restitch := make([]string, 0, len(st.restitch))
-	for ref := range st.restitch {
-		restitch = append(restitch, ref)
-	}
+	restitch := slices.Collect(maps.Keys(st.restitch))
 	if pass.bulkOpen() {
 		// Entities of other batches reached by this source's relations:
 		// in a first load of several sources, the entities of one are
@@ -229,22 +227,10 @@ func (st *sourceStream) stitchBeforeIndexes(pass *refreshPass) {
 	set := st.restitch
 	st.restitch = map[string]bool{}
 	if pass.bulkOpen() {
-		for ref := range pass.restitch {
-			set[ref] = true
-		}
+		maps.Copy(set, pass.restitch)
 		pass.restitch = nil
 	}
-	refs := make([]string, 0, len(set))
-	for ref := range set {
-		refs = append(refs, ref)
-	}
-	if len(refs) == 0 {
-		return
-	}
-	slices.Sort(refs)
-	changed, err := st.s.store.Restitch(st.ctx, refs)
-	st.s.publish(changed)
-	if err != nil {
+	if _, err := st.s.stitchRefs(st.ctx, set); err != nil {
 		st.err = err
 	}
 }

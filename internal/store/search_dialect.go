@@ -219,11 +219,16 @@ func (d dialect) prepareWrite(ctx context.Context, db *sql.DB, cacheKiB int) err
 	if d.name != DriverSQLite {
 		return nil
 	}
-	for _, pragma := range []string{
+	return execPragmas(ctx, db,
 		fmt.Sprintf("PRAGMA cache_size = -%d", cacheKiB),
 		"PRAGMA temp_store = MEMORY",
-		fmt.Sprintf("PRAGMA threads = %d", min(4, runtime.GOMAXPROCS(0))),
-	} {
+		fmt.Sprintf("PRAGMA threads = %d", min(4, runtime.GOMAXPROCS(0))))
+}
+
+// execPragmas runs SQLite pragmas on db (the one-connection write pool), in
+// order.
+func execPragmas(ctx context.Context, db *sql.DB, pragmas ...string) error {
+	for _, pragma := range pragmas {
 		if _, err := db.ExecContext(ctx, pragma); err != nil {
 			return fmt.Errorf("store: %s: %w", pragma, err)
 		}
@@ -236,7 +241,8 @@ func (d dialect) prepareWrite(ctx context.Context, db *sql.DB, cacheKiB int) err
 // the sorter keeps in memory what the page cache allows and spills the
 // rest to temporary files, which must then be files (in memory, as
 // prepareWrite has them, they held the whole table once more: 1.3 GB of
-// RSS at 100k entities). finishIndexBuild puts back what prepareWrite set.
+// RSS at 100k entities). finishIndexBuild puts back the temp store and
+// SQLite's default cache.
 //
 // The sort runs on one thread with a small cache: each sorter thread holds
 // a run of cache_size bytes, and at 100k entities (2.8M rows) a 64 MiB
@@ -247,16 +253,10 @@ func (d dialect) prepareIndexBuild(ctx context.Context, db *sql.DB) error {
 	if d.name != DriverSQLite {
 		return nil
 	}
-	for _, pragma := range []string{
+	return execPragmas(ctx, db,
 		fmt.Sprintf("PRAGMA cache_size = -%d", sqliteIndexBuildCacheKiB),
 		"PRAGMA temp_store = FILE",
-		"PRAGMA threads = 1",
-	} {
-		if _, err := db.ExecContext(ctx, pragma); err != nil {
-			return fmt.Errorf("store: %s: %w", pragma, err)
-		}
-	}
-	return nil
+		"PRAGMA threads = 1")
 }
 
 // sqliteIndexBuildCacheKiB is the write connection's page cache, and so
