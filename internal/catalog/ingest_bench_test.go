@@ -27,26 +27,14 @@ func BenchmarkIngest(b *testing.B) {
 		b.Run(fmt.Sprintf("%s/n=%d", name, n), func(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
-				s := storetest.Open(b, o(b))
-				src, err := catalog.FileSource(lay.Root, nil)
-				if err != nil {
-					b.Fatal(err)
-				}
-				svc, err := catalog.NewService(s, []catalog.Source{src}, slog.New(slog.DiscardHandler))
-				if err != nil {
-					b.Fatal(err)
-				}
-				runtime.GC()
-				stop := make(chan struct{})
-				peak := make(chan uint64)
-				go func() { peak <- peakHeap(stop) }()
+				s, svc := benchService(b, o, lay)
+				peak := watchPeakHeap()
 				b.StartTimer()
 				if err := svc.Refresh(b.Context()); err != nil {
 					b.Fatal(err)
 				}
 				b.StopTimer()
-				close(stop)
-				b.ReportMetric(float64(<-peak)/(1<<20), "peak-heap-MB")
+				b.ReportMetric(peak(), "peak-heap-MB")
 				if c, err := s.CountEntities(b.Context()); err != nil || c != n+1 {
 					b.Fatalf("stored %d of %d: %v", c, n+1, err)
 				}
@@ -82,6 +70,35 @@ func benchCatalog(b *testing.B, def int) (int, catalogtest.Layout, map[string]fu
 		opts[store.DriverPostgres] = storetest.PostgresOptions
 	}
 	return n, lay, opts
+}
+
+// benchService opens a store with o and a catalog service of one file
+// source, the layout's root.
+func benchService(b *testing.B, o func(testing.TB) store.Options, lay catalogtest.Layout) (*store.Store, *catalog.Service) {
+	b.Helper()
+	s := storetest.Open(b, o(b))
+	src, err := catalog.FileSource(lay.Root, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc, err := catalog.NewService(s, []catalog.Source{src}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s, svc
+}
+
+// watchPeakHeap collects the garbage, then samples the Go heap until the
+// returned function is called, which returns the peak in MiB.
+func watchPeakHeap() func() float64 {
+	runtime.GC()
+	stop := make(chan struct{})
+	peak := make(chan uint64)
+	go func() { peak <- peakHeap(stop) }()
+	return func() float64 {
+		close(stop)
+		return float64(<-peak) / (1 << 20)
+	}
 }
 
 // peakHeap samples the Go heap in use (live and not yet collected

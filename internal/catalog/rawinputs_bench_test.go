@@ -2,14 +2,9 @@ package catalog_test
 
 import (
 	"fmt"
-	"log/slog"
-	"runtime"
 	"syscall"
 	"testing"
 	"time"
-
-	"greenroom/internal/catalog"
-	"greenroom/internal/store/storetest"
 )
 
 // BenchmarkRefreshUnchanged measures a refresh of a generated catalog
@@ -24,22 +19,11 @@ func BenchmarkRefreshUnchanged(b *testing.B) {
 	n, lay, opts := benchCatalog(b, 10000)
 	for name, o := range opts {
 		b.Run(fmt.Sprintf("%s/n=%d", name, n), func(b *testing.B) {
-			s := storetest.Open(b, o(b))
-			src, err := catalog.FileSource(lay.Root, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			svc, err := catalog.NewService(s, []catalog.Source{src}, slog.New(slog.DiscardHandler))
-			if err != nil {
-				b.Fatal(err)
-			}
+			s, svc := benchService(b, o, lay)
 			if err := svc.Refresh(b.Context()); err != nil {
 				b.Fatal(err)
 			}
-			runtime.GC()
-			stop := make(chan struct{})
-			peak := make(chan uint64)
-			go func() { peak <- peakHeap(stop) }()
+			peak := watchPeakHeap()
 			start := cpuTime(b)
 			for b.Loop() {
 				if err := svc.Refresh(b.Context()); err != nil {
@@ -47,8 +31,7 @@ func BenchmarkRefreshUnchanged(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64((cpuTime(b)-start).Milliseconds())/float64(b.N), "cpu-ms/op")
-			close(stop)
-			b.ReportMetric(float64(<-peak)/(1<<20), "peak-heap-MB")
+			b.ReportMetric(peak(), "peak-heap-MB")
 			if c, err := s.CountEntities(b.Context()); err != nil || c != n+1 {
 				b.Fatalf("stored %d of %d: %v", c, n+1, err)
 			}
