@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"strings"
 	"time"
@@ -44,7 +45,8 @@ func startPprof(ctx context.Context, logger *slog.Logger) {
 	}()
 }
 
-// pprofHandler serves /debug/pprof/profile?seconds=N (CPU) and
+// pprofHandler serves /debug/pprof/profile?seconds=N (CPU),
+// /debug/pprof/trace?seconds=N (an execution trace) and
 // /debug/pprof/NAME for runtime/pprof's named profiles (heap, allocs,
 // goroutine, …), in the format `go tool pprof` reads, or as text with
 // ?debug=1 (2 for goroutine stacks). It does not import
@@ -64,8 +66,12 @@ func pprofHandler() http.Handler {
 		} else {
 			w.Header().Set("Content-Type", "application/octet-stream")
 		}
-		if name == "profile" {
+		switch name {
+		case "profile":
 			cpuProfile(w, r)
+			return
+		case "trace":
+			executionTrace(w, r)
 			return
 		}
 		p := pprof.Lookup(name)
@@ -75,6 +81,25 @@ func pprofHandler() http.Handler {
 		}
 		_ = p.WriteTo(w, min(debug, 2))
 	})
+}
+
+// executionTrace writes a runtime execution trace of ?seconds=N (default
+// 5, at most 60), for `go tool trace`: where a pipeline waits, not only
+// where it spends CPU.
+func executionTrace(w http.ResponseWriter, r *http.Request) {
+	secs, err := strconv.Atoi(r.URL.Query().Get("seconds"))
+	if err != nil || secs <= 0 || secs > 60 {
+		secs = 5
+	}
+	if err := trace.Start(w); err != nil {
+		http.Error(w, err.Error(), http.StatusConflict)
+		return
+	}
+	select {
+	case <-time.After(time.Duration(secs) * time.Second):
+	case <-r.Context().Done():
+	}
+	trace.Stop()
 }
 
 // cpuProfile writes a CPU profile of ?seconds=N (default 30, at most 300).

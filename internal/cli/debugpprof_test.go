@@ -46,6 +46,16 @@ func TestPprofListenerLoopbackOnly(t *testing.T) {
 			if !strings.Contains(string(text), "# HeapInuse = ") {
 				t.Fatalf("heap?debug=1 has no MemStats:\n%.300s", text)
 			}
+			resp, err = http.Get("http://" + addr + "/debug/pprof/trace?seconds=1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			// An execution trace starts with its format's magic.
+			if resp.StatusCode != http.StatusOK || !bytes.HasPrefix(tr, []byte("go 1.")) {
+				t.Fatalf("trace: %d, %.40q", resp.StatusCode, tr)
+			}
 			return
 		}
 		if time.Now().After(deadline) {

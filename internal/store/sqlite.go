@@ -36,6 +36,10 @@ var sqliteWriteParams = strings.Join([]string{
 	// crashes; only an OS crash or power loss can undo the last commits,
 	// in exchange for an fsync per checkpoint instead of per commit.
 	"_pragma=synchronous(NORMAL)",
+	// Checkpoints run in the background (sqlite_checkpoint.go); the
+	// writer's own is a backstop for a log that grows long.
+	fmt.Sprintf("_pragma=wal_autocheckpoint(%d)", checkpointBackstopPages),
+	fmt.Sprintf("_pragma=journal_size_limit(%d)", walSizeLimit),
 	// BEGIN IMMEDIATE takes the write lock when a transaction starts, so a
 	// transaction that reads then writes cannot fail half-way with
 	// SQLITE_BUSY when upgrading its lock.
@@ -57,6 +61,12 @@ var sqliteReadParams = strings.Join([]string{
 	// more than all the rest of the server, for a few percent of a
 	// by-query's CPU.
 	"_pragma=mmap_size(0)",
+}, "&")
+
+// sqliteCheckpointParams configure the checkpointer's connection.
+var sqliteCheckpointParams = strings.Join([]string{
+	"_pragma=busy_timeout(5000)",
+	fmt.Sprintf("_pragma=journal_size_limit(%d)", walSizeLimit),
 }, "&")
 
 // openSQLite locks the data dir, then opens the write and read pools.
@@ -110,6 +120,10 @@ func openSQLite(ctx context.Context, path string, log *slog.Logger) (*Store, err
 	s.read.SetMaxIdleConns(readers)
 	if err := s.read.PingContext(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("store: open sqlite %s: %w", abs, err), s.read.Close(), s.write.Close(), unlock())
+	}
+	s.ckpt, err = startCheckpointer(ctx, abs, sqliteCheckpointParams, log)
+	if err != nil {
+		return nil, errors.Join(err, s.read.Close(), s.write.Close(), unlock())
 	}
 	s.wstmts = newWriteStmtCache(s.write)
 	log.Debug("sqlite opened", "path", abs)

@@ -70,6 +70,9 @@ type Store struct {
 	// wstmts keeps the write pool's bulk statements prepared on SQLite
 	// (write_stmts.go); nil on PostgreSQL.
 	wstmts *writeStmtCache
+	// ckpt runs SQLite's WAL checkpoints in the background
+	// (sqlite_checkpoint.go); nil on PostgreSQL and in memory.
+	ckpt *checkpointer
 }
 
 // Open connects to the database opts names, applies pending migrations and
@@ -121,7 +124,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.stmts.close()  // query_stmts.go
 		s.wstmts.close() // write_stmts.go
-		var errs []error
+		errs := []error{s.ckpt.close()}
 		if s.read != s.write {
 			errs = append(errs, s.read.Close())
 		}

@@ -147,6 +147,7 @@ func (s *Store) WithTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
 	}
+	s.ckpt.poke() // sqlite_checkpoint.go
 	if tx.catalog {
 		s.catalogCommitted() // read_cache_version.go
 	}
