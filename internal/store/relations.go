@@ -388,13 +388,15 @@ func (s *Store) stitchChanges(ctx context.Context, tx *Tx, refs []string, pre *p
 	ix := newSearchIndexer(tx, s.d)
 	var changed []catalog.Event
 	var bodies []any // ref, body, … of the entities rewritten
-	for _, ref := range slices.Sorted(maps.Keys(ents)) {
+	refs = slices.Sorted(maps.Keys(ents))
+	finals := stitchFinals(refs, ents, pre) // prestitch.go
+	for i, ref := range refs {
 		e := ents[ref]
-		if etag, ok := pre.current(ref, e); ok {
+		final, etag, scoped, err := finals[i].body, finals[i].etag, finals[i].scoped, finals[i].err
+		if finals[i].current {
 			changed = append(changed, catalog.Event{Type: catalog.EventUpdated, Ref: ref, UID: e.uid, Source: e.source, ETag: etag})
 			continue
 		}
-		final, etag, scoped, err := finalBodyScoped(e)
 		if err != nil {
 			return nil, fmt.Errorf("entity %s: %w", ref, err)
 		}

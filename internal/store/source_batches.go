@@ -194,6 +194,12 @@ func (s *Store) insertRelations(ctx context.Context, tx *Tx, source string, rels
 		}
 		return nil
 	}
+	// OR FAIL: a NOT NULL column of the STRICT table could fail any row of
+	// a multi-row INSERT, so SQLite (ABORT by default) journals every page
+	// the statement touches to be able to undo it alone — a third of the
+	// cost of inserting a first load's relations. FAIL keeps the rows
+	// before a failing one instead, which no one sees: an error here rolls
+	// the whole transaction back.
 	stmts := newStmtCache(tx)
 	for batch := range chunks(rels, 200) {
 		args := make([]any, 0, 5*len(batch))
@@ -201,7 +207,7 @@ func (s *Store) insertRelations(ctx context.Context, tx *Tx, source string, rels
 			args = append(args, source, strings.ToLower(r.SourceRef), r.Type, strings.ToLower(r.TargetRef), strings.ToLower(r.OriginRef))
 		}
 		st, err := stmts.stmt(ctx, stmtKey{"relations insert", len(batch)}, func() string {
-			return "INSERT INTO relations (source_name, source_ref, type, target_ref, origin_ref) VALUES " + valuesList(len(batch), 5, "")
+			return "INSERT OR FAIL INTO relations (source_name, source_ref, type, target_ref, origin_ref) VALUES " + valuesList(len(batch), 5, "")
 		})
 		if err == nil {
 			_, err = st.ExecContext(ctx, args...)
