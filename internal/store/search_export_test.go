@@ -21,3 +21,11 @@ func SetQueryPlan(t testing.TB, plan string) {
 	planOverride = plan
 	t.Cleanup(func() { planOverride = old })
 }
+
+// SetRestitchAnalyzeMin lowers the restitch size from which the catalog
+// tables' statistics are refreshed first, for one test.
+func SetRestitchAnalyzeMin(t testing.TB, n int) {
+	old := restitchAnalyzeMin
+	restitchAnalyzeMin = n
+	t.Cleanup(func() { restitchAnalyzeMin = old })
+}

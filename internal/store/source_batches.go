@@ -334,6 +334,11 @@ func (s *Store) Restitch(ctx context.Context, refs []string) ([]catalog.Event, e
 // restitch stitches refs, restitchPerTx entities per transaction, and
 // returns the changes of the transactions committed.
 func (s *Store) restitch(ctx context.Context, refs []string) ([]catalog.Event, error) {
+	if len(refs) >= restitchAnalyzeMin {
+		if err := s.d.analyzeCatalog(ctx, s.write); err != nil {
+			return nil, err
+		}
+	}
 	refs = slices.Clone(refs)
 	slices.Sort(refs)
 	var changes []catalog.Event
