@@ -29,3 +29,11 @@ func SetRestitchAnalyzeMin(t testing.TB, n int) {
 	restitchAnalyzeMin = n
 	t.Cleanup(func() { restitchAnalyzeMin = old })
 }
+
+// SetAnalyzeMinGrowth lowers how many entities batched loads insert before
+// the first statistics refresh, for one test.
+func SetAnalyzeMinGrowth(t testing.TB, n int) {
+	old := analyzeMinGrowth
+	analyzeMinGrowth = n
+	t.Cleanup(func() { analyzeMinGrowth = old })
+}

@@ -73,6 +73,12 @@ type Store struct {
 	// ckpt runs SQLite's WAL checkpoints in the background
 	// (sqlite_checkpoint.go); nil on PostgreSQL and in memory.
 	ckpt *checkpointer
+	// growth counts the entities batched loads insert, for analyzeAsGrown
+	// (source_batches.go).
+	growth struct {
+		mu                sync.Mutex
+		since, analyzedAt int
+	}
 }
 
 // Open connects to the database opts names, applies pending migrations and
