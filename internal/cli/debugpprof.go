@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -87,28 +88,22 @@ func pprofHandler() http.Handler {
 // 5, at most 60), for `go tool trace`: where a pipeline waits, not only
 // where it spends CPU.
 func executionTrace(w http.ResponseWriter, r *http.Request) {
-	secs, err := strconv.Atoi(r.URL.Query().Get("seconds"))
-	if err != nil || secs <= 0 || secs > 60 {
-		secs = 5
-	}
-	if err := trace.Start(w); err != nil {
-		http.Error(w, err.Error(), http.StatusConflict)
-		return
-	}
-	select {
-	case <-time.After(time.Duration(secs) * time.Second):
-	case <-r.Context().Done():
-	}
-	trace.Stop()
+	record(w, r, 5, 60, trace.Start, trace.Stop)
 }
 
 // cpuProfile writes a CPU profile of ?seconds=N (default 30, at most 300).
 func cpuProfile(w http.ResponseWriter, r *http.Request) {
+	record(w, r, 30, 300, pprof.StartCPUProfile, pprof.StopCPUProfile)
+}
+
+// record runs start on w for ?seconds=N (def when missing or above most),
+// or until the client goes away, then stop.
+func record(w http.ResponseWriter, r *http.Request, def, most int, start func(io.Writer) error, stop func()) {
 	secs, err := strconv.Atoi(r.URL.Query().Get("seconds"))
-	if err != nil || secs <= 0 || secs > 300 {
-		secs = 30
+	if err != nil || secs <= 0 || secs > most {
+		secs = def
 	}
-	if err := pprof.StartCPUProfile(w); err != nil {
+	if err := start(w); err != nil {
 		http.Error(w, err.Error(), http.StatusConflict)
 		return
 	}
@@ -116,5 +111,5 @@ func cpuProfile(w http.ResponseWriter, r *http.Request) {
 	case <-time.After(time.Duration(secs) * time.Second):
 	case <-r.Context().Done():
 	}
-	pprof.StopCPUProfile()
+	stop()
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -57,7 +58,7 @@ func startCheckpointer(ctx context.Context, path, params string, log *slog.Logge
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
 	if err := db.PingContext(ctx); err != nil {
-		return nil, fmt.Errorf("store: open sqlite checkpointer: %w", err)
+		return nil, errors.Join(fmt.Errorf("store: open sqlite checkpointer: %w", err), db.Close())
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	c := &checkpointer{db: db, log: log, kick: make(chan struct{}, 1), stop: cancel}
