@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"fmt"
 	"sync/atomic"
@@ -11,7 +12,10 @@ import (
 )
 
 // CatalogVersionChannel is the PostgreSQL channel on which every commit
-// that bumps the catalog version is announced (empty payload).
+// that bumps the catalog version is announced. The payload names the
+// store that committed (catalogChanges.origin), so that a replica can
+// tell its own commits, counted at the commit already, from the others';
+// an empty payload (an older replica's) counts as another's.
 const CatalogVersionChannel = "greenroom_catalog_version"
 
 // catalogChanges is this process's count of catalog changes, for caches
@@ -24,6 +28,22 @@ type catalogChanges struct {
 	// following counts the PostgreSQL listeners in place: without one,
 	// another replica's commit would go unseen.
 	following atomic.Int32
+	// origin names this store in its announcements: PostgreSQL delivers
+	// them to every listener, this store's own too, some time after the
+	// commit. Counting that echo as a change would empty the caches a
+	// second time, after reads had already cached the committed state.
+	origin string
+}
+
+// newOrigin returns a name for a store's announcements, unique among the
+// replicas of one database.
+func newOrigin() string { return rand.Text() }
+
+// countAnnouncement is the listener's handling of one announcement.
+func (c *catalogChanges) countAnnouncement(origin string) {
+	if origin == "" || origin != c.origin {
+		c.n.Add(1)
+	}
 }
 
 // announceCatalogChange queues, in a write transaction about to commit
@@ -33,7 +53,7 @@ func (s *Store) announceCatalogChange(ctx context.Context, tx *sql.Tx) error {
 	if s.d.name != DriverPostgres {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, "SELECT pg_notify('"+CatalogVersionChannel+"', '')"); err != nil {
+	if _, err := tx.ExecContext(ctx, "SELECT pg_notify('"+CatalogVersionChannel+"', $1)", s.changes.origin); err != nil {
 		return fmt.Errorf("store: announce catalog change: %w", err)
 	}
 	return nil
@@ -87,7 +107,7 @@ func (s *Store) FollowCatalogVersion(ctx context.Context, ready func()) {
 			if ready != nil {
 				ready()
 			}
-		}, func(string) { s.changes.n.Add(1) })
+		}, s.changes.countAnnouncement)
 		if live {
 			s.changes.following.Add(-1)
 		}

@@ -110,3 +110,57 @@ func TestPreparedReadsAnswerTheSame(t *testing.T) {
 		}
 	})
 }
+
+// TestCatalogReadVersionOwnEcho: PostgreSQL delivers a store's own
+// announcements to its own listener too, after the commit; the store
+// counted the commit already, and counting the echo again would empty the
+// read caches once more, after reads had cached the committed state. Only
+// the other replica's commits move the counter through the listener.
+func TestCatalogReadVersionOwnEcho(t *testing.T) {
+	opts := storetest.PostgresOptions(t)
+	a, b := storetest.Open(t, opts), storetest.Open(t, opts)
+	ready := make(chan struct{}, 1)
+	go a.FollowCatalogVersion(t.Context(), func() { ready <- struct{}{} })
+	select {
+	case <-ready:
+	case <-time.After(10 * time.Second):
+		t.Fatal("listener never ready")
+	}
+	// b has no listener: its counter counts its own catalog commits only.
+	write := func(s *store.Store, name string) uint64 {
+		t.Helper()
+		before, _ := s.CatalogReadVersion()
+		rec := entity(t, `{"apiVersion":"backstage.io/v1alpha1","kind":"Component","metadata":{"name":"`+name+`"},"spec":{"type":"service"}}`)
+		if _, err := s.ReplaceSourceEntities(t.Context(), name, []store.EntityRecord{rec}); err != nil {
+			t.Fatal(err)
+		}
+		after, _ := s.CatalogReadVersion()
+		return after - before
+	}
+	commits := write(b, "calibrate") // what one such write commits
+	if commits == 0 {
+		t.Fatal("a write committed nothing to the catalog")
+	}
+	time.Sleep(100 * time.Millisecond) // b's announcements reach a
+	v0, _ := a.CatalogReadVersion()
+	write(a, "mine")
+	// b's commits are announced after a's echoes: once they have all
+	// arrived, an echo counted would show.
+	write(b, "theirs")
+	want := v0 + 2*commits
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if v, _ := a.CatalogReadVersion(); v >= want {
+			break
+		}
+		if time.Now().After(deadline) {
+			v, _ := a.CatalogReadVersion()
+			t.Fatalf("counter %d, want %d: the other replica's commits were not all announced", v, want)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // anything late arrives by now
+	if v, _ := a.CatalogReadVersion(); v != want {
+		t.Errorf("counter moved %d, want %d: %d for its own commits, %d for the other replica's", v-v0, want-v0, commits, commits)
+	}
+}

@@ -145,6 +145,11 @@ func (s *Store) WithTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 		}
 	}
 	if err := sqlTx.Commit(); err != nil {
+		if tx.catalog {
+			// The commit may have landed all the same (a connection lost
+			// after COMMIT was sent), and its echo is not counted.
+			s.catalogCommitted()
+		}
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	s.ckpt.poke() // sqlite_checkpoint.go
