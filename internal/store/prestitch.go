@@ -141,3 +141,42 @@ func stitchFingerprint(e *stitchRow) [sha256.Size]byte {
 	h.Sum(out[:0])
 	return out
 }
+
+// stitchedBody is finalBodyScoped's result for one entity, or, with
+// current, the etag of the stitched body pre already wrote.
+type stitchedBody struct {
+	body            []byte
+	etag            string
+	scoped, current bool
+	err             error
+}
+
+// stitchFinals stitches the entities refs name in ents (finalBodyScoped),
+// on all processors, except those pre already wrote stitched: the
+// decode and two encodes of each body were a sixth of restitching the
+// entities a bulk load reached outside its batches, done one by one in
+// the writer's transaction.
+func stitchFinals(refs []string, ents map[string]*stitchRow, pre *prestitcher) []stitchedBody {
+	out := make([]stitchedBody, len(refs))
+	workers := min(runtime.GOMAXPROCS(0), (len(refs)+prestitchChunk-1)/prestitchChunk)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				lo := int(next.Add(prestitchChunk)) - prestitchChunk
+				if lo >= len(refs) {
+					return
+				}
+				for i := lo; i < min(lo+prestitchChunk, len(refs)); i++ {
+					e, r := ents[refs[i]], &out[i]
+					if r.etag, r.current = pre.current(refs[i], e); !r.current {
+						r.body, r.etag, r.scoped, r.err = finalBodyScoped(e)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return out
+}

@@ -388,13 +388,15 @@ func (s *Store) stitchChanges(ctx context.Context, tx *Tx, refs []string, pre *p
 	ix := newSearchIndexer(tx, s.d)
 	var changed []catalog.Event
 	var bodies []any // ref, body, … of the entities rewritten
-	for _, ref := range slices.Sorted(maps.Keys(ents)) {
+	refs = slices.Sorted(maps.Keys(ents))
+	finals := stitchFinals(refs, ents, pre) // prestitch.go
+	for i, ref := range refs {
 		e := ents[ref]
-		if etag, ok := pre.current(ref, e); ok {
+		final, etag, scoped, err := finals[i].body, finals[i].etag, finals[i].scoped, finals[i].err
+		if finals[i].current {
 			changed = append(changed, catalog.Event{Type: catalog.EventUpdated, Ref: ref, UID: e.uid, Source: e.source, ETag: etag})
 			continue
 		}
-		final, etag, err := finalBody(e)
 		if err != nil {
 			return nil, fmt.Errorf("entity %s: %w", ref, err)
 		}
@@ -402,7 +404,12 @@ func (s *Store) stitchChanges(ctx context.Context, tx *Tx, refs []string, pre *p
 			continue
 		}
 		bodies = append(bodies, ref, string(final))
-		if err := ix.index(ctx, ref, ids[ref], e.uid, final); err != nil {
+		if id := ids[ref]; scoped && id != 0 {
+			err = ix.indexScoped(ctx, id, stitchScopeRows(e)) // search_index_scoped.go
+		} else {
+			err = ix.index(ctx, ref, id, e.uid, final)
+		}
+		if err != nil {
 			return nil, err
 		}
 		changed = append(changed, catalog.Event{Type: catalog.EventUpdated, Ref: ref, UID: e.uid, Source: e.source, ETag: etag})
@@ -423,12 +430,21 @@ func (s *Store) stitchChanges(ctx context.Context, tx *Tx, refs []string, pre *p
 // hashes everything else, so it changes exactly when the served entity
 // does. Stitching a stitched body again gives the same bytes.
 func finalBody(e *stitchRow) ([]byte, string, error) {
+	final, etag, _, err := finalBodyScoped(e)
+	return final, etag, err
+}
+
+// finalBodyScoped is finalBody that also reports whether the stitch
+// changes the body's search rows only within the stitch's scope (see
+// stitchScoped), so that reindexing it can leave the other rows alone.
+func finalBodyScoped(e *stitchRow) (final []byte, etag string, scoped bool, err error) {
 	dec := json.NewDecoder(bytes.NewReader(e.body))
 	dec.UseNumber()
 	var ent map[string]any
 	if err := dec.Decode(&ent); err != nil {
-		return nil, "", greenroom.Errorf(greenroom.CodeInternal, "stored body is not a JSON object: %w", err)
+		return nil, "", false, greenroom.Errorf(greenroom.CodeInternal, "stored body is not a JSON object: %w", err)
 	}
+	scoped = stitchScoped(ent)
 	meta, _ := ent["metadata"].(map[string]any)
 	if meta == nil {
 		meta = map[string]any{}
@@ -443,17 +459,17 @@ func finalBody(e *stitchRow) ([]byte, string, error) {
 	delete(meta, "etag")
 	setOrphanAnnotation(meta, e.orphan)
 	if err := setProcessingStatus(ent, e.errors); err != nil {
-		return nil, "", err
+		return nil, "", false, err
 	}
 	unsealed, err := json.Marshal(ent)
 	if err != nil {
-		return nil, "", err
+		return nil, "", false, err
 	}
 	sum := sha256.Sum256(unsealed)
-	etag := hex.EncodeToString(sum[:16])
+	etag = hex.EncodeToString(sum[:16])
 	meta["etag"] = etag
-	final, err := json.Marshal(ent)
-	return final, etag, err
+	final, err = json.Marshal(ent)
+	return final, etag, scoped, err
 }
 
 // setOrphanAnnotation sets backstage.io/orphan: "true" on an orphan and

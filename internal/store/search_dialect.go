@@ -99,12 +99,17 @@ func textOrNil(v any) *string {
 }
 
 // readSearchRows calls fn with each stored row of the entities ids (their
-// kind column left out: entityKind of the rows is what it holds). The
-// per-entity index covers the statement.
-func (d dialect) readSearchRows(ctx context.Context, tx *Tx, ids []int64, fn func(searchRow)) error {
+// kind column left out: entityKind of the rows is what it holds), or with
+// scope only those of a stitch's scope and the kind rows. The per-entity
+// index covers the statement.
+func (d dialect) readSearchRows(ctx context.Context, tx *Tx, ids []int64, scope bool, fn func(searchRow)) error {
 	q, args := "SELECT entity_id, key, value, original_value FROM entity_search WHERE entity_id IN ("+placeholders(len(ids))+")", anys(ids)
 	if d.name == DriverPostgres {
 		q, args = "SELECT entity_id, key, value, original_value FROM entity_search WHERE entity_id = ANY(CAST(? AS BIGINT[]))", []any{ids}
+	}
+	if scope { // a stitch's scope and the kind (search_index_scoped.go)
+		q += " AND (key IN ('kind', ?) OR substr(key, 1, ?) = ?)"
+		args = append(args, orphanSearchKey, len(relationsKeyPrefix), relationsKeyPrefix)
 	}
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {

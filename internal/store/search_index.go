@@ -26,8 +26,10 @@ type searchIndexer struct {
 	tx    *Tx
 	d     dialect
 	stmts *stmtCache
-	// queued entities, indexed at the next flush.
+	// queued entities, indexed at the next flush; scoped those reindexed
+	// within a stitch's scope (search_index_scoped.go).
 	queued []queuedEntity
+	scoped []scopedEntity
 	// clear holds entity ids all of whose rows go before new rows are
 	// inserted; drop those of deleted entities, whose id rows go too.
 	clear, drop []int64
@@ -155,6 +157,11 @@ func (ix *searchIndexer) flush(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	removedScoped, addedScoped, err := ix.diffScoped(ctx)
+	if err != nil {
+		return err
+	}
+	removed = append(removed, removedScoped...)
 	if len(removed) > 0 {
 		if err := ix.d.deleteSearchRows(ctx, ix.stmts, removed); err != nil {
 			return fmt.Errorf("store: search index: %w", err)
@@ -179,6 +186,10 @@ func (ix *searchIndexer) flush(ctx context.Context) error {
 		}
 	}
 	ix.queued = ix.queued[:0]
+	ix.rows = append(ix.rows, addedScoped...)
+	if err := ix.insertFull(ctx); err != nil {
+		return err
+	}
 	return ix.insert(ctx)
 }
 
@@ -283,7 +294,7 @@ func (ix *searchIndexer) diff(ctx context.Context, fresh [][]searchRow) ([]searc
 	}
 	current := make(map[int64][]searchRow, len(ids))
 	for chunk := range chunks(ids, searchEntityBatch) {
-		if err := ix.d.readSearchRows(ctx, ix.tx, chunk, func(r searchRow) { current[r.id] = append(current[r.id], r) }); err != nil {
+		if err := ix.d.readSearchRows(ctx, ix.tx, chunk, false, func(r searchRow) { current[r.id] = append(current[r.id], r) }); err != nil {
 			return nil, fmt.Errorf("store: search index: read rows: %w", err)
 		}
 	}

@@ -128,6 +128,16 @@ func BuildSearchJSON(body []byte, uid string) ([]SearchRow, error) {
 	return BuildSearch(entity)
 }
 
+// StringRows returns the rows of string leaves, each a key and its value,
+// lowercased and length-checked as BuildSearch does its leaves.
+func StringRows(pairs [][2]string) []SearchRow {
+	raw := make([]kv, len(pairs))
+	for i, p := range pairs {
+		raw[i] = kv{p[0], p[1]}
+	}
+	return mapToRows(raw)
+}
+
 // UniqueRows returns rows without repeats of a key and value (keeping the
 // first original text), in their order: the index is a set, and one row per
 // value keeps each entity counted once in a facet and listed once when
