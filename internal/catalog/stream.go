@@ -11,6 +11,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 )
 
 // sourceBatch is how many entities of a source are held, read, processed
@@ -171,9 +172,15 @@ func (st *sourceStream) finish(problems []error, incomplete bool) (sourceOutcome
 	// only once they exist.
 	pass := st.s.pass
 	if !pass.bulkOpen() || pass.last {
-		st.stitchBeforeIndexes(pass)
+		start := time.Now()
+		stitched := st.stitchBeforeIndexes(pass)
+		built := time.Now()
 		if err := st.s.store.EndBulkLoad(st.ctx); err != nil && st.err == nil {
 			st.err = err
+		}
+		if st.bulk {
+			st.s.logger.Info("bulk load of a source completed", "source", st.src.Name, "restitched", stitched,
+				"restitch", built.Sub(start).Round(time.Millisecond), "key_indexes", time.Since(built).Round(time.Millisecond))
 		}
 	}
 	st.flush()
@@ -220,9 +227,11 @@ func (st *sourceStream) finish(problems []error, incomplete bool) (sourceOutcome
 // the key indexes, sorted once by the build, instead of into the indexes
 // row by row. What the last batch reaches is stitched after it, as before,
 // by FinishSource or at the end of the pass.
-func (st *sourceStream) stitchBeforeIndexes(pass *refreshPass) {
+//
+// It returns how many entities it stitched.
+func (st *sourceStream) stitchBeforeIndexes(pass *refreshPass) int {
 	if st.err != nil || !st.bulk {
-		return
+		return 0
 	}
 	set := st.restitch
 	st.restitch = map[string]bool{}
@@ -233,6 +242,7 @@ func (st *sourceStream) stitchBeforeIndexes(pass *refreshPass) {
 	if _, err := st.s.stitchRefs(st.ctx, set); err != nil {
 		st.err = err
 	}
+	return len(set)
 }
 
 // hashInto adds what a batch supplied to h, as sourceHash does for a whole
