@@ -333,7 +333,7 @@ func (pq *pageQuery) count(ctx context.Context) (int, error) {
 	if pq.refKinds != nil {
 		return pq.countRefKinds(ctx)
 	}
-	var q sqlText
+	q := sqlText{d: pq.d}
 	order := pq.order()
 	var key string // the order field a StyleQuery match must have
 	if pq.r.Style == query.StyleQuery && len(order) == 1 {
@@ -345,10 +345,10 @@ func (pq *pageQuery) count(ctx context.Context) (int, error) {
 		pq.source(&q, d, false)
 		if key != "" {
 			if pq.textOn(key) {
-				q.add(" AND (SELECT MIN(m.value) FROM entity_search m WHERE m.entity_id = i.id AND m.key = ?)"+` LIKE ? ESCAPE '\'`,
+				q.add(" AND (SELECT MIN(m.value) FROM entity_search m WHERE m.entity_id = i.id AND "+pq.d.rowKey("m")+" = ?)"+` LIKE ? ESCAPE '\'`,
 					key, likePattern(term))
 			} else {
-				q.add(" AND EXISTS (SELECT 1 FROM entity_search m WHERE m.entity_id = i.id AND m.key = ? AND m.value IS NOT NULL)", key)
+				q.add(" AND EXISTS (SELECT 1 FROM entity_search m WHERE m.entity_id = i.id AND "+pq.d.rowKey("m")+" = ? AND m.value IS NOT NULL)", key)
 			}
 		}
 		if term != "" && !pq.textOn(key) {
@@ -379,7 +379,7 @@ func (pq *pageQuery) count(ctx context.Context) (int, error) {
 				q.scope("s")
 				q.add(" AND s.value LIKE ? ESCAPE '\\'", likePattern(term))
 				if !singleRowKeys[key] {
-					q.add(" AND NOT EXISTS (SELECT 1 FROM entity_search m WHERE m.entity_id = s.entity_id AND m.key = s.key AND m.value < s.value)")
+					q.add(" AND NOT EXISTS (SELECT 1 FROM entity_search m WHERE m.entity_id = s.entity_id AND " + pq.d.rowKey("m") + " = s.key AND m.value < s.value)")
 				}
 			}, true})
 		case key != "":

@@ -154,7 +154,7 @@ func direction(desc bool) (string, string) {
 // byID reads a by-query page without an order field, in id order.
 func (pq *pageQuery) byID(d *candidates, budget int) ([]position, error) {
 	dir, cmp := direction(pq.r.Backward())
-	var q sqlText
+	q := sqlText{d: pq.d}
 	if d != nil {
 		q.add("SELECT i.id, '', '' ")
 		pq.source(&q, d, false)
@@ -186,7 +186,7 @@ func (pq *pageQuery) streamByID(need int) ([]position, error) {
 	d := pq.ranged
 	dir, cmp := direction(pq.r.Backward())
 	key, values := lowered(d.leaves[0])
-	var q sqlText
+	q := sqlText{d: pq.d}
 	q.add("SELECT x.id, '', '' FROM (SELECT entity_id AS id FROM entity_search WHERE key = ?", key)
 	// Scoped to one kind, the rows are one range of the key/kind index, in
 	// id order too, and only the scope's rest needs testing.
@@ -227,7 +227,7 @@ func (pq *pageQuery) streamByID(need int) ([]position, error) {
 // byRef reads a GET /entities page in ref order, limit entities from
 // offset; with lacking, only entities without a value for that key.
 func (pq *pageQuery) byRef(d *candidates, budget int, lacking string, limit, offset int) ([]position, error) {
-	var q sqlText
+	q := sqlText{d: pq.d}
 	ref, id := "x.ref", "x.id"
 	if d != nil {
 		ref, id = "i.ref", "i.id"
@@ -238,7 +238,7 @@ func (pq *pageQuery) byRef(d *candidates, budget int, lacking string, limit, off
 		pq.cond(&q, "x.id")
 	}
 	if lacking != "" {
-		q.add(" AND NOT EXISTS (SELECT 1 FROM entity_search m WHERE m.entity_id = "+id+" AND m.key = ? AND m.value IS NOT NULL)", lacking)
+		q.add(" AND NOT EXISTS (SELECT 1 FROM entity_search m WHERE m.entity_id = "+id+" AND "+pq.d.rowKey("m")+" = ? AND m.value IS NOT NULL)", lacking)
 	}
 	pq.andText(&q, id)
 	clause, args := pq.d.limitOffset(limit, offset)
@@ -255,7 +255,7 @@ func (pq *pageQuery) byValue(o query.Order, d *candidates, budget, limit, offset
 	}
 	key := o.Key()
 	dir, cmp := direction(o.Desc != pq.r.Backward())
-	var q sqlText
+	q := sqlText{d: pq.d}
 	var v, id string
 	if d == nil {
 		// Walk the key's rows in index order, keeping each entity's
@@ -267,12 +267,12 @@ func (pq *pageQuery) byValue(o query.Order, d *candidates, budget, limit, offset
 		}
 		q.add(" ORDER BY s.value " + dir + ", s.entity_id " + dir + limitOnly(pq.d, budget) + ") x WHERE 1 = 1")
 		if !singleRowKeys[key] {
-			q.add(" AND NOT EXISTS (SELECT 1 FROM entity_search m WHERE m.entity_id = x.entity_id AND m.key = ? AND m.value < x.value)", key)
+			q.add(" AND NOT EXISTS (SELECT 1 FROM entity_search m WHERE m.entity_id = x.entity_id AND "+pq.d.rowKey("m")+" = ? AND m.value < x.value)", key)
 		}
 		pq.cond(&q, "x.entity_id")
 	} else {
 		v, id = "x.v", "x.id"
-		q.add("SELECT x.id, '', x.v FROM (SELECT i.id AS id, (SELECT MIN(m.value) FROM entity_search m WHERE m.entity_id = i.id AND m.key = ?) AS v ", key)
+		q.add("SELECT x.id, '', x.v FROM (SELECT i.id AS id, (SELECT MIN(m.value) FROM entity_search m WHERE m.entity_id = i.id AND "+pq.d.rowKey("m")+" = ?) AS v ", key)
 		pq.source(&q, d, false)
 		q.add(") x WHERE x.v IS NOT NULL")
 		if p, after, ok := pq.after(); ok {
@@ -301,7 +301,7 @@ func (pq *pageQuery) byValue(o query.Order, d *candidates, budget, limit, offset
 func (pq *pageQuery) byValueScoped(o query.Order, budget, limit, offset int) ([]position, error) {
 	key := o.Key()
 	dir, cmp := direction(o.Desc != pq.r.Backward())
-	q := sqlText{kinds: pq.kinds}
+	q := sqlText{kinds: pq.kinds, d: pq.d}
 	order := func(alias string) string {
 		return " ORDER BY " + alias + ".value " + dir + ", " + alias + ".entity_id " + dir
 	}
@@ -311,7 +311,7 @@ func (pq *pageQuery) byValueScoped(o query.Order, budget, limit, offset int) ([]
 	conds := func(alias string, probe bool) {
 		id := alias + ".entity_id"
 		if !singleRowKeys[key] {
-			q.add(" AND NOT EXISTS (SELECT 1 FROM entity_search m WHERE m.entity_id = "+id+" AND m.key = ? AND m.value < "+alias+".value)", key)
+			q.add(" AND NOT EXISTS (SELECT 1 FROM entity_search m WHERE m.entity_id = "+id+" AND "+pq.d.rowKey("m")+" = ? AND m.value < "+alias+".value)", key)
 		}
 		if f := pq.rest; f != nil {
 			if probe {
@@ -379,12 +379,12 @@ func (pq *pageQuery) byValueScoped(o query.Order, budget, limit, offset int) ([]
 // field's smallest value, entities without one after those with one, then
 // by id.
 func (pq *pageQuery) byValues(ctx context.Context, order []query.Order) ([]position, error) {
-	var q sqlText
+	q := sqlText{d: pq.d}
 	q.add("SELECT x.id, '', '' FROM (SELECT i.id AS id")
 	var by []string
 	for n, o := range order {
 		col := fmt.Sprintf("x.v%d", n)
-		q.add(fmt.Sprintf(", (SELECT MIN(m.value) FROM entity_search m WHERE m.entity_id = i.id AND m.key = ?) AS v%d", n), o.Key())
+		q.add(fmt.Sprintf(", (SELECT MIN(m.value) FROM entity_search m WHERE m.entity_id = i.id AND %s = ?) AS v%d", pq.d.rowKey("m"), n), o.Key())
 		dir, _ := direction(o.Desc)
 		by = append(by, "("+col+" IS NULL)", col+" "+dir)
 	}

@@ -40,7 +40,13 @@ type sqlText struct {
 	// kinds, when set, restricts the rows rowsOf reads (and so set and
 	// member) to entities of those kinds: see kindScope.
 	kinds []string
+	// d is the dialect the statement is for, when it matters (rowKey);
+	// the zero dialect writes what suits both.
+	d dialect
 }
+
+// rowKey is d.rowKey for the statement's dialect.
+func (q *sqlText) rowKey(alias string) string { return q.d.rowKey(alias) }
 
 func (q *sqlText) add(s string, args ...any) *sqlText {
 	q.b.WriteString(s)
@@ -119,7 +125,12 @@ func (q *sqlText) filter(f query.Filter, id string) {
 		// value's whole index range from there, for every row probed (15 ms
 		// a page for kind=component past a cursor at 100k entities) instead
 		// of one step of the entity's own rows.
-		q.add("EXISTS (SELECT 1 FROM entity_search f WHERE f.entity_id = +"+id+" AND f.key = ?", key)
+		if f.Op == query.OpPrefix || len(values) == 0 {
+			// A range or no value: the entity's own rows, not the key's.
+			q.add("EXISTS (SELECT 1 FROM entity_search f WHERE f.entity_id = +"+id+" AND "+q.rowKey("f")+" = ?", key)
+		} else {
+			q.add("EXISTS (SELECT 1 FROM entity_search f WHERE f.entity_id = +"+id+" AND f.key = ?", key)
+		}
 		if f.Op == query.OpPrefix {
 			q.prefix("f.value", values[0])
 			q.add(")")

@@ -24,7 +24,7 @@ func (s *Store) EntitiesByRefs(ctx context.Context, refs []string, filter *query
 	found := make(map[string]*EntityRecord, len(distinct))
 	err := s.readTx(ctx, func(rd reader) error {
 		for chunk := range chunks(distinct, searchEntityBatch) {
-			var q sqlText
+			q := sqlText{d: s.d}
 			q.add("SELECT e.ref, e.uid, e.kind, e.namespace, e.name, e.source, e.hash, e.body, e.created_at, e.updated_at FROM entities e")
 			if filter != nil {
 				q.add(" JOIN entity_search_refs i ON i.ref = e.ref WHERE ")
@@ -134,7 +134,7 @@ func (s *Store) EntityFacets(ctx context.Context, facets []string, filter *query
 		}
 		groups := map[[2]string]*group{}
 		var order [][2]string
-		q := sqlText{kinds: src.kinds}
+		q := sqlText{kinds: src.kinds, d: s.d}
 		q.add("SELECT s.key, s.value, COUNT(*), COUNT(s.original_value), MIN(s.original_value), MAX(s.original_value) ")
 		src.write(&q, keys)
 		q.add(" GROUP BY s.key, ")
@@ -188,7 +188,7 @@ func (s *Store) EntityFacets(ctx context.Context, facets []string, filter *query
 			}
 		}
 		for _, kv := range split {
-			q := sqlText{kinds: src.kinds}
+			q := sqlText{kinds: src.kinds, d: s.d}
 			q.add("SELECT s.key, COALESCE(s.original_value, s.value), COUNT(*) ")
 			src.write(&q, []string{kv[0]})
 			q.add(" AND s.value = ? GROUP BY s.key, COALESCE(s.original_value, s.value)", kv[1])

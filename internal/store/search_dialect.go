@@ -74,15 +74,18 @@ func (d dialect) insertSearchRows(ctx context.Context, stmts *stmtCache, rows []
 		}
 		return nil
 	}
+	// OR FAIL: a key conflict (which the store never causes) fails the
+	// statement without undoing its earlier rows, so SQLite keeps no
+	// statement journal for it; the transaction is rolled back anyway.
 	st, err := stmts.stmt(ctx, stmtKey{"search insert", len(rows)}, func() string {
-		return "INSERT INTO entity_search (entity_id, key, value, original_value, kind) VALUES " + valuesList(len(rows), 5, "")
+		return "INSERT OR FAIL INTO entity_search (entity_id, seq, key, value, original_value, kind) VALUES " + valuesList(len(rows), 6, "")
 	})
 	if err != nil {
 		return fmt.Errorf("insert %d rows: %w", len(rows), err)
 	}
-	args := make([]any, 0, 5*len(rows))
+	args := make([]any, 0, 6*len(rows))
 	for _, r := range rows {
-		args = append(args, r.id, r.key, r.value, r.original, r.kind)
+		args = append(args, r.id, r.seq, r.key, r.value, r.original, r.kind)
 	}
 	if _, err := st.ExecContext(ctx, args...); err != nil {
 		return fmt.Errorf("insert %d rows: %w", len(rows), err)
@@ -100,12 +103,13 @@ func textOrNil(v any) *string {
 
 // readSearchRows calls fn with each stored row of the entities ids (their
 // kind column left out: entityKind of the rows is what it holds), or with
-// scope only those of a stitch's scope and the kind rows. The per-entity
-// index covers the statement.
+// scope only those of a stitch's scope and the kind rows. The statement
+// reads a range of SQLite's table per entity (it is clustered by entity),
+// and PostgreSQL's per-entity index, which covers it.
 func (d dialect) readSearchRows(ctx context.Context, tx *Tx, ids []int64, scope bool, fn func(searchRow)) error {
-	q, args := "SELECT entity_id, key, value, original_value FROM entity_search WHERE entity_id IN ("+placeholders(len(ids))+")", anys(ids)
+	q, args := "SELECT entity_id, seq, key, value, original_value FROM entity_search WHERE entity_id IN ("+placeholders(len(ids))+")", anys(ids)
 	if d.name == DriverPostgres {
-		q, args = "SELECT entity_id, key, value, original_value FROM entity_search WHERE entity_id = ANY(CAST(? AS BIGINT[]))", []any{ids}
+		q, args = "SELECT entity_id, 0, key, value, original_value FROM entity_search WHERE entity_id = ANY(CAST(? AS BIGINT[]))", []any{ids}
 	}
 	if scope { // a stitch's scope and the kind (search_index_scoped.go)
 		q += " AND (key IN ('kind', ?) OR substr(key, 1, ?) = ?)"
@@ -119,7 +123,7 @@ func (d dialect) readSearchRows(ctx context.Context, tx *Tx, ids []int64, scope 
 	for rows.Next() {
 		var r searchRow
 		var value, original *string
-		if err := rows.Scan(&r.id, &r.key, &value, &original); err != nil {
+		if err := rows.Scan(&r.id, &r.seq, &r.key, &value, &original); err != nil {
 			return err
 		}
 		if value != nil {
@@ -133,10 +137,11 @@ func (d dialect) readSearchRows(ctx context.Context, tx *Tx, ids []int64, scope 
 	return rows.Err()
 }
 
-// deleteSearchRows deletes single rows, each named by its entity, key and
-// value (which are unique per entity): one prepared statement per row on
-// SQLite, where a statement costs microseconds; three arrays unnested on
-// PostgreSQL, one round trip.
+// deleteSearchRows deletes single rows read from the table: by primary key
+// on SQLite (entity, key and seq), one prepared statement per row, where a
+// statement costs microseconds; on PostgreSQL each named by its entity, key
+// and value (which are unique per entity), three arrays unnested, one
+// round trip.
 func (d dialect) deleteSearchRows(ctx context.Context, stmts *stmtCache, rows []searchRow) error {
 	if d.name == DriverPostgres {
 		ids, keys, values := make([]int64, len(rows)), make([]string, len(rows)), make([]*string, len(rows))
@@ -156,17 +161,40 @@ func (d dialect) deleteSearchRows(ctx context.Context, stmts *stmtCache, rows []
 		return nil
 	}
 	st, err := stmts.stmt(ctx, stmtKey{name: "search delete row"}, func() string {
-		return "DELETE FROM entity_search WHERE entity_id = ? AND key = ? AND value IS ?"
+		return "DELETE FROM entity_search WHERE entity_id = ? AND key = ? AND seq = ?"
 	})
 	if err != nil {
 		return fmt.Errorf("delete rows: %w", err)
 	}
 	for _, r := range rows {
-		if _, err := st.ExecContext(ctx, r.id, r.key, r.value); err != nil {
+		if _, err := st.ExecContext(ctx, r.id, r.key, r.seq); err != nil {
 			return fmt.Errorf("delete row: %w", err)
 		}
 	}
 	return nil
+}
+
+// nextSeqs sets next[id], for each of ids, to the seq after the highest
+// of the entity's rows on SQLite (0 when it has none): a walk of each
+// entity's range of the table.
+func (d dialect) nextSeqs(ctx context.Context, tx *Tx, ids []int64, next map[int64]int64) error {
+	rows, err := tx.QueryContext(ctx, "SELECT r.id, (SELECT MAX(s.seq) FROM entity_search s WHERE s.entity_id = r.id)"+
+		" FROM entity_search_refs r WHERE r.id IN ("+placeholders(len(ids))+")", anys(ids)...)
+	if err != nil {
+		return fmt.Errorf("read seqs: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var top sql.NullInt64
+		if err := rows.Scan(&id, &top); err != nil {
+			return fmt.Errorf("read seqs: %w", err)
+		}
+		if top.Valid {
+			next[id] = top.Int64 + 1
+		}
+	}
+	return rows.Err()
 }
 
 // deleteIn deletes the rows of table whose column is one of ids.

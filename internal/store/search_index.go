@@ -52,9 +52,12 @@ type queuedEntity struct {
 
 // searchRow is one entity_search row; value is nil for a null value and
 // original nil when it equals value. kind is the entity's (see
-// entityKind), the same on all its rows.
+// entityKind), the same on all its rows. seq numbers the row among its
+// entity's on SQLite, where it is part of the table's key (migration
+// 0020); PostgreSQL's table has no such column.
 type searchRow struct {
 	id                    int64
+	seq                   int64
 	key                   string
 	value, original, kind any
 }
@@ -152,6 +155,7 @@ func (ix *searchIndexer) flush(ctx context.Context) error {
 	if err := ix.allocate(ctx); err != nil {
 		return err
 	}
+	ix.queued = lastPerRef(ix.queued)
 	fresh := flatten(ix.queued)
 	removed, err := ix.diff(ctx, fresh)
 	if err != nil {
@@ -191,6 +195,27 @@ func (ix *searchIndexer) flush(ctx context.Context) error {
 		return err
 	}
 	return ix.insert(ctx)
+}
+
+// lastPerRef keeps, of entities queued more than once since the last
+// flush, the last body: it is the one to index, and writing the rows of
+// both would repeat rows, which SQLite's key (entity_id, seq) refuses.
+// (allocate gives an id only to the last of a ref queued twice.)
+func lastPerRef(queued []queuedEntity) []queuedEntity {
+	last := make(map[string]int, len(queued))
+	for i, e := range queued {
+		last[e.ref] = i
+	}
+	if len(last) == len(queued) {
+		return queued
+	}
+	out := queued[:0]
+	for i, e := range queued {
+		if last[e.ref] == i {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // flatten computes the rows of each entity, on all processors: decoding
@@ -307,6 +332,7 @@ func (ix *searchIndexer) diff(ctx context.Context, fresh [][]searchRow) ([]searc
 			continue
 		}
 		have := make(map[rowIdentity]bool, len(old))
+		next := nextSeq(old)
 		for _, r := range old {
 			have[identity(r)] = true
 		}
@@ -316,6 +342,7 @@ func (ix *searchIndexer) diff(ctx context.Context, fresh [][]searchRow) ([]searc
 			k := identity(r)
 			keep[k] = true
 			if !have[k] {
+				r.seq, next = next, next+1
 				add = append(add, r)
 			}
 		}
@@ -327,6 +354,16 @@ func (ix *searchIndexer) diff(ctx context.Context, fresh [][]searchRow) ([]searc
 		fresh[i] = add
 	}
 	return removed, nil
+}
+
+// nextSeq returns the seq after the highest of rows, all of one entity:
+// the first free one for rows added to them.
+func nextSeq(rows []searchRow) int64 {
+	var next int64
+	for _, r := range rows {
+		next = max(next, r.seq+1)
+	}
+	return next
 }
 
 // rowIdentity is what tells two rows of one entity apart.
@@ -395,7 +432,7 @@ func entityRows(e queuedEntity) []searchRow {
 	}
 	kind := entityKind(out)
 	for i := range out {
-		out[i].kind = kind
+		out[i].kind, out[i].seq = kind, int64(i)
 	}
 	return out
 }

@@ -159,5 +159,35 @@ func (ix *searchIndexer) diffScoped(ctx context.Context) (removed, added []searc
 		}
 	}
 	ix.scoped = ix.scoped[:0]
+	if err := ix.numberAdded(ctx, added); err != nil {
+		return nil, nil, err
+	}
 	return removed, added, nil
+}
+
+// numberAdded gives rows added to entities' stored rows, on SQLite, the
+// seqs after each entity's highest (the scope's rows read are only some of
+// its rows).
+func (ix *searchIndexer) numberAdded(ctx context.Context, added []searchRow) error {
+	if ix.d.name != DriverSQLite || len(added) == 0 {
+		return nil
+	}
+	var ids []int64
+	next := map[int64]int64{}
+	for _, r := range added {
+		if _, ok := next[r.id]; !ok {
+			next[r.id] = 0
+			ids = append(ids, r.id)
+		}
+	}
+	for chunk := range chunks(ids, searchEntityBatch) {
+		if err := ix.d.nextSeqs(ctx, ix.tx, chunk, next); err != nil {
+			return fmt.Errorf("store: search index: %w", err)
+		}
+	}
+	for i := range added {
+		added[i].seq = next[added[i].id]
+		next[added[i].id]++
+	}
+	return nil
 }
