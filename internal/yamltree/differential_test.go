@@ -51,6 +51,21 @@ var differences = map[string]string{
 	// Input the YAML specification forbids, which goccy accepted.
 	"a: x\x01y\n": "control characters other than tab and line breaks are not allowed in YAML (goccy silently dropped them)",
 	"a: !e!x b\n": "the tag handle !e! is used without a %TAG directive defining it",
+	// Found by fuzzing the two parsers against each other.
+	"- x \n- y\n":       "goccy locates a plain scalar followed by blanks at the end of its line one column to the right",
+	"- a\n -b\n":        "goccy locates a plain list item continued on a line starting with '-' at that line",
+	"a: !t\nb: 1\n":     "goccy takes a tag without a value at the end of a line for the tag of the mapping on the next lines; it tags an empty value",
+	"[a:]":              "in a flow collection a ':' before ']' or ',' makes a key (YAML 1.2); goccy keeps it in the scalar",
+	"{a:1}":             "in a flow mapping a:1 is one plain scalar, a key without a value (YAML 1.2); goccy splits it at the ':'",
+	" |1\n 0\n":         "the indentation indicator of a block scalar at the top level counts from column 0 in v4 (as in libyaml), from -1 in goccy",
+	" |1+  ":            "goccy gives a kept (|+) block scalar with no content at the end of the input a line break it does not have",
+	"a: |\n  x  ":       "goccy drops the trailing blanks of a block scalar's last line when no line break ends the input",
+	"a: >\n  x\n  y":    "goccy does not fold the last line of a folded block scalar when no line break ends the input",
+	"a: x\n\n  \n  y\n": "goccy drops a line of blanks after an empty line in a multi-line plain scalar; each is a line break",
+	"?\n":               "a lone '?' is an explicit empty key (a mapping {null: null}); goccy reads the string \"?\"",
+	"a:\n b\n:\n":       "a ':' at the start of a line is a value for an empty (null) key, which goccy refuses",
+	"a:\n-\nb:\n":       "goccy nests the key after an empty list item ('-' alone) into that item; it belongs to the outer mapping",
+	"...x\n":            "\"...\" followed by a character other than a blank is not a document end marker but the start of a plain scalar",
 }
 
 // extraInputs are inputs of the differential test beyond the fuzz corpus,
@@ -139,6 +154,21 @@ var extraInputs = []string{
 	"`a`: b\n",
 	"a: %x\n",
 	"a: b\n  c: d\n",
+	// Found by fuzzing the two parsers against each other.
+	"- x \n- y\n",
+	"a: !t\nb: 1\n",
+	"[a:]",
+	" |1\n 0\n",
+	" |1+  ",
+	"a: |\n  x  ",
+	"a: >\n  x\n  y",
+	"a: x\n\n  \n  y\n",
+	"?\n",
+	"{a:1}",
+	"a:\n-\nb:\n",
+	"...x\n",
+	"a:\n b\n:\n",
+	"- a\n -b\n",
 }
 
 // TestDifferential parses the same inputs with yamltree and with the
@@ -260,6 +290,7 @@ func differentialInputs(t *testing.T) []input {
 	for seed := range uint64(3) {
 		ins = append(ins, input{fmt.Sprintf("catalog/%d", seed), string(catalogFile(t, 60, seed))})
 	}
+	ins = append(ins, input{"catalog/500k", string(catalogOfSize(t, 500<<10))})
 	for i, text := range extraInputs {
 		ins = append(ins, input{fmt.Sprintf("extra/%d", i), text})
 	}

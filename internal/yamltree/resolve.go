@@ -15,27 +15,27 @@ import (
 // The parser resolves scalars too, but by other rules (1e3 is a float
 // there, 012 is 12, timestamps are their own type), so its tags are not
 // used.
-func plain(s string, p Pos) *Node {
+func plain(s string) Node {
 	switch s {
 	case "", "~", "null", "Null", "NULL":
-		return &Node{kind: Null, pos: p}
+		return Node{kind: Null}
 	case "true", "True", "TRUE":
-		return &Node{kind: Bool, b: true, pos: p}
+		return Node{kind: Bool, b: true}
 	case "false", "False", "FALSE":
-		return &Node{kind: Bool, pos: p}
+		return Node{kind: Bool}
 	case ".inf", ".Inf", ".INF":
-		return &Node{kind: Float, f: math.Inf(1), pos: p}
+		return Node{kind: Float, f: math.Inf(1)}
 	case "-.inf", "-.Inf", "-.INF":
-		return &Node{kind: Float, f: math.Inf(-1), pos: p}
+		return Node{kind: Float, f: math.Inf(-1)}
 	case ".nan", ".NaN", ".NAN":
-		return &Node{kind: Float, f: math.NaN(), pos: p}
+		return Node{kind: Float, f: math.NaN()}
 	}
 	if c := s[0]; '0' <= c && c <= '9' || c == '-' || c == '+' || c == '.' {
-		if n, ok := number(s, p); ok {
+		if n, ok := number(s); ok {
 			return n
 		}
 	}
-	return newString(s, p)
+	return Node{kind: String, s: s}
 }
 
 // number parses s as an integer or a float: an optional sign, then
@@ -43,10 +43,10 @@ func plain(s string, p Pos) *Node {
 // leading 0 in base 8; or a float with exactly one '.' (1.5, .5, 1.,
 // 1.5e3). Underscores are ignored. Integers beyond the int64 range but
 // within the uint64 one are floats, as JSON numbers; beyond that, strings.
-func number(s string, p Pos) (*Node, bool) {
+func number(s string) (Node, bool) {
 	dots := strings.Count(s, ".")
 	if dots > 1 {
-		return nil, false
+		return Node{}, false
 	}
 	neg := s[0] == '-'
 	body := s
@@ -57,7 +57,7 @@ func number(s string, p Pos) (*Node, bool) {
 		body = strings.ReplaceAll(body, "_", "")
 	}
 	if body == "" || body[0] == '-' || body[0] == '+' {
-		return nil, false
+		return Node{}, false
 	}
 	base := 10
 	switch {
@@ -72,29 +72,29 @@ func number(s string, p Pos) (*Node, bool) {
 	case dots == 1:
 		f, err := strconv.ParseFloat(body, 64)
 		if err != nil {
-			return nil, false
+			return Node{}, false
 		}
 		if neg {
 			f = -f
 		}
-		return &Node{kind: Float, f: f, pos: p}, true
+		return Node{kind: Float, f: f}, true
 	}
 	if body == "" || body[0] == '-' || body[0] == '+' {
-		return nil, false
+		return Node{}, false
 	}
 	if neg {
 		i, err := strconv.ParseInt("-"+body, base, 64)
 		if err != nil {
-			return nil, false
+			return Node{}, false
 		}
-		return &Node{kind: Int, i: i, pos: p}, true
+		return Node{kind: Int, i: i}, true
 	}
 	u, err := strconv.ParseUint(body, base, 64)
 	if err != nil {
-		return nil, false
+		return Node{}, false
 	}
 	if u > math.MaxInt64 {
-		return &Node{kind: Float, f: float64(u), pos: p}, true
+		return Node{kind: Float, f: float64(u)}, true
 	}
-	return &Node{kind: Int, i: int64(u), pos: p}, true
+	return Node{kind: Int, i: int64(u)}, true
 }
