@@ -4,18 +4,35 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/token"
+	"go.yaml.in/yaml/v4"
 )
 
-// converter turns a goccy AST into nodes, resolving anchors, aliases and
-// merge keys, and enforcing the node limits and the depth limit.
+// converter turns the parser's node tree into nodes, resolving scalars,
+// anchors, aliases and merge keys, and enforcing the node limits, the
+// depth limit and the keys per mapping.
 type converter struct {
 	file    string
 	lim     Limits
 	budget  *Budget // shared with other parses; may be nil
 	used    int     // nodes charged by this parse
 	anchors map[string]anchor
+	block   []Node // where new nodes are taken from
+}
+
+// nodeBlock is the number of nodes allocated at once: a few large
+// allocations cost the collector less than many small ones, and the nodes
+// of a tree live and die together. 240 nodes of 136 bytes fill the
+// largest size class of small objects, 32 KiB, almost exactly.
+const nodeBlock = 240
+
+// node returns a new zero node.
+func (c *converter) node() *Node {
+	if len(c.block) == 0 {
+		c.block = make([]Node, nodeBlock)
+	}
+	n := &c.block[0]
+	c.block = c.block[1:]
+	return n
 }
 
 // anchor is a converted anchored value with its size and height, so that
@@ -25,31 +42,14 @@ type anchor struct {
 	size, height int
 }
 
-// at returns where n starts.
-func (c *converter) at(n ast.Node) Pos {
-	return tokenPos(c.file, startToken(n))
-}
-
-// startToken returns the first token of n. goccy locates a block mapping
-// at its first ':', so a mapping is located at its first key instead.
-func startToken(n ast.Node) *token.Token {
-	switch v := n.(type) {
-	case nil:
-		return nil
-	case *ast.MappingNode:
-		if len(v.Values) > 0 && v.Values[0].Key != nil && !v.IsFlowStyle {
-			return startToken(v.Values[0].Key)
-		}
-	case *ast.MappingValueNode:
-		if v.Key != nil {
-			return startToken(v.Key)
-		}
-	}
-	return n.GetToken()
+// at returns where n starts: its first character, or the first of its
+// anchor or tag when it has one. A block mapping starts at its first key.
+func (c *converter) at(n *yaml.Node) Pos {
+	return Pos{File: c.file, Line: n.Line, Column: n.Column}
 }
 
 // count charges k nodes to this parse and to the shared budget.
-func (c *converter) count(n ast.Node, k int) error {
+func (c *converter) count(n *yaml.Node, k int) error {
 	c.used += k
 	ok, limit := c.used <= c.lim.MaxNodes, c.lim.MaxNodes
 	if ok && c.budget != nil {
@@ -67,167 +67,146 @@ func (c *converter) tooDeep(at Pos) error {
 
 // convert returns a node that the caller may reposition: it is never one
 // already in the tree (an alias yields a shallow copy of its anchor's node).
-func (c *converter) convert(n ast.Node, depth int) (*Node, error) {
-	if depth > c.lim.MaxDepth {
-		return nil, c.tooDeep(c.at(n))
-	}
-	switch n.(type) {
-	case *ast.AnchorNode, *ast.TagNode, *ast.MappingKeyNode:
-		// Wrappers: the value they hold is what counts. goccy refuses
-		// chains of them ("!a !b x", "&a &b x"), so they cannot recurse
-		// far.
-	default:
-		if err := c.count(n, 1); err != nil {
-			return nil, err
-		}
-	}
+func (c *converter) convert(n *yaml.Node, depth int) (*Node, error) {
 	p := c.at(n)
-	switch v := n.(type) {
-	case nil:
-		return &Node{kind: Null, pos: p}, nil
-	case *ast.NullNode:
-		return &Node{kind: Null, pos: p}, nil
-	case *ast.BoolNode:
-		return &Node{kind: Bool, b: v.Value, pos: p}, nil
-	case *ast.IntegerNode:
-		return intNode(v, p), nil
-	case *ast.FloatNode:
-		return &Node{kind: Float, f: v.Value, pos: p}, nil
-	case *ast.InfinityNode:
-		return &Node{kind: Float, f: v.Value, pos: p}, nil
-	case *ast.NanNode:
-		return &Node{kind: Float, f: math.NaN(), pos: p}, nil
-	case *ast.StringNode:
-		return newString(v.Value, p), nil
-	case *ast.LiteralNode:
-		return newString(v.Value.Value, p), nil
-	case *ast.TagNode:
-		return c.convertTag(v, depth)
-	case *ast.AnchorNode:
-		val, err := c.convert(v.Value, depth)
+	if depth > c.lim.MaxDepth {
+		return nil, c.tooDeep(p)
+	}
+	if n.Kind == yaml.AliasNode {
+		return c.alias(n, p, depth)
+	}
+	if err := c.count(n, 1); err != nil {
+		return nil, err
+	}
+	var v *Node
+	switch n.Kind {
+	case yaml.ScalarNode:
+		v = c.node()
+		*v = scalar(n)
+		v.pos = p
+	case yaml.SequenceNode:
+		seq, err := c.convertSeq(n, p, depth)
 		if err != nil {
 			return nil, err
 		}
-		size, height := measure(val)
-		c.anchors[v.Name.GetToken().Value] = anchor{val: val, size: size, height: height}
-		return val, nil
-	case *ast.AliasNode:
-		name := v.Value.GetToken().Value
-		a, ok := c.anchors[name]
-		if !ok {
-			return nil, errorf(p, "alias *%s refers to no anchor defined before it", name)
-		}
-		// Charge the whole expansion before using it, so that an alias
-		// bomb fails at once: consumers (Interface, a caller's own tree)
-		// expand shared values, and the limit is what they may build.
-		if depth+a.height > c.lim.MaxDepth {
-			return nil, c.tooDeep(p)
-		}
-		if err := c.count(n, a.size-1); err != nil {
+		v = seq
+	case yaml.MappingNode:
+		m, err := c.convertMap(n, p, depth)
+		if err != nil {
 			return nil, err
 		}
-		cp := *a.val // the children stay shared: nodes are read-only
-		cp.pos = p
-		return &cp, nil
-	case *ast.MappingNode:
-		return c.convertMap(v.Values, p, depth)
-	case *ast.MappingValueNode:
-		return c.convertMap([]*ast.MappingValueNode{v}, p, depth)
-	case *ast.SequenceNode:
-		seq := &Node{kind: Seq, pos: p, items: make([]*Node, 0, len(v.Values))}
-		for _, item := range v.Values {
-			it, err := c.convert(item, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			it.pos = c.at(item)
-			seq.items = append(seq.items, it)
-		}
-		return seq, nil
-	case *ast.MappingKeyNode:
-		return c.convert(v.Value, depth)
+		v = m
+	default:
+		return nil, errorf(p, "unsupported YAML construct (node kind %d)", n.Kind)
 	}
-	return nil, errorf(p, "unsupported YAML construct %s", n.Type())
+	if n.Anchor != "" {
+		if c.anchors == nil {
+			c.anchors = map[string]anchor{}
+		}
+		size, height := measure(v)
+		c.anchors[n.Anchor] = anchor{val: v, size: size, height: height}
+	}
+	return v, nil
 }
 
-func intNode(v *ast.IntegerNode, p Pos) *Node {
-	switch x := v.Value.(type) {
-	case int64:
-		return &Node{kind: Int, i: x, pos: p}
-	case uint64:
-		if x <= math.MaxInt64 {
-			return &Node{kind: Int, i: int64(x), pos: p}
-		}
-		return &Node{kind: Float, f: float64(x), pos: p}
+// alias returns a copy of the value of the anchor that n names, charging
+// the whole expansion before using it, so that an alias bomb fails at
+// once: consumers (Interface, a caller's own tree) expand shared values,
+// and the limit is what they may build.
+func (c *converter) alias(n *yaml.Node, p Pos, depth int) (*Node, error) {
+	a, ok := c.anchors[n.Value]
+	if !ok {
+		// The parser defines an anchor where its value starts, so an
+		// alias inside that value finds it; here it is only defined once
+		// the value is complete.
+		return nil, errorf(p, "alias *%s refers to no anchor defined before it", n.Value)
 	}
-	if f, err := strconv.ParseFloat(v.Token.Value, 64); err == nil {
-		return &Node{kind: Float, f: f, pos: p}
+	if depth+a.height > c.lim.MaxDepth {
+		return nil, c.tooDeep(p)
 	}
-	return newString(v.Token.Value, p)
-}
-
-// convertTag honours the core-schema tags !!str and !!null; others are
-// ignored, as Backstage's YAML parser resolves unknown tags to their plain
-// value.
-func (c *converter) convertTag(v *ast.TagNode, depth int) (*Node, error) {
-	p := c.at(v)
-	switch token.ReservedTagKeyword(v.Start.Value) {
-	case token.StringTag:
-		if s, ok := v.Value.(ast.ScalarNode); ok {
-			if err := c.count(v, 1); err != nil {
-				return nil, err
-			}
-			switch x := s.(type) {
-			case *ast.StringNode:
-				return newString(x.Value, p), nil
-			case *ast.LiteralNode:
-				return newString(x.Value.Value, p), nil
-			}
-			return newString(s.GetToken().Value, p), nil
-		}
-	case token.NullTag:
-		if err := c.count(v, 1); err != nil {
-			return nil, err
-		}
-		return &Node{kind: Null, pos: p}, nil
-	}
-	n, err := c.convert(v.Value, depth)
-	if err != nil {
+	if err := c.count(n, a.size); err != nil {
 		return nil, err
 	}
-	n.pos = p
-	return n, nil
+	cp := c.node()
+	*cp = *a.val // the children stay shared: nodes are read-only
+	cp.pos = p
+	return cp, nil
+}
+
+func (c *converter) convertSeq(n *yaml.Node, p Pos, depth int) (*Node, error) {
+	seq := c.node()
+	*seq = Node{kind: Seq, pos: p, items: make([]*Node, 0, len(n.Content))}
+	for _, item := range n.Content {
+		it, err := c.convert(item, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		seq.items = append(seq.items, it)
+	}
+	return seq, nil
+}
+
+// scalar resolves a scalar. Quoted and block scalars are strings; of the
+// tags, the core schema's !!str and !!null are honoured and others are
+// ignored (on mappings and lists too), as Backstage's YAML parser
+// resolves unknown tags to their plain value.
+func scalar(n *yaml.Node) Node {
+	if n.Style&yaml.TaggedStyle != 0 {
+		switch n.Tag {
+		case "!!str":
+			return Node{kind: String, s: n.Value}
+		case "!!null":
+			return Node{kind: Null}
+		}
+	}
+	if n.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		return Node{kind: String, s: n.Value}
+	}
+	return plain(n.Value)
 }
 
 // measure returns the number of nodes in n, shared values counted each
 // time they appear, and its height.
 func measure(n *Node) (size, height int) {
 	size = 1
-	var children []*Node
-	switch n.kind {
-	case Map:
-		for _, k := range n.keys {
-			children = append(children, n.vals[k])
-		}
-	case Seq:
-		children = n.items
-	}
-	for _, ch := range children {
+	visit := func(ch *Node) {
 		s, h := measure(ch)
 		size += s
 		height = max(height, h+1)
 	}
+	switch n.kind {
+	case Map:
+		for _, k := range n.keys {
+			visit(n.vals[k])
+		}
+	case Seq:
+		for _, it := range n.items {
+			visit(it)
+		}
+	}
 	return size, height
+}
+
+// isMergeKey reports whether k is the merge key: "<<" as a plain scalar.
+func isMergeKey(k *yaml.Node) bool {
+	return k.Kind == yaml.ScalarNode && k.Style == 0 && k.Value == "<<"
 }
 
 // convertMap builds a map node. Explicit keys win over keys brought in by a
 // "<<" merge key, wherever the merge key stands, as YAML 1.1 specifies.
-func (c *converter) convertMap(entries []*ast.MappingValueNode, p Pos, depth int) (*Node, error) {
-	m := newMap(p, len(entries))
+// A block mapping may have at most MaxSiblings keys.
+func (c *converter) convertMap(n *yaml.Node, p Pos, depth int) (*Node, error) {
+	entries := len(n.Content) / 2
+	if entries > c.lim.MaxSiblings && n.Style&yaml.FlowStyle == 0 {
+		return nil, errorf(c.at(n.Content[2*c.lim.MaxSiblings]), "too many keys in one mapping (the limit is %d)", c.lim.MaxSiblings)
+	}
+	m := c.node()
+	*m = Node{kind: Map, pos: p, vals: make(map[string]*Node, entries)}
 	var merged []*Node
-	for _, e := range entries {
-		if e.Key != nil && e.Key.IsMergeKey() {
-			v, err := c.convert(e.Value, depth+1)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		if isMergeKey(k) {
+			v, err := c.convert(val, depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -242,19 +221,19 @@ func (c *converter) convertMap(entries []*ast.MappingValueNode, p Pos, depth int
 					merged = append(merged, it)
 				}
 			default:
-				return nil, errorf(c.at(e.Key), "a merge key (<<) takes a mapping or a list of mappings")
+				return nil, errorf(c.at(k), "a merge key (<<) takes a mapping or a list of mappings")
 			}
 			continue
 		}
-		key, err := c.keyText(e.Key, depth)
+		key, err := c.keyText(k, depth)
 		if err != nil {
 			return nil, err
 		}
-		kp := c.at(e.Key)
+		kp := c.at(k)
 		if first, dup := m.vals[key]; dup {
 			return nil, errorf(kp, "duplicate key: mapping key %q already defined at [%d:%d]", key, first.pos.Line, first.pos.Column)
 		}
-		v, err := c.convert(e.Value, depth+1)
+		v, err := c.convert(val, depth+1)
 		if err != nil {
 			return nil, err
 		}
@@ -272,9 +251,9 @@ func (c *converter) convertMap(entries []*ast.MappingValueNode, p Pos, depth int
 }
 
 // keyText renders a scalar key as the string JSON data would use.
-func (c *converter) keyText(k ast.MapKeyNode, depth int) (string, error) {
-	if k == nil {
-		return "null", nil
+func (c *converter) keyText(k *yaml.Node, depth int) (string, error) {
+	if k.Kind == yaml.MappingNode || k.Kind == yaml.SequenceNode {
+		return "", errorf(c.at(k), "mapping keys must be plain values, not mappings or lists")
 	}
 	n, err := c.convert(k, depth+1)
 	if err != nil {

@@ -13,12 +13,14 @@ type Limits struct {
 	// MaxDepth is the nesting of mappings and lists.
 	MaxDepth int
 	// MaxStructural is the number of structural characters
-	// ([]{},:-?'"&*!|>%@ and newlines) in the input. goccy/go-yaml
-	// allocates about 1 KiB per token and makes at most about two tokens
-	// per structural character, so this bounds the parser's memory.
+	// ([]{},:-?'"&*!|>%@ and newlines) in the input, checked before
+	// parsing. The parser makes about one token, event and node per
+	// structural character at most, so this bounds its time and memory:
+	// at the default, a flow list of 100,000 numbers takes about 0.2 s
+	// and 170 MB allocated in all.
 	MaxStructural int
-	// MaxSiblings is the number of keys of one block mapping: goccy's
-	// parser is quadratic in it, so it is checked before parsing.
+	// MaxSiblings is the number of keys of one block mapping. Flow
+	// mappings are bounded by MaxStructural only.
 	MaxSiblings int
 }
 
@@ -55,11 +57,13 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// preScanDepth is the nesting the pre-scan lets through to goccy's parser,
-// whose cost grows with the square of the depth. The pre-scan only
-// approximates the block structure, so it allows some slack; the exact
-// limit, MaxDepth, is applied to the parsed tree.
-func (l Limits) preScanDepth() int { return 4 * l.MaxDepth }
+// parserDepth is the nesting the parser accepts before it stops, counted
+// apart for block and for flow collections: it builds its tree by
+// recursion. It does not count levels as MaxDepth does (a list that is
+// not indented under its key is no level to it), so it allows some slack;
+// the exact limit, MaxDepth, is applied to the parsed tree, aliases
+// included.
+func (l Limits) parserDepth() int { return 4 * l.MaxDepth }
 
 // Budget bounds the nodes of several parses together, such as every file
 // read while loading one configuration. The zero Budget allows

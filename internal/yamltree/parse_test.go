@@ -180,8 +180,10 @@ func TestParseErrors(t *testing.T) {
 		text string
 		want string // Error()
 	}{
-		{name: "syntax", text: "apiVersion: v1\nkind: [\n", want: "f.yaml:2:7: sequence end token ']' not found"},
-		{name: "syntax in a later document", text: "a: 1\n---\n---\nb: [\n", want: "f.yaml:4:4: sequence end token ']' not found"},
+		{name: "syntax", text: "apiVersion: v1\nkind: [\n", want: "f.yaml:2:7: did not find expected node content (while parsing a flow node)"},
+		{name: "syntax with context", text: "kind: [a, b\nc: d\n", want: "f.yaml:2:2: did not find expected ',' or ']' (while parsing a flow sequence at line 1, column 7)"},
+		{name: "syntax in a later document", text: "a: 1\n---\n---\nb: [\n", want: "f.yaml:4:4: did not find expected node content (while parsing a flow node)"},
+		{name: "syntax at the end after comments", text: "a: {\n# note\n\n", want: "f.yaml:1:4: did not find expected node content (while parsing a flow node)"},
 		{name: "duplicate key", text: "a:\n  b: 1\n  b: 2\n", want: `f.yaml:3:3: duplicate key: mapping key "b" already defined at [2:3]`},
 		{name: "duplicate key in flow", text: "{a: 1, a: 2}", want: `f.yaml:1:8: duplicate key: mapping key "a" already defined at [1:2]`},
 		{name: "duplicate key text", text: "1: a\n'1': b\n", want: `f.yaml:2:1: duplicate key: mapping key "1" already defined at [1:1]`},
@@ -190,9 +192,10 @@ func TestParseErrors(t *testing.T) {
 		{name: "anchors end with their document", text: "a: &x 1\n---\nb: *x\n", want: "f.yaml:3:4: alias *x refers to no anchor defined before it"},
 		{name: "merge of a scalar", text: "a:\n  <<: 1\n", want: "f.yaml:2:3: a merge key (<<) takes a mapping or a list of mappings"},
 		{name: "merge of a list of scalars", text: "a:\n  <<: [1]\n", want: "f.yaml:2:8: a merge key (<<) takes a mapping or a list of mappings"},
-		{name: "mapping as key", text: "? {a: 1}\n: x\n", want: "f.yaml:2:1: found an invalid key for this map"},
-		{name: "mapping as key by alias", text: "a: &k {b: 1}\n? *k\n: v\n", want: "f.yaml:2:1: mapping keys must be plain values, not mappings or lists"},
-		{name: "value after separator", text: "--- a: 1\n", want: "f.yaml:1:5: value cannot be placed after document separator"},
+		{name: "mapping as key", text: "? {a: 1}\n: x\n", want: "f.yaml:1:3: mapping keys must be plain values, not mappings or lists"},
+		{name: "mapping as key by alias", text: "a: &k {b: 1}\n? *k\n: v\n", want: "f.yaml:2:3: mapping keys must be plain values, not mappings or lists"},
+		{name: "value after separator", text: "--- a: 1\n", want: "f.yaml:1:6: mapping values are not allowed in this context"},
+		{name: "bad character", text: "a: x\n  b: \x01\n", want: "f.yaml:2:6: control characters are not allowed (value: 1)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
