@@ -294,7 +294,7 @@ func TestInvalidDefinitions(t *testing.T) {
 		line, col int
 		message   string
 	}{
-		{"openapi", "invalid/yaml-syntax.yaml", 3, 10, "mapping value is not allowed"},
+		{"openapi", "invalid/yaml-syntax.yaml", 4, 7, "mapping values are not allowed"},
 		{"openapi", "invalid/json-syntax.json", 3, 25, "invalid character '}'"},
 		{"openapi", "invalid/not-openapi.yaml", 1, 1, "neither an openapi nor a swagger field"},
 		{"openapi", "invalid/version.yaml", 1, 1, `OpenAPI version "4.0.0"`},

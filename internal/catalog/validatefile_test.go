@@ -41,7 +41,7 @@ func TestValidateFiles(t *testing.T) {
 				`testdata/validate/bad.yaml:26: component:default/checkout: entity is also defined at testdata/validate/good.yaml:1; the catalog keeps only the first location's`,
 				`testdata/validate/bad.yaml:35: component:default/checkout: entity is defined twice in this location (first at testdata/validate/bad.yaml:26)`,
 				`testdata/validate/bad.yaml:45:1: widget:default/w: kind: unknown kind "Widget" with apiVersion "backstage.io/v1alpha1": no built-in or registered kind recognizes the entity, possibly caused by a foreign kind or apiVersion (kinds compare case-sensitively)`,
-				`testdata/validate/syntax.yaml:6:1: ',' or ']' must be specified`,
+				`testdata/validate/syntax.yaml:6:5: did not find expected ',' or ']' (while parsing a flow sequence at line 5, column 9)`,
 			},
 			skipped: []string{`testdata/validate/good.yaml:31: location target "https://github.com/acme/other/blob/main/catalog-info.yaml": not checked: only files are read`},
 		},

@@ -282,7 +282,7 @@ func TestLoadErrorsLocated(t *testing.T) {
 		},
 		{
 			file: "testdata/errors/syntax.yaml",
-			want: []string{"error testdata/errors/syntax.yaml:4:1: ',' or ']' must be specified"},
+			want: []string{"error testdata/errors/syntax.yaml:4:8: did not find expected ',' or ']' (while parsing a flow sequence at line 3, column 12)"},
 		},
 		{
 			file: "testdata/errors/root-list.yaml",
