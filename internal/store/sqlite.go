@@ -27,9 +27,15 @@ var sqliteWriteParams = strings.Join([]string{
 	// Wait up to 5 s for a lock held by a reader or the WAL checkpointer
 	// instead of failing at once with SQLITE_BUSY.
 	"_pragma=busy_timeout(5000)",
+	// The page size of a new database (an existing one keeps its own; in
+	// WAL mode it cannot change). It must come before the journal mode,
+	// and the driver runs the _pragma list sorted by name, so the journal
+	// mode is given by its own key, which runs after the list. See
+	// sqlitePageSize.
+	fmt.Sprintf("_pragma=page_size(%d)", sqlitePageSize),
 	// WAL lets readers proceed while a write is in progress and makes
 	// commits cheaper; the setting is persistent in the file.
-	"_pragma=journal_mode(WAL)",
+	"_journal_mode=WAL",
 	// SQLite enforces foreign keys only when asked, per connection.
 	"_pragma=foreign_keys(ON)",
 	// In WAL mode NORMAL is safe against corruption and survives process
@@ -167,3 +173,13 @@ func readPID(path string) string {
 	pid, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
 	return pid
 }
+
+// sqlitePageSize is the page size of the databases the store creates:
+// 16 KiB rather than SQLite's 4 KiB. On this store's workloads the page
+// writes are system calls first: a first load of 100k entities writes
+// about 1 GB through the WAL and again into the file, and at 4 KiB that
+// was 7 s of pwrite and 3 s of pread in 83 s of CPU, a quarter of a
+// million calls each way. Larger pages make a quarter of the calls and
+// shallower B-trees; a point read then copies 16 KiB instead of 4 from the
+// OS cache, which costs microseconds.
+const sqlitePageSize = 16384

@@ -24,9 +24,9 @@ import (
 // for when the checkpointer falls behind.
 const (
 	// checkpointBackstopPages is the writer's wal_autocheckpoint: a log
-	// this long (128 MiB at 4 KiB pages) is checkpointed by the writer
-	// itself. A batch of a bulk load writes tens of MiB.
-	checkpointBackstopPages = 32768
+	// this long (128 MiB) is checkpointed by the writer itself. A batch of
+	// a bulk load writes tens of MiB.
+	checkpointBackstopPages = (128 << 20) / sqlitePageSize
 	// walSizeLimit truncates the log file back to this size once a
 	// checkpoint has emptied it, so that one bulk load's long log does not
 	// keep its disk space.

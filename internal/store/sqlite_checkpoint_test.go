@@ -53,3 +53,26 @@ func fileSize(t *testing.T, path string) int64 {
 	}
 	return fi.Size()
 }
+
+// A database the store creates has sqlitePageSize pages and is in WAL
+// mode: the driver runs its _pragma list sorted by name, and a page size
+// set after the journal mode would be ignored.
+func TestSQLiteNewDatabasePageSize(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "greenroom.db")
+	s, err := Open(t.Context(), Options{SQLitePath: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	var size int
+	var mode string
+	if err := s.write.QueryRowContext(t.Context(), "PRAGMA page_size").Scan(&size); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.write.QueryRowContext(t.Context(), "PRAGMA journal_mode").Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if size != sqlitePageSize || mode != "wal" {
+		t.Errorf("page_size %d, journal_mode %s; want %d, wal", size, mode, sqlitePageSize)
+	}
+}
