@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"greenroom/internal/greenroom"
 	"greenroom/internal/yamltree"
@@ -500,6 +501,9 @@ func readBounded(fsys fs.FS, name string) ([]byte, error) {
 // decodeDocuments parses every document of a YAML stream into plain
 // values; empty documents are left out, explicit nulls are nil.
 func decodeDocuments(name string, data []byte) (docs []any, lines []int, err error) {
+	if err := checkUTF8(name, data); err != nil {
+		return nil, nil, err
+	}
 	nodes, err := yamltree.ParseDocuments(name, data, yamlLimits, nil)
 	if err != nil {
 		return nil, nil, err
@@ -514,6 +518,32 @@ func decodeDocuments(name string, data []byte) (docs []any, lines []int, err err
 		lines[i] = n.Pos().Line
 	}
 	return docs, lines, nil
+}
+
+// checkUTF8 refuses a file that is not UTF-8 (YAML's encoding for the
+// catalog's files), located at its first bad byte. The YAML parser would
+// read each such byte as U+FFFD, as Node.js does when Backstage reads the
+// file; the catalog says so instead of storing names and descriptions
+// with characters the author never wrote.
+func checkUTF8(name string, data []byte) error {
+	if utf8.Valid(data) {
+		return nil
+	}
+	line, col := 1, 1
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return &yamltree.Error{Pos: yamltree.Pos{File: name, Line: line, Column: col},
+				Message: fmt.Sprintf("the file is not valid UTF-8: byte 0x%02X", data[i])}
+		}
+		if r == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+		i += size
+	}
+	return nil
 }
 
 // locate turns a parse error into a LocationError with its line and

@@ -101,6 +101,7 @@ func TestReadTreeBounds(t *testing.T) {
 		{"alias bomb", fstest.MapFS{"all.yaml": {Data: []byte(aliasBomb)}}, "all.yaml:7:8: too many values (the limit is 1000000, aliases included)"},
 		{"deep nesting", fstest.MapFS{"all.yaml": {Data: []byte("kind: Component\nspec: " + strings.Repeat("[", 70) + strings.Repeat("]", 70) + "\n")}}, "all.yaml:2:"},
 		{"too many documents", fstest.MapFS{"all.yaml": {Data: []byte(strings.Repeat("--- {}\n", maxDocuments+1))}}, "more than 10000 documents"},
+		{"invalid UTF-8", fstest.MapFS{"all.yaml": {Data: []byte("kind: Component\nmetadata:\n  name: é-\xff\n")}}, "all.yaml:3:11: the file is not valid UTF-8: byte 0xFF"},
 		{"duplicate key", fstest.MapFS{"all.yaml": {Data: []byte("kind: Component\nmetadata:\n  name: a\n  name: b\n")}}, `all.yaml:4:3: duplicate key: mapping key "name" already defined at [3:3]`},
 	}
 	for _, tt := range tests {
