@@ -125,12 +125,13 @@ func (q *sqlText) filter(f query.Filter, id string) {
 		// value's whole index range from there, for every row probed (15 ms
 		// a page for kind=component past a cursor at 100k entities) instead
 		// of one step of the entity's own rows.
+		// An equality on the value keeps its exact seek in the key and
+		// value's index; a range or no value reads the entity's own rows.
+		col := "f.key"
 		if f.Op == query.OpPrefix || len(values) == 0 {
-			// A range or no value: the entity's own rows, not the key's.
-			q.add("EXISTS (SELECT 1 FROM entity_search f WHERE f.entity_id = +"+id+" AND "+q.rowKey("f")+" = ?", key)
-		} else {
-			q.add("EXISTS (SELECT 1 FROM entity_search f WHERE f.entity_id = +"+id+" AND f.key = ?", key)
+			col = q.rowKey("f")
 		}
+		q.add("EXISTS (SELECT 1 FROM entity_search f WHERE f.entity_id = +"+id+" AND "+col+" = ?", key)
 		if f.Op == query.OpPrefix {
 			q.prefix("f.value", values[0])
 			q.add(")")

@@ -305,11 +305,8 @@ func (ix *searchIndexer) allocate(ctx context.Context) error {
 func (ix *searchIndexer) diff(ctx context.Context, fresh [][]searchRow) ([]searchRow, error) {
 	var ids []int64
 	at := map[int64]int{}
-	for i, e := range ix.queued {
+	for i, e := range ix.queued { // each id once: see lastPerRef
 		if e.indexed {
-			if _, dup := at[e.id]; dup { // queued twice: the last body counts
-				fresh[at[e.id]] = nil
-			}
 			at[e.id] = i
 			ids = append(ids, e.id)
 		}

@@ -259,19 +259,28 @@ func (c *converter) keyText(k *yaml.Node, depth int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	switch n.kind {
-	case String:
-		return n.s, nil
-	case Null:
-		return "null", nil
-	case Bool:
-		return strconv.FormatBool(n.b), nil
-	case Int:
-		return strconv.FormatInt(n.i, 10), nil
-	case Float:
-		return FormatFloat(n.f), nil
+	if s, ok := n.keyString(); ok {
+		return s, nil
 	}
 	return "", errorf(c.at(k), "mapping keys must be plain values, not mappings or lists")
+}
+
+// keyString renders a scalar as the map key JSON data would use; false
+// for a mapping or a list.
+func (n *Node) keyString() (string, bool) {
+	switch n.kind {
+	case String:
+		return n.s, true
+	case Null:
+		return "null", true
+	case Bool:
+		return strconv.FormatBool(n.b), true
+	case Int:
+		return strconv.FormatInt(n.i, 10), true
+	case Float:
+		return FormatFloat(n.f), true
+	}
+	return "", false
 }
 
 // FormatFloat renders f as YAML writes it: .inf, -.inf, .nan, or the

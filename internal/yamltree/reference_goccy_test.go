@@ -30,7 +30,7 @@ func goccyParseDocuments(file string, data []byte, lim Limits, budget *Budget) (
 	if len(data) > lim.MaxBytes {
 		return nil, errorf(Pos{File: file}, "file is larger than the limit of %d bytes", lim.MaxBytes)
 	}
-	if n := goccyCountStructural(data); n > lim.MaxStructural {
+	if n := countStructural(data); n > lim.MaxStructural {
 		return nil, errorf(Pos{File: file}, "file is too complex: %d structural characters, the limit is %d", n, lim.MaxStructural)
 	}
 	tokens := lexer.Tokenize(string(data))
@@ -404,32 +404,10 @@ func (c *goccyConverter) keyText(k ast.MapKeyNode, depth int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	switch n.kind {
-	case String:
-		return n.s, nil
-	case Null:
-		return "null", nil
-	case Bool:
-		return strconv.FormatBool(n.b), nil
-	case Int:
-		return strconv.FormatInt(n.i, 10), nil
-	case Float:
-		return FormatFloat(n.f), nil
+	if s, ok := n.keyString(); ok {
+		return s, nil
 	}
 	return "", errorf(c.at(k), "mapping keys must be plain values, not mappings or lists")
-}
-
-// goccyCountStructural counts the bytes that can start or separate YAML tokens;
-// the number of tokens goccy produces is at most about twice this.
-func goccyCountStructural(data []byte) int {
-	n := 0
-	for _, c := range data {
-		switch c {
-		case '[', ']', '{', '}', ',', ':', '-', '?', '\'', '"', '&', '*', '!', '|', '>', '%', '@', '\n':
-			n++
-		}
-	}
-	return n
 }
 
 // goccyPreScan rejects token streams that would make goccy's parser slow: too
