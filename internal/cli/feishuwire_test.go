@@ -62,8 +62,12 @@ func TestServeRunsFeishuMigrationsAsJobs(t *testing.T) {
 			t.Errorf("page not written: %v", err)
 		}
 	}
-	if !strings.Contains(p.stderr.String(), "feishu migration finished") {
-		t.Error("no log line for the finished migration")
+	// Info lines reach the log within the sink's delay (logsink.go).
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(p.stderr.String(), "feishu migration finished"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Error("no log line for the finished migration")
+			break
+		}
 	}
 	if strings.Contains(p.stderr.String(), feishufake.AppSecret) {
 		t.Error("the app secret was logged")

@@ -74,10 +74,11 @@ func runServe(ctx context.Context, g *globalFlags, f *serveFlags, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	logger, err := newLogger(stderr, cfg.Greenroom.Log.Format, cfg.Greenroom.Log.Level)
+	logger, closeLog, err := newServeLogger(stderr, cfg.Greenroom.Log.Format, cfg.Greenroom.Log.Level)
 	if err != nil {
 		return exitf(2, "config: %v", err)
 	}
+	defer closeLog() // first deferred, so it runs last: every line is out before serve returns
 	applyMemoryLimit(cfg.Greenroom.Server.MemoryLimitBytes, logger)
 	addr := listenAddr(cfg, f.listen)
 	// Bind before opening the store so a taken port fails fast and a second
