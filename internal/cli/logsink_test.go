@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"greenroom/internal/server"
 )
 
 // countingWriter records each Write call.
@@ -41,7 +43,7 @@ func TestLineSinkBatchesLines(t *testing.T) {
 		logger.Info("http request", "n", i)
 	}
 	if out, n := w.state(); n != 0 || out != "" {
-		t.Fatalf("lines were written at once (%d writes), want them held for up to %s", n, sinkDelay)
+		t.Fatalf("lines were written at once (%d writes), want them held for up to %s", n, server.SinkDelay)
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -62,7 +64,7 @@ func TestLineSinkBatchesLines(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("nothing written %s after the lines (delay %s)", 5*time.Second, sinkDelay)
+			t.Fatalf("nothing written %s after the lines (delay %s)", 5*time.Second, server.SinkDelay)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -100,7 +102,7 @@ func TestLineSinkFlushesAtOnce(t *testing.T) {
 		{"a full buffer", func(t *testing.T, w *countingWriter) string {
 			logger, _, _ := newBufferedLogger(w, "text", "info")
 			long := strings.Repeat("x", 1000)
-			for range sinkMaxBytes/1000 + 1 {
+			for range server.SinkMaxBytes/1000 + 1 {
 				logger.Info("bulk", "v", long)
 			}
 			return "msg=bulk"
