@@ -196,6 +196,11 @@ var benchQueries = []struct{ name, style, params string }{
 	{"ByQuery/kind=user_or_group/orderName/limit20", "q", "filter=kind=user&filter=kind=group&orderField=metadata.name&limit=20"},
 	{"ByQuery/fullText=pay/orderName/limit20", "q", "fullTextFilterTerm=pay&orderField=metadata.name&limit=20"},
 	{"ByQuery/fullText=checkout/kind=component/orderName/limit20/totalItems", "qt", "fullTextFilterTerm=checkout&filter=kind=component&orderField=metadata.name&limit=20"},
+	// The bench's text class (a common word in two fields), and a term few
+	// entities hold, which the ordered walk tested entity by entity until
+	// session 13 (textIn).
+	{"ByQuery/fullText=order,2fields/kind=component/orderName/limit20/totalItems", "qt", "fullTextFilterTerm=order&fullTextFilterFields=metadata.name,metadata.title&filter=kind=component&orderField=metadata.name,asc&limit=20"},
+	{"ByQuery/fullText=rare,2fields/kind=component/orderName/limit20/totalItems", "qt", "fullTextFilterTerm=13766&fullTextFilterFields=metadata.name,metadata.title&filter=kind=component&orderField=metadata.name,asc&limit=20"},
 	{"ByQuery/cursorPage5/kind=component/orderName/limit20", "c", "filter=kind=component&orderField=metadata.name&limit=20"},
 	{"List/kind=api/orderName/limit20", "l", "filter=kind=api&order=asc:metadata.name&limit=20"},
 	{"List/kind=user/offset5000/limit100", "l", "filter=kind=user&limit=100&offset=5000"},

@@ -39,12 +39,23 @@ func (s *Store) QueryEntities(ctx context.Context, q query.EntitiesQuery) (query
 	}
 	var page query.EntitiesPage[EntityRecord]
 	err := s.readTx(ctx, func(rd reader) error {
-		pq := pageQuery{ctx: ctx, r: r, rd: rd, d: s.d, s: s}
+		pq := pageQuery{ctx: ctx, r: r, rd: rd, d: s.d, s: s, matches: -1}
 		if err := pq.plan(ctx); err != nil {
 			return err
 		}
+		// With a full-text filter the count comes first: how many match
+		// decides how the ordered walk tests the text (fewTextMatches), and
+		// none needs no walk.
+		total, counted := 0, false
+		if r.Count() && r.FullText.Term != "" {
+			var err error
+			if total, err = s.countMatches(ctx, &pq); err != nil {
+				return err
+			}
+			counted, pq.matches = true, total
+		}
 		var pos []position
-		if r.Limit != 0 {
+		if r.Limit != 0 && !(counted && total == 0) {
 			var err error
 			if pos, err = pq.positions(ctx); err != nil {
 				return err
@@ -64,8 +75,7 @@ func (s *Store) QueryEntities(ctx context.Context, q query.EntitiesQuery) (query
 				keptPos = append(keptPos, query.Position{Value: p.value, Key: strconv.FormatInt(p.id, 10)})
 			}
 		}
-		total := 0
-		if r.Count() {
+		if r.Count() && !counted {
 			if total, err = s.countMatches(ctx, &pq); err != nil {
 				return err
 			}
@@ -114,6 +124,9 @@ type pageQuery struct {
 	small  *candidates
 	budget int
 	inSet  bool
+	// matches counts the entities matching filter and full-text filter
+	// when the count was made before the page; -1 otherwise.
+	matches int
 	// ranged is the filter's driver when it is one predicate with one value:
 	// its rows come in id order, so an unordered page can stream from them.
 	ranged *candidates

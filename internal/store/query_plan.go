@@ -662,6 +662,29 @@ func (q *sqlText) text(ft query.FullTextFilter, id string) {
 	q.add(` AND t.value LIKE ? ESCAPE '\')`, likePattern(ft.Term))
 }
 
+// textIn writes the full-text condition of ft (resolved) on entity id as
+// membership of the set of entities matching it, which the database reads
+// once per statement (SQLite materializes an uncorrelated IN subquery;
+// PostgreSQL makes it a semi-join). text's correlated EXISTS is the better
+// test of a few candidates; on a walk of a whole order that stops only
+// after a page of matches, it ran once per entity walked: 1.4–1.7 s for a
+// term nothing matches among 60k components, against 25 ms to read the set
+// (a count's scan).
+func (q *sqlText) textIn(ft query.FullTextFilter, id string) {
+	keys := make([]string, len(ft.Fields))
+	for i, f := range ft.Fields {
+		keys[i] = query.Lower(f)
+	}
+	if len(keys) == 0 {
+		q.add("1 = 0")
+		return
+	}
+	q.add(id + " IN (SELECT t.entity_id FROM entity_search t WHERE t.key ")
+	q.in(keys)
+	q.scope("t")
+	q.add(` AND t.value LIKE ? ESCAPE '\')`, likePattern(ft.Term))
+}
+
 // reader runs the queries of one read-only transaction, so that the
 // several statements of a page see one snapshot.
 type reader struct {
