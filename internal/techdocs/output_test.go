@@ -2,6 +2,7 @@ package techdocs
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"io/fs"
 	"maps"
@@ -113,7 +114,15 @@ func TestRebuildInPlace(t *testing.T) {
 				}
 				out = link
 			}
-			for p, c := range tt.edit {
+			// Removals first: an edit may remove a file and write beneath
+			// its name (a file that became a directory), and a map's order
+			// is random.
+			paths := slices.Sorted(maps.Keys(tt.edit))
+			slices.SortStableFunc(paths, func(a, b string) int {
+				return cmp.Compare(min(len(tt.edit[a]), 1), min(len(tt.edit[b]), 1))
+			})
+			for _, p := range paths {
+				c := tt.edit[p]
 				full := filepath.Join(src, filepath.FromSlash(p))
 				if c == "" {
 					os.Remove(full)
