@@ -649,12 +649,8 @@ func likePattern(term string) string {
 
 // text writes the full-text condition of ft (resolved) on entity id.
 func (q *sqlText) text(ft query.FullTextFilter, id string) {
-	keys := make([]string, len(ft.Fields))
-	for i, f := range ft.Fields {
-		keys[i] = query.Lower(f)
-	}
-	if len(keys) == 0 {
-		q.add("1 = 0")
+	keys, ok := q.textKeys(ft)
+	if !ok {
 		return
 	}
 	q.add("EXISTS (SELECT 1 FROM entity_search t WHERE t.entity_id = " + id + " AND t.key ")
@@ -671,18 +667,24 @@ func (q *sqlText) text(ft query.FullTextFilter, id string) {
 // term nothing matches among 60k components, against 25 ms to read the set
 // (a count's scan).
 func (q *sqlText) textIn(ft query.FullTextFilter, id string) {
-	keys := make([]string, len(ft.Fields))
-	for i, f := range ft.Fields {
-		keys[i] = query.Lower(f)
-	}
-	if len(keys) == 0 {
-		q.add("1 = 0")
+	keys, ok := q.textKeys(ft)
+	if !ok {
 		return
 	}
 	q.add(id + " IN (SELECT t.entity_id FROM entity_search t WHERE t.key ")
 	q.in(keys)
 	q.scope("t")
 	q.add(` AND t.value LIKE ? ESCAPE '\')`, likePattern(ft.Term))
+}
+
+// textKeys returns the lowercased fields ft searches; with none it writes
+// a condition that never holds and returns false.
+func (q *sqlText) textKeys(ft query.FullTextFilter) ([]string, bool) {
+	if len(ft.Fields) == 0 {
+		q.add("1 = 0")
+		return nil, false
+	}
+	return lowerAll(ft.Fields), true
 }
 
 // reader runs the queries of one read-only transaction, so that the
