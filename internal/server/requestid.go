@@ -3,9 +3,6 @@ package server
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"net/http"
-
-	"greenroom/internal/greenroom"
 )
 
 // RequestIDHeader carries the request id in and out.
@@ -29,15 +26,4 @@ func validRequestID(id string) bool {
 		}
 	}
 	return true
-}
-
-func requestIDMiddleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get(RequestIDHeader)
-		if !validRequestID(id) {
-			id = newRequestID()
-		}
-		w.Header().Set(RequestIDHeader, id)
-		next.ServeHTTP(w, r.WithContext(greenroom.WithRequestID(r.Context(), id)))
-	})
 }

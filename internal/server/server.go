@@ -71,12 +71,9 @@ func New(routes http.Handler, opts Options) *Server {
 		h = opts.Middleware[i](h)
 	}
 	h = compress(h)
-	h = withTimeout(opts.RequestTimeout, opts.StreamPrefixes, h)
 	h = limitBody(opts.MaxBodyBytes, opts.OnError, h)
 	h = recoverPanics(opts.Logger, opts.OnError, h)
-	h = accessLog(opts.Logger, m, h)
-	h = trustProxy(opts.TrustProxy, h)
-	h = requestIDMiddleware(h)
+	h = entry(opts, m, h) // id, client address, deadline, access log
 	s := &Server{opts: opts}
 	s.srv = &http.Server{
 		Handler:           h,

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -256,5 +257,21 @@ func TestShutdownDeadline(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Serve did not return after the shutdown deadline")
+	}
+}
+
+// A stream prefix is exempt from the request deadline; other paths get it.
+func TestStreamPrefixesHaveNoDeadline(t *testing.T) {
+	var bounded []bool
+	h := New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, ok := r.Context().Deadline()
+		bounded = append(bounded, ok)
+	}), Options{Logger: slog.New(slog.DiscardHandler), RequestTimeout: time.Minute,
+		StreamPrefixes: []string{"/api/events"}}).Handler()
+	for _, path := range []string{"/api/events/stream", "/api/catalog/entities"} {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", path, nil))
+	}
+	if want := []bool{false, true}; !slices.Equal(bounded, want) {
+		t.Errorf("deadline set per path = %v, want %v", bounded, want)
 	}
 }

@@ -1,8 +1,6 @@
 package server
 
 import (
-	"context"
-	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -87,34 +85,11 @@ func forwardedFor(headers []string) []string {
 	return out
 }
 
-// peerKey holds the connection's own peer address when RemoteAddr was
-// replaced by a forwarded client address.
-type peerKey struct{}
-
 // Peer returns the address of the connection's peer (the proxy) when
 // RemoteAddr carries a forwarded client address, else r.RemoteAddr.
 func Peer(r *http.Request) string {
-	if p, ok := r.Context().Value(peerKey{}).(string); ok {
-		return p
+	if rec, ok := r.Context().Value(routeKey{}).(*accessRecord); ok && rec.peer != "" {
+		return rec.peer
 	}
 	return r.RemoteAddr
-}
-
-// trustProxy replaces r.RemoteAddr with the client's address (port 0:
-// the client's own port is not known) when a trusted proxy forwarded it,
-// so that rate limits, brute-force limits, stream bounds and audit see
-// the client rather than the proxy.
-func trustProxy(t TrustProxy, next http.Handler) http.Handler {
-	if !t.enabled() {
-		return next
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		client, forwarded := t.ClientAddr(r)
-		if forwarded {
-			r2 := r.WithContext(context.WithValue(r.Context(), peerKey{}, r.RemoteAddr))
-			r2.RemoteAddr = net.JoinHostPort(client.String(), "0")
-			r = r2
-		}
-		next.ServeHTTP(w, r)
-	})
 }
