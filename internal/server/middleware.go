@@ -48,19 +48,16 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach Flush and Hijack underneath.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// routeKey holds the request's *accessRecord in its context.
-type routeKey struct{}
+// recordKey holds the request's *accessRecord in its context.
+type recordKey struct{}
 
-// routeInfo carries the matched ServeMux pattern back out to the access log,
-// because the mux records it on the request value it was handed, which is not
-// the one the outer middleware holds.
-type routeInfo struct{ pattern string }
-
-// captureRoute must wrap the ServeMux directly.
+// captureRoute must wrap the ServeMux directly: the mux records the matched
+// pattern on the request value it was handed, which is not the one entry
+// holds, so it is carried back out through the access record.
 func captureRoute(mux http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mux.ServeHTTP(w, r)
-		if rec, ok := r.Context().Value(routeKey{}).(*accessRecord); ok {
+		if rec, ok := r.Context().Value(recordKey{}).(*accessRecord); ok {
 			rec.pattern = r.Pattern
 		}
 	})
@@ -69,7 +66,8 @@ func captureRoute(mux http.Handler) http.Handler {
 // accessRecord is what entry keeps of one request.
 type accessRecord struct {
 	statusWriter
-	routeInfo
+	// pattern is the ServeMux pattern that matched, "" for none.
+	pattern string
 	// peer is the connection's own peer address when RemoteAddr was
 	// replaced by a forwarded client address (Peer), else "".
 	peer string
@@ -95,7 +93,7 @@ func entry(opts Options, m *httpMetrics, next http.Handler) http.Handler {
 		}
 		w.Header().Set(RequestIDHeader, id)
 		rec := &accessRecord{statusWriter: statusWriter{ResponseWriter: w}} // one allocation for all three
-		base := context.WithValue(greenroom.WithRequestID(r.Context(), id), routeKey{}, rec)
+		base := context.WithValue(greenroom.WithRequestID(r.Context(), id), recordKey{}, rec)
 		remote := r.RemoteAddr
 		if opts.TrustProxy.enabled() {
 			if client, forwarded := opts.TrustProxy.ClientAddr(r); forwarded {

@@ -88,7 +88,7 @@ func forwardedFor(headers []string) []string {
 // Peer returns the address of the connection's peer (the proxy) when
 // RemoteAddr carries a forwarded client address, else r.RemoteAddr.
 func Peer(r *http.Request) string {
-	if rec, ok := r.Context().Value(routeKey{}).(*accessRecord); ok && rec.peer != "" {
+	if rec, ok := r.Context().Value(recordKey{}).(*accessRecord); ok && rec.peer != "" {
 		return rec.peer
 	}
 	return r.RemoteAddr
