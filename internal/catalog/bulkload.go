@@ -111,7 +111,7 @@ func (s *Service) endBulkPass(ctx context.Context) error {
 	// otherwise go into one by one.
 	changed, err := s.stitchRefs(ctx, p.restitch)
 	p.restitch = nil
-	if err := errors.Join(err, s.store.EndBulkLoad(ctx)); err != nil {
+	if err := errors.Join(err, s.store.EndBulkLoad(ctx), s.store.FinishBulkLoad(ctx)); err != nil {
 		return fmt.Errorf("end of the bulk load: %w", err)
 	}
 	s.logger.Info("bulk load ended", "restitched", refs, "changed", changed)

@@ -119,6 +119,11 @@ type Store interface {
 	// the end (the search key indexes), before the last batch of the
 	// source, or of the full refresh whose first load it is.
 	EndBulkLoad(ctx context.Context) error
+	// FinishBulkLoad builds, once a first load's sources are complete,
+	// what only speeds queries up and so need not hold them back (SQLite's
+	// trigram table for full-text filters); a no-op when there is none to
+	// build.
+	FinishBulkLoad(ctx context.Context) error
 	// FinishSource ends a source written by ApplySourceBatch, once every
 	// batch is stored: unless keepMissing, the source's entities not in
 	// seen (lowercased refs) become orphans; relations of the source no

@@ -217,6 +217,12 @@ func (st *sourceStream) finish(problems []error, incomplete bool) (sourceOutcome
 	}
 	st.s.logger.Info("source refreshed", "source", st.src.Name, "batches", true, "inserted", st.res.Inserted, "updated", st.res.Updated,
 		"unchanged", st.res.Unchanged, "orphaned", res.Orphaned, "conflicts", len(st.res.Conflicts), "problems", len(st.out.problems))
+	if st.bulk && !pass.bulkOpen() {
+		// The source is complete; its first load's last part follows.
+		if err := st.s.store.FinishBulkLoad(st.ctx); err != nil {
+			return st.out, err
+		}
+	}
 	return st.out, nil
 }
 

@@ -148,6 +148,21 @@ func keyIndexes(t *testing.T, s *store.Store) int {
 	return n
 }
 
+// textTriggers counts, on SQLite, the triggers that keep the trigram table
+// in step (the store's FinishBulkLoad puts back those a first load drops);
+// -1 on PostgreSQL, which has none.
+func textTriggers(t *testing.T, s *store.Store) int {
+	t.Helper()
+	if s.Driver() == store.DriverPostgres {
+		return -1
+	}
+	var n int
+	if err := s.DB().QueryRowContext(t.Context(), "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'entity_text_%'").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // failingStore fails ApplySourceBatch from its failAt-th call on.
 type failingStore struct {
 	*store.Store
@@ -304,6 +319,9 @@ func TestBulkLoadSpansAFirstLoad(t *testing.T) {
 		if !slices.Equal(w.indexes, []int{0, 2}) {
 			t.Fatalf("search key indexes after each source's last batch: %v, want none then both", w.indexes)
 		}
+		if n := textTriggers(t, s); n != 3 && n != -1 {
+			t.Fatalf("%d of the trigram table's 3 triggers after the first load", n)
+		}
 		if svc.BulkLoad() != nil {
 			t.Fatal("the bulk load outlived the refresh")
 		}
@@ -351,6 +369,9 @@ func TestFirstLoadStitchesAcrossSourcesAtTheEnd(t *testing.T) {
 		refresh(t, svc)
 		if n := keyIndexes(t, s); n != 2 {
 			t.Fatalf("%d of the 2 search key indexes after the first load", n)
+		}
+		if n := textTriggers(t, s); n != 3 && n != -1 {
+			t.Fatalf("%d of the trigram table's 3 triggers after the first load", n)
 		}
 		return served(t, svc)
 	}

@@ -157,6 +157,100 @@ func TestSQLiteSearchClusteredMigration(t *testing.T) {
 	}
 }
 
+// TestSQLiteTextTrigramsMigration applies SQLite's 0021 to search rows
+// written before it, then what Open does after the migrations
+// (createTextIndex): the trigram table holds the non-null values of the
+// name, title and display name rows, under their rowids, and no others;
+// doing it again changes nothing; from then on the triggers keep it in
+// step.
+func TestSQLiteTextTrigramsMigration(t *testing.T) {
+	ms, err := loadMigrations(DriverSQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := slices.IndexFunc(ms, func(m migration) bool { return m.version == 21 })
+	if at < 0 || ms[at].name != "trigram_table" {
+		t.Fatal("no migration 0021 trigram_table")
+	}
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "m.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	ctx := t.Context()
+	for _, m := range ms[:at] {
+		if _, err := db.ExecContext(ctx, m.sql); err != nil {
+			t.Fatalf("migration %04d: %v", m.version, err)
+		}
+	}
+	exec := func(q string) {
+		t.Helper()
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec(`INSERT INTO entity_search (entity_id, seq, key, value, original_value, kind) VALUES
+		(1, 0, 'kind', 'component', 'Component', 'component'),
+		(1, 1, 'metadata.name', 'payments', NULL, 'component'),
+		(1, 2, 'metadata.title', 'the payments service', 'The Payments Service', 'component'),
+		(1, 3, 'metadata.description', 'payments', NULL, 'component'),
+		(2, 0, 'metadata.name', 'jane', NULL, 'user'),
+		(2, 1, 'spec.profile.displayname', NULL, NULL, 'user'),
+		(2, 2, 'spec.profile.displayname', 'jane pay', 'Jane Pay', 'user')`)
+	exec(ms[at].sql)
+	fill := func() {
+		t.Helper()
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sqliteDialect.createTextIndex(ctx, &Tx{tx: tx, d: sqliteDialect}); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	holding := func(term string) []string {
+		t.Helper()
+		rows, err := db.QueryContext(ctx, `SELECT rowid >> 32, (rowid >> 2) & 1073741823, rowid & 3 FROM entity_text WHERE entity_text MATCH ? ORDER BY rowid`, `"`+term+`"`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var got []string
+		for rows.Next() {
+			var id, seq, code int
+			if err := rows.Scan(&id, &seq, &code); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, fmt.Sprintf("%d/%d key %d", id, seq, code))
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got := holding("pay"); got != nil {
+		t.Fatalf("the migration alone filled the trigram table: %v", got)
+	}
+	fill()
+	fill()
+	if diff := cmp.Diff([]string{"1/1 key 0", "1/2 key 1", "2/2 key 2"}, holding("pay")); diff != "" {
+		t.Errorf("trigram rows holding \"pay\" (-want +got):\n%s", diff)
+	}
+	exec(`DELETE FROM entity_search WHERE entity_id = 1 AND seq = 2`)
+	exec(`INSERT INTO entity_search (entity_id, seq, key, value, original_value, kind) VALUES (3, 0, 'metadata.title', 'paypal', 'PayPal', 'api')`)
+	exec(`UPDATE entity_search SET value = 'jane doe' WHERE entity_id = 2 AND seq = 2`)
+	if diff := cmp.Diff([]string{"1/1 key 0", "3/0 key 1"}, holding("pay")); diff != "" {
+		t.Errorf("trigram rows holding \"pay\" after writes (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"2/2 key 2"}, holding("doe")); diff != "" {
+		t.Errorf("trigram rows holding \"doe\" after an update (-want +got):\n%s", diff)
+	}
+}
+
 // TestSQLiteEntityProbePlan checks that a probe of one entity's rows of a
 // key, written with rowKey, reads the entity's range of the clustered
 // table, not all of the key's rows in a key index (which SQLite's planner,

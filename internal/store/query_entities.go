@@ -53,6 +53,7 @@ func (s *Store) QueryEntities(ctx context.Context, q query.EntitiesQuery) (query
 				return err
 			}
 			counted, pq.matches = true, total
+			pq.textDriver()
 		}
 		var pos []position
 		if r.Limit != 0 && !(counted && total == 0) {
@@ -136,6 +137,9 @@ type pageQuery struct {
 	// nothing does).
 	kinds []string
 	rest  *query.Filter
+	// textLive says that SQLite's trigram table is kept in step in rd's
+	// snapshot (checkTextIndex), so that the statements may read it.
+	textLive bool
 	// refKinds, when set, are the kinds of a filter of nothing but kinds,
 	// read off the ref ranges while the key indexes are missing
 	// (query_kinds.go).
@@ -346,7 +350,7 @@ func (pq *pageQuery) count(ctx context.Context) (int, error) {
 	if pq.refKinds != nil {
 		return pq.countRefKinds(ctx)
 	}
-	q := sqlText{d: pq.d}
+	q := pq.sql()
 	order := pq.order()
 	var key string // the order field a StyleQuery match must have
 	if pq.r.Style == query.StyleQuery && len(order) == 1 {
@@ -409,13 +413,19 @@ func (pq *pageQuery) count(ctx context.Context) (int, error) {
 			}
 		}
 		if term != "" && !pq.textOn(key) {
-			fields := lowerAll(pq.r.FullText.Fields)
-			parts = append(parts, part{func() {
-				q.add("SELECT DISTINCT entity_id AS id FROM entity_search WHERE key ")
-				q.in(fields)
-				q.scope("")
-				q.add(` AND value LIKE ? ESCAPE '\'`, likePattern(term))
-			}, false})
+			ft := pq.r.FullText
+			if _, ok := q.trigramText(ft); ok && q.textScoped() {
+				// Scoped to kinds, the set is of refs, each once.
+				parts = append(parts, part{func() { q.textSet(ft) }, q.kinds != nil})
+			} else {
+				fields := lowerAll(ft.Fields)
+				parts = append(parts, part{func() {
+					q.add("SELECT DISTINCT entity_id AS id FROM entity_search WHERE key ")
+					q.in(fields)
+					q.scope("")
+					q.add(` AND value LIKE ? ESCAPE '\'`, likePattern(term))
+				}, false})
+			}
 		}
 		if len(parts) == 0 && pq.kinds != nil {
 			parts = append(parts, part{q.universe, true})

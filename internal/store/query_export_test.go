@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"greenroom/internal/catalog/query"
@@ -75,4 +76,40 @@ func ExecWrite(t testing.TB, s *Store, stmt string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TextRows returns, on SQLite, the rowids of the trigram table entity_text
+// and those of the search rows it should hold (the non-null values of
+// trigramKeys), each sorted.
+func TextRows(t testing.TB, s *Store) (text, search []int64) {
+	t.Helper()
+	ids := func(rd reader, q string) ([]int64, error) {
+		rows, err := rd.query(context.Background(), q)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var out []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return nil, err
+			}
+			out = append(out, id)
+		}
+		return out, rows.Err()
+	}
+	err := s.readTx(context.Background(), func(rd reader) error {
+		var err error
+		if text, err = ids(rd, "SELECT rowid FROM entity_text ORDER BY rowid"); err != nil {
+			return err
+		}
+		search, err = ids(rd, "SELECT (entity_id << 32) | (seq << 2) | (CASE key WHEN 'metadata.name' THEN 0 WHEN 'metadata.title' THEN 1 ELSE 2 END) AS id"+
+			" FROM entity_search WHERE key IN ('"+strings.Join(trigramKeys, "', '")+"') AND value IS NOT NULL ORDER BY id")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text, search
 }

@@ -133,8 +133,11 @@ func TestQueryKindsWithoutKeyIndexes(t *testing.T) {
 		if err := s.EndBulkLoad(t.Context()); err != nil {
 			t.Fatal(err)
 		}
+		if err := s.FinishBulkLoad(t.Context()); err != nil {
+			t.Fatal(err)
+		}
 		if n := store.MissingSearchIndexes(t, s); n != 0 {
-			t.Fatalf("%d search indexes missing after EndBulkLoad", n)
+			t.Fatalf("%d search indexes missing after EndBulkLoad and FinishBulkLoad", n)
 		}
 		for i, f := range filters {
 			if got := kindResults(t, s, f); got != with[i] {

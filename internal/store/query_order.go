@@ -88,7 +88,7 @@ func (pq *pageQuery) source(q *sqlText, d *candidates, withRef bool) {
 			return
 		}
 	}
-	if d != nil {
+	if d != nil && f != nil { // the text driver runs without a filter too
 		rest := d.residual(*f)
 		f = &rest
 	}
@@ -114,6 +114,33 @@ func (pq *pageQuery) andText(q *sqlText, id string) {
 		q.add(" AND ")
 		q.text(pq.r.FullText, id)
 	}
+}
+
+// andWalkText is andText for a statement reading candidates d (nil: a
+// walk of the order) within budget rows (0: no bound). A walk without a
+// bound may pass many entities before the page is full: when the trigram
+// table holds the term's keys, its test is membership of the set that
+// table gives, read once, instead of a probe of each entity's rows. With
+// the text driver (textDriver) as d the candidates are the matches, and
+// nothing is left to test.
+func (pq *pageQuery) andWalkText(q *sqlText, id string, d *candidates, budget int) {
+	if d != nil && d.text != nil {
+		return
+	}
+	if d == nil && budget <= 0 && pq.trigrams() {
+		q.add(" AND ")
+		q.textIn(pq.r.FullText, id)
+		return
+	}
+	pq.andText(q, id)
+}
+
+// trigrams reports whether the full-text filter is one the trigram table
+// answers (sqlText.trigramText).
+func (pq *pageQuery) trigrams() bool {
+	q := pq.sql()
+	_, ok := q.trigramText(pq.r.FullText)
+	return ok
 }
 
 // fewTextMatches reports whether a walk of the whole order should test the
@@ -170,7 +197,7 @@ func direction(desc bool) (string, string) {
 // byID reads a by-query page without an order field, in id order.
 func (pq *pageQuery) byID(d *candidates, budget int) ([]position, error) {
 	dir, cmp := direction(pq.r.Backward())
-	q := sqlText{d: pq.d}
+	q := pq.sql()
 	if d != nil {
 		q.add("SELECT i.id, '', '' ")
 		pq.source(&q, d, false)
@@ -189,7 +216,7 @@ func (pq *pageQuery) byID(d *candidates, budget int) ([]position, error) {
 	if d == nil {
 		id = "x.id"
 	}
-	pq.andText(&q, id)
+	pq.andWalkText(&q, id, d, budget)
 	clause, args := pq.d.limitOffset(pq.r.FetchLimit(), pq.r.Offset)
 	q.add(" ORDER BY "+id+" "+dir+clause, args...)
 	return pq.scan(&q)
@@ -202,7 +229,7 @@ func (pq *pageQuery) streamByID(need int) ([]position, error) {
 	d := pq.ranged
 	dir, cmp := direction(pq.r.Backward())
 	key, values := lowered(d.leaves[0])
-	q := sqlText{d: pq.d}
+	q := pq.sql()
 	q.add("SELECT x.id, '', '' FROM (SELECT entity_id AS id FROM entity_search WHERE key = ?", key)
 	// Scoped to one kind, the rows are one range of the key/kind index, in
 	// id order too, and only the scope's rest needs testing.
@@ -243,7 +270,7 @@ func (pq *pageQuery) streamByID(need int) ([]position, error) {
 // byRef reads a GET /entities page in ref order, limit entities from
 // offset; with lacking, only entities without a value for that key.
 func (pq *pageQuery) byRef(d *candidates, budget int, lacking string, limit, offset int) ([]position, error) {
-	q := sqlText{d: pq.d}
+	q := pq.sql()
 	ref, id := "x.ref", "x.id"
 	if d != nil {
 		ref, id = "i.ref", "i.id"
@@ -256,7 +283,7 @@ func (pq *pageQuery) byRef(d *candidates, budget int, lacking string, limit, off
 	if lacking != "" {
 		q.add(" AND NOT EXISTS (SELECT 1 FROM entity_search m WHERE m.entity_id = "+id+" AND "+pq.d.rowKey("m")+" = ? AND m.value IS NOT NULL)", lacking)
 	}
-	pq.andText(&q, id)
+	pq.andWalkText(&q, id, d, budget)
 	clause, args := pq.d.limitOffset(limit, offset)
 	q.add(" ORDER BY "+ref+clause, args...)
 	return pq.scan(&q)
@@ -271,7 +298,7 @@ func (pq *pageQuery) byValue(o query.Order, d *candidates, budget, limit, offset
 	}
 	key := o.Key()
 	dir, cmp := direction(o.Desc != pq.r.Backward())
-	q := sqlText{d: pq.d}
+	q := pq.sql()
 	var v, id string
 	if d == nil {
 		// Walk the key's rows in index order, keeping each entity's
@@ -299,8 +326,7 @@ func (pq *pageQuery) byValue(o query.Order, d *candidates, budget, limit, offset
 		if pq.textOn(key) {
 			q.add(" AND "+v+` LIKE ? ESCAPE '\'`, likePattern(ft.Term))
 		} else {
-			q.add(" AND ")
-			q.text(ft, id)
+			pq.andWalkText(&q, id, d, budget)
 		}
 	}
 	clause, args := pq.d.limitOffset(limit, offset)
@@ -317,7 +343,8 @@ func (pq *pageQuery) byValue(o query.Order, d *candidates, budget, limit, offset
 func (pq *pageQuery) byValueScoped(o query.Order, budget, limit, offset int) ([]position, error) {
 	key := o.Key()
 	dir, cmp := direction(o.Desc != pq.r.Backward())
-	q := sqlText{kinds: pq.kinds, d: pq.d}
+	q := pq.sql()
+	q.kinds = pq.kinds
 	order := func(alias string) string {
 		return " ORDER BY " + alias + ".value " + dir + ", " + alias + ".entity_id " + dir
 	}
@@ -342,7 +369,7 @@ func (pq *pageQuery) byValueScoped(o query.Order, budget, limit, offset int) ([]
 			switch {
 			case pq.textOn(key):
 				q.add(" AND "+alias+`.value LIKE ? ESCAPE '\'`, likePattern(ft.Term))
-			case !probe && pq.fewTextMatches():
+			case !probe && (pq.fewTextMatches() || pq.trigrams()):
 				q.add(" AND ")
 				q.textIn(ft, id)
 			default:
@@ -399,7 +426,7 @@ func (pq *pageQuery) byValueScoped(o query.Order, budget, limit, offset int) ([]
 // field's smallest value, entities without one after those with one, then
 // by id.
 func (pq *pageQuery) byValues(ctx context.Context, order []query.Order) ([]position, error) {
-	q := sqlText{d: pq.d}
+	q := pq.sql()
 	q.add("SELECT x.id, '', '' FROM (SELECT i.id AS id")
 	var by []string
 	for n, o := range order {
@@ -417,7 +444,7 @@ func (pq *pageQuery) byValues(ctx context.Context, order []query.Order) ([]posit
 		pq.cond(&q, "i.id")
 		pq.inSet = false
 	}
-	pq.andText(&q, "i.id")
+	pq.andWalkText(&q, "i.id", pq.small, 0)
 	clause, args := pq.d.limitOffset(pq.r.FetchLimit(), pq.r.Offset)
 	q.add(") x ORDER BY "+strings.Join(by, ", ")+", x.id"+clause, args...)
 	return pq.scan(&q)

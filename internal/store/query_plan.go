@@ -43,6 +43,9 @@ type sqlText struct {
 	// d is the dialect the statement is for, when it matters (rowKey);
 	// the zero dialect writes what suits both.
 	d dialect
+	// trigrams allows full-text conditions to read SQLite's trigram table
+	// (trigramText): set by pageQuery.sql while the table is in step.
+	trigrams bool
 }
 
 // rowKey is d.rowKey for the statement's dialect.
@@ -320,10 +323,18 @@ func (q *sqlText) member(f query.Filter) {
 type candidates struct {
 	leaves []query.Filter
 	est    int // upper bound of the candidates, capped by the estimate's cap
+	// text, when set, makes the candidates those matching this full-text
+	// filter, off the trigram table (textSet), instead of leaves: the
+	// driver of a page whose term few entities hold (textDriver).
+	text *query.FullTextFilter
 }
 
 // sql writes the candidates' ids as a subquery yielding column id.
 func (d *candidates) sql(q *sqlText) {
+	if d.text != nil {
+		q.textSet(*d.text)
+		return
+	}
 	if len(d.leaves) == 0 {
 		q.add("SELECT entity_id AS id FROM entity_search WHERE 1 = 0")
 		return
@@ -339,6 +350,9 @@ func (d *candidates) sql(q *sqlText) {
 // residual returns what of f still needs testing on the candidates of d:
 // a driver made of one predicate that f requires outright is implied.
 func (d *candidates) residual(f query.Filter) query.Filter {
+	if d.text != nil {
+		return f // the text implies nothing of the filter
+	}
 	if f.Op == query.OpAny && len(f.Sub) == len(d.leaves) && reflect.DeepEqual(f.Sub, d.leaves) {
 		return query.All() // the driver is the union of f's alternatives
 	}
@@ -666,7 +680,17 @@ func (q *sqlText) text(ft query.FullTextFilter, id string) {
 // after a page of matches, it ran once per entity walked: 1.4–1.7 s for a
 // term nothing matches among 60k components, against 25 ms to read the set
 // (a count's scan).
+//
+// On SQLite, for the terms and keys its trigram table holds, the set comes
+// from that table (trigramIDs), in no kind scope: the statement around
+// reads only its own kinds' ids anyway.
 func (q *sqlText) textIn(ft query.FullTextFilter, id string) {
+	if codes, ok := q.trigramText(ft); ok {
+		q.add(id + " IN (")
+		q.trigramIDs(ft, codes)
+		q.add(")")
+		return
+	}
 	keys, ok := q.textKeys(ft)
 	if !ok {
 		return

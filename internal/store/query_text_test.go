@@ -113,3 +113,86 @@ func TestTrigramIndex(t *testing.T) {
 	}
 	checkText(t, s, more, terms...)
 }
+
+// TestTrigramTable checks SQLite's trigram table (migration 0021): kept in
+// step with every write of the search rows (a bulk first load, updates,
+// removals), and full-text results through it the same as a substring
+// test of the lowercased values, for terms it answers and those it leaves
+// to the search rows (shorter than three characters, other keys).
+func TestTrigramTable(t *testing.T) {
+	s := storetest.SQLite(t)
+	store.SetBulkMinEntities(t, 50)
+	inStep := func(when string) {
+		t.Helper()
+		text, search := store.TextRows(t, s)
+		if len(search) == 0 || !slices.Equal(text, search) {
+			t.Fatalf("%s: the trigram table holds %d rows, the search rows %d (or they differ)", when, len(text), len(search))
+		}
+	}
+	es := textCatalog(t, 400)
+	// Titles with what LIKE and FTS5 read specially: quotes, wildcards,
+	// an FTS5 operator, and letters beyond ASCII.
+	odd := []string{`Say "hi" now`, "50% off_sale", "NEAR(a b)", "Zahlungsdienst Überweisung", "日本語のサービス"}
+	for i, title := range odd {
+		name := fmt.Sprintf("odd-%d", i)
+		body := fmt.Sprintf(`{"apiVersion":"backstage.io/v1alpha1","kind":"Component","metadata":{"name":%q,"title":%q},"spec":{"type":"service"}}`, name, title)
+		es = append(es, textEntity{entity(t, body), name, title})
+	}
+	if _, err := s.ReplaceSourceEntities(t.Context(), "text", records(es)); err != nil {
+		t.Fatal(err)
+	}
+	inStep("after a first load")
+	terms := []string{"kyc", "CHECK", "ledger-1", "e-3", "y", "zzz", "t%", "the k", `"hi"`, `hi" n`, "% of", "f_s", "near(", "ÜBER", "überweisung", "サービス", "本語"}
+	// Each plan: a catalog this small has a small driver for every
+	// filter, which probes the rows; the others walk with the table's set.
+	plans := func(es []textEntity, terms ...string) {
+		t.Helper()
+		for _, plan := range store.QueryPlans {
+			store.SetQueryPlan(t, plan)
+			checkText(t, s, es, terms...)
+		}
+		store.SetQueryPlan(t, "")
+	}
+	plans(es, terms...)
+
+	// Updates: other titles for some, some gone, some new.
+	var next []textEntity
+	for i, e := range es[:300] {
+		if i%3 == 0 {
+			title := fmt.Sprintf("Renamed kyc %d", i)
+			body := fmt.Sprintf(`{"apiVersion":"backstage.io/v1alpha1","kind":"Component","metadata":{"name":%q,"title":%q},"spec":{"type":"service"}}`, e.name, title)
+			e = textEntity{entity(t, body), e.name, title}
+		}
+		next = append(next, e)
+	}
+	next = append(next, textCatalog(t, 420)[400:]...)
+	if _, err := s.ReplaceSourceEntities(t.Context(), "text", records(next)); err != nil {
+		t.Fatal(err)
+	}
+	inStep("after updates")
+	plans(next, append(terms, "renamed", "kyc 3")...)
+
+	// A bulk load's batches drop the triggers with the key indexes: the
+	// table is emptied, queries test the search rows meanwhile, EndBulkLoad
+	// builds the key indexes only, and FinishBulkLoad fills the table again.
+	store.DropSearchIndexes(t, s)
+	if n := store.MissingSearchIndexes(t, s); n != 3 {
+		t.Fatalf("%d search indexes missing after dropping them, want 3 (two key indexes, the trigram table)", n)
+	}
+	if text, _ := store.TextRows(t, s); len(text) != 0 {
+		t.Fatalf("dropping the indexes left %d rows in the trigram table", len(text))
+	}
+	plans(next, terms...)
+	if err := s.EndBulkLoad(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := store.MissingSearchIndexes(t, s); n != 1 {
+		t.Fatalf("%d search indexes missing after EndBulkLoad, want 1 (the trigram table)", n)
+	}
+	plans(next, terms...)
+	if err := s.FinishBulkLoad(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	inStep("after FinishBulkLoad")
+	plans(next, terms...)
+}

@@ -358,7 +358,7 @@ func (d dialect) dropSearchIndex(ctx context.Context, tx *Tx) error {
 			return fmt.Errorf("store: bulk load: %w", err)
 		}
 	}
-	return nil
+	return d.dropTextIndex(ctx, tx)
 }
 
 func (d dialect) createSearchIndex(ctx context.Context, tx *Tx) error {
@@ -368,11 +368,8 @@ func (d dialect) createSearchIndex(ctx context.Context, tx *Tx) error {
 			return fmt.Errorf("store: bulk load: %w", err)
 		}
 	}
-	for _, ix := range searchKeyIndexes {
-		create := strings.Replace(ix.create, "CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1)
-		if _, err := tx.ExecContext(ctx, create); err != nil {
-			return fmt.Errorf("store: bulk load: %w", err)
-		}
+	if err := createKeyIndexes(ctx, tx); err != nil {
+		return err
 	}
 	return d.createTrigramIndex(ctx, tx)
 }
@@ -405,15 +402,20 @@ func (d dialect) trigramSchema(ctx context.Context, tx *Tx) (string, error) {
 	return schema.String, nil
 }
 
-// createTrigramIndex builds trigramIndex if pg_trgm is installed and the
-// index is not there.
+// createTrigramIndex builds PostgreSQL's trigramIndex if pg_trgm is
+// installed and the index is not there, or SQLite's trigram table
+// (createTextIndex).
 func (d dialect) createTrigramIndex(ctx context.Context, tx *Tx) error {
+	if d.name == DriverSQLite {
+		_, err := d.createTextIndex(ctx, tx)
+		return err
+	}
 	schema, err := d.trigramSchema(ctx, tx)
 	if err != nil || schema == "" {
 		return err
 	}
 	create := "CREATE INDEX IF NOT EXISTS " + trigramIndex + " ON entity_search USING gin (value " + quoteIdent(schema) + ".gin_trgm_ops)" +
-		" WHERE key IN ('" + strings.Join(trigramKeys, "', '") + "')"
+		" WHERE key IN " + textKeyList
 	if _, err := tx.ExecContext(ctx, create); err != nil {
 		return fmt.Errorf("store: bulk load: %w", err)
 	}
@@ -423,8 +425,9 @@ func (d dialect) createTrigramIndex(ctx context.Context, tx *Tx) error {
 // quoteIdent quotes a PostgreSQL identifier.
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
-// missingSearchIndexes counts the key indexes that do not exist, and on
-// PostgreSQL with pg_trgm installed the trigram index.
+// missingSearchIndexes counts the key indexes that do not exist, and the
+// trigram index: on PostgreSQL with pg_trgm installed, its GIN index; on
+// SQLite, its table's triggers, counted as one (search_text.go).
 func (d dialect) missingSearchIndexes(ctx context.Context, tx *Tx) (int, error) {
 	if d.name == DriverPostgres {
 		var n int
@@ -437,6 +440,43 @@ func (d dialect) missingSearchIndexes(ctx context.Context, tx *Tx) (int, error) 
 		}
 		return len(searchKeyIndexes) + 1 - n, nil
 	}
+	missing, err := sqliteMissingKeyIndexes(ctx, tx)
+	if err != nil {
+		return 0, err
+	}
+	if text, err := d.textIndexMissing(ctx, tx); err != nil {
+		return 0, err
+	} else if text {
+		missing++ // the trigram table's triggers, one more index to build
+	}
+	return missing, nil
+}
+
+// ensureSearchIndex builds the key indexes and the trigram index if they
+// are missing.
+func (d dialect) ensureSearchIndex(ctx context.Context, tx *Tx) error {
+	missing, err := d.missingSearchIndexes(ctx, tx)
+	if err != nil || missing == 0 {
+		return err
+	}
+	return d.createSearchIndex(ctx, tx)
+}
+
+// ensureKeyIndexes is ensureSearchIndex but for SQLite's trigram table,
+// which it leaves as it is.
+func (d dialect) ensureKeyIndexes(ctx context.Context, tx *Tx) error {
+	if d.name != DriverSQLite {
+		return d.ensureSearchIndex(ctx, tx)
+	}
+	missing, err := sqliteMissingKeyIndexes(ctx, tx)
+	if err != nil || missing == 0 {
+		return err
+	}
+	return createKeyIndexes(ctx, tx)
+}
+
+// sqliteMissingKeyIndexes counts the key indexes missing on SQLite.
+func sqliteMissingKeyIndexes(ctx context.Context, tx *Tx) (int, error) {
 	var n int
 	err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN (?, ?)",
 		searchKeyIndexes[0].name, searchKeyIndexes[1].name).Scan(&n)
@@ -446,13 +486,15 @@ func (d dialect) missingSearchIndexes(ctx context.Context, tx *Tx) (int, error) 
 	return len(searchKeyIndexes) - n, nil
 }
 
-// ensureSearchIndex builds the key indexes if they are missing.
-func (d dialect) ensureSearchIndex(ctx context.Context, tx *Tx) error {
-	missing, err := d.missingSearchIndexes(ctx, tx)
-	if err != nil || missing == 0 {
-		return err
+// createKeyIndexes creates the key indexes that do not exist.
+func createKeyIndexes(ctx context.Context, tx *Tx) error {
+	for _, ix := range searchKeyIndexes {
+		create := strings.Replace(ix.create, "CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1)
+		if _, err := tx.ExecContext(ctx, create); err != nil {
+			return fmt.Errorf("store: bulk load: %w", err)
+		}
 	}
-	return d.createSearchIndex(ctx, tx)
+	return nil
 }
 
 // readTxOptions are those of the read-only transaction a query runs its

@@ -122,6 +122,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err := s.migrate(ctx); err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
+	// SQLite's trigram table, filled and kept in step from here on (once
+	// after migration 0021, or after a bulk load a crash cut short).
+	if err := s.FinishBulkLoad(ctx); err != nil {
+		return nil, errors.Join(err, s.Close())
+	}
 	return s, nil
 }
 
