@@ -50,14 +50,15 @@ func (pq *pageQuery) checkTextIndex(ctx context.Context) error {
 // trigramText reports whether ft (resolved) can be answered by SQLite's
 // trigram table entity_text (migration 0021), which q may read (trigrams,
 // set from pageQuery.textLive): a term of three characters
-// or more, none NUL (no value holds one), on trigramKeys only. It returns
+// or more, valid UTF-8 (the trigrams are of characters, LIKE compares
+// bytes), none NUL (no value holds one), on trigramKeys only. It returns
 // the key codes of the fields searched, nil for all of them.
 func (q *sqlText) trigramText(ft query.FullTextFilter) ([]int, bool) {
 	if !q.trigrams || q.d.name != DriverSQLite || len(ft.Fields) == 0 {
 		return nil, false
 	}
 	term := query.Lower(ft.Term)
-	if utf8.RuneCountInString(term) < 3 || strings.IndexByte(term, 0) >= 0 {
+	if utf8.RuneCountInString(term) < 3 || strings.IndexByte(term, 0) >= 0 || !utf8.ValidString(term) {
 		return nil, false
 	}
 	var codes []int

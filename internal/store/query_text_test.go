@@ -142,7 +142,7 @@ func TestTrigramTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	inStep("after a first load")
-	terms := []string{"kyc", "CHECK", "ledger-1", "e-3", "y", "zzz", "t%", "the k", `"hi"`, `hi" n`, "% of", "f_s", "near(", "ÜBER", "überweisung", "サービス", "本語"}
+	terms := []string{"kyc", "CHECK", "ledger-1", "e-3", "y", "zzz", "t%", "the k", `"hi"`, `hi" n`, "% of", "f_s", "near(", "ÜBER", "überweisung", "サービス", "本語", "ng\xffd"}
 	// Each plan: a catalog this small has a small driver for every
 	// filter, which probes the rows; the others walk with the table's set.
 	plans := func(es []textEntity, terms ...string) {
