@@ -214,18 +214,18 @@ func TestSQLiteTextTrigramsMigration(t *testing.T) {
 	}
 	holding := func(term string) []string {
 		t.Helper()
-		rows, err := db.QueryContext(ctx, `SELECT rowid >> 32, (rowid >> 2) & 1073741823, rowid & 3 FROM entity_text WHERE entity_text MATCH ? ORDER BY rowid`, `"`+term+`"`)
+		rows, err := db.QueryContext(ctx, `SELECT rowid >> 32, (rowid >> 6) & 67108863, (rowid >> 2) & 15, rowid & 3 FROM entity_text WHERE entity_text MATCH ? ORDER BY rowid`, `"`+term+`"`)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer rows.Close()
 		var got []string
 		for rows.Next() {
-			var id, seq, code int
-			if err := rows.Scan(&id, &seq, &code); err != nil {
+			var id, seq, kind, key int
+			if err := rows.Scan(&id, &seq, &kind, &key); err != nil {
 				t.Fatal(err)
 			}
-			got = append(got, fmt.Sprintf("%d/%d key %d", id, seq, code))
+			got = append(got, fmt.Sprintf("%d/%d kind %d key %d", id, seq, kind, key))
 		}
 		if err := rows.Err(); err != nil {
 			t.Fatal(err)
@@ -237,16 +237,16 @@ func TestSQLiteTextTrigramsMigration(t *testing.T) {
 	}
 	fill()
 	fill()
-	if diff := cmp.Diff([]string{"1/1 key 0", "1/2 key 1", "2/2 key 2"}, holding("pay")); diff != "" {
+	if diff := cmp.Diff([]string{"1/1 kind 1 key 0", "1/2 kind 1 key 1", "2/2 kind 7 key 2"}, holding("pay")); diff != "" {
 		t.Errorf("trigram rows holding \"pay\" (-want +got):\n%s", diff)
 	}
 	exec(`DELETE FROM entity_search WHERE entity_id = 1 AND seq = 2`)
-	exec(`INSERT INTO entity_search (entity_id, seq, key, value, original_value, kind) VALUES (3, 0, 'metadata.title', 'paypal', 'PayPal', 'api')`)
+	exec(`INSERT INTO entity_search (entity_id, seq, key, value, original_value, kind) VALUES (3, 0, 'metadata.title', 'paypal', 'PayPal', 'api'), (4, 0, 'metadata.title', 'paycheck', 'Paycheck', 'custom')`)
 	exec(`UPDATE entity_search SET value = 'jane doe' WHERE entity_id = 2 AND seq = 2`)
-	if diff := cmp.Diff([]string{"1/1 key 0", "3/0 key 1"}, holding("pay")); diff != "" {
+	if diff := cmp.Diff([]string{"1/1 kind 1 key 0", "3/0 kind 2 key 1", "4/0 kind 0 key 1"}, holding("pay")); diff != "" {
 		t.Errorf("trigram rows holding \"pay\" after writes (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"2/2 key 2"}, holding("doe")); diff != "" {
+	if diff := cmp.Diff([]string{"2/2 kind 7 key 2"}, holding("doe")); diff != "" {
 		t.Errorf("trigram rows holding \"doe\" after an update (-want +got):\n%s", diff)
 	}
 }

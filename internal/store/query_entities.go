@@ -415,8 +415,7 @@ func (pq *pageQuery) count(ctx context.Context) (int, error) {
 		if term != "" && !pq.textOn(key) {
 			ft := pq.r.FullText
 			if _, ok := q.trigramText(ft); ok && q.textScoped() {
-				// Scoped to kinds, the set is of refs, each once.
-				parts = append(parts, part{func() { q.textSet(ft) }, q.kinds != nil})
+				parts = append(parts, part{func() { q.textSet(ft) }, true})
 			} else {
 				fields := lowerAll(ft.Fields)
 				parts = append(parts, part{func() {

@@ -104,8 +104,7 @@ func TextRows(t testing.TB, s *Store) (text, search []int64) {
 		if text, err = ids(rd, "SELECT rowid FROM entity_text ORDER BY rowid"); err != nil {
 			return err
 		}
-		search, err = ids(rd, "SELECT (entity_id << 32) | (seq << 2) | (CASE key WHEN 'metadata.name' THEN 0 WHEN 'metadata.title' THEN 1 ELSE 2 END) AS id"+
-			" FROM entity_search WHERE key IN ('"+strings.Join(trigramKeys, "', '")+"') AND value IS NOT NULL ORDER BY id")
+		search, err = ids(rd, "SELECT "+textRowID("s")+" AS id FROM entity_search s WHERE s.key IN ('"+strings.Join(trigramKeys, "', '")+"') AND s.value IS NOT NULL ORDER BY id")
 		return err
 	})
 	if err != nil {

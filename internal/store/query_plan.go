@@ -682,12 +682,13 @@ func (q *sqlText) text(ft query.FullTextFilter, id string) {
 // (a count's scan).
 //
 // On SQLite, for the terms and keys its trigram table holds, the set comes
-// from that table (trigramIDs), in no kind scope: the statement around
-// reads only its own kinds' ids anyway.
+// from that table (trigramIDs), scoped to q's kinds when they all have a
+// code there (the statement around reads only its own kinds' ids anyway).
 func (q *sqlText) textIn(ft query.FullTextFilter, id string) {
 	if codes, ok := q.trigramText(ft); ok {
+		kinds, _ := textKindCodes(q.kinds) // nil (none) for a kind without a code
 		q.add(id + " IN (")
-		q.trigramIDs(ft, codes)
+		q.trigramIDs(ft, codes, kinds)
 		q.add(")")
 		return
 	}

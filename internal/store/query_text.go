@@ -80,16 +80,20 @@ func (q *sqlText) trigramText(ft query.FullTextFilter) ([]int, bool) {
 
 // trigramIDs writes a SELECT of the ids (alias id, repeated for an entity
 // matching in several fields) of the entities whose values of the fields
-// of codes (nil: all trigramKeys) hold ft's term: the rows of entity_text
-// holding the term's trigrams in a row, which is the term itself. The
-// term's quotes are doubled, so that it is one FTS5 string whatever it
-// holds.
-func (q *sqlText) trigramIDs(ft query.FullTextFilter, codes []int) {
+// of codes (nil: all trigramKeys) hold ft's term, and, unless kinds is
+// nil, whose kind has one of the codes kinds (textKindCodes): the rows of
+// entity_text holding the term's trigrams in a row, which is the term
+// itself. The term's quotes are doubled, so that it is one FTS5 string
+// whatever it holds.
+func (q *sqlText) trigramIDs(ft query.FullTextFilter, codes, kinds []int) {
 	phrase := `"` + strings.ReplaceAll(query.Lower(ft.Term), `"`, `""`) + `"`
 	q.add("SELECT rowid >> 32 AS id FROM entity_text WHERE entity_text MATCH ?", phrase)
-	if codes != nil {
-		q.add(" AND (rowid & 3) IN (")
-		for i, c := range codes {
+	list := func(col string, values []int) {
+		if values == nil {
+			return
+		}
+		q.add(" AND " + col + " IN (")
+		for i, c := range values {
 			if i > 0 {
 				q.add(", ")
 			}
@@ -97,29 +101,50 @@ func (q *sqlText) trigramIDs(ft query.FullTextFilter, codes []int) {
 		}
 		q.add(")")
 	}
+	list("(rowid & 3)", codes)
+	list("((rowid >> 2) & 15)", kinds)
 }
 
-// textSet writes a SELECT of the ids (alias id) of the entities matching
-// ft (resolved) within q's kinds (each id once when there are kinds), off
-// the trigram table; the caller has checked trigramText.
+// textKindCodes returns the codes the trigram table's rowids give kinds
+// (textKinds), and whether every kind has one; nil, true for no kinds.
+func textKindCodes(kinds []string) ([]int, bool) {
+	if kinds == nil {
+		return nil, true
+	}
+	codes := make([]int, 0, len(kinds))
+	for _, k := range kinds {
+		i := slices.Index(textKinds, k)
+		if i < 0 {
+			return nil, false
+		}
+		codes = append(codes, i+1)
+	}
+	return codes, true
+}
+
+// textSet writes a SELECT of the ids (alias id), each once, of the
+// entities matching ft (resolved) within q's kinds, off the trigram table;
+// the caller has checked trigramText (and textScoped, with kinds).
 func (q *sqlText) textSet(ft query.FullTextFilter) {
 	codes, _ := q.trigramText(ft)
-	if q.kinds == nil {
-		q.trigramIDs(ft, codes)
+	if kinds, ok := textKindCodes(q.kinds); ok {
+		q.add("SELECT DISTINCT id FROM (")
+		q.trigramIDs(ft, codes, kinds)
+		q.add(") t")
 		return
 	}
-	// The kinds are those of the refs: one range each of a small table,
-	// where the kind rows of entity_search are a random page per match
-	// (refSafeKinds holds for them: see textScoped).
+	// A kind without a code: those of the refs, one range each of a small
+	// table, where the kind rows of entity_search are a random page per
+	// match.
 	q.add("SELECT r.id AS id FROM entity_search_refs r WHERE r.id IN (")
-	q.trigramIDs(ft, codes)
+	q.trigramIDs(ft, codes, nil)
 	q.add(") AND ")
 	q.refRanges("r.ref", q.kinds)
 }
 
-// textScoped reports whether textSet may scope the set to q's kinds by
-// ref ranges: no kind with a ':' or '/', which a ref's kind part cannot
-// hold (refKindPlan's rule).
+// textScoped reports whether textSet may scope the set to q's kinds (by
+// ref ranges for a kind without a code): no kind with a ':' or '/', which
+// a ref's kind part cannot hold (refKindPlan's rule).
 func (q *sqlText) textScoped() bool {
 	for _, k := range q.kinds {
 		if k == "" || strings.ContainsAny(k, ":/") {

@@ -40,14 +40,11 @@ func records(es []textEntity) []store.EntityRecord {
 
 // checkText compares by-query's full-text matches (name and title, ordered
 // by name, with their count) with the catalog's.
+// With the filter kind=component and without (the catalog holds nothing
+// else).
 func checkText(t *testing.T, s *store.Store, es []textEntity, terms ...string) {
 	t.Helper()
 	for _, term := range terms {
-		p, err := s.QueryEntities(t.Context(), query.EntitiesQuery{Style: query.StyleQuery, Filter: mustFilter(t, "kind=component"), Limit: 1000, TotalItems: true,
-			Order: []query.Order{{Field: "metadata.name"}}, FullText: query.FullTextFilter{Term: term, Fields: []string{"metadata.name", "metadata.title"}}})
-		if err != nil {
-			t.Fatal(err)
-		}
 		var want []string
 		slices.SortFunc(es, func(a, b textEntity) int { return strings.Compare(a.name, b.name) })
 		for _, e := range es {
@@ -55,8 +52,15 @@ func checkText(t *testing.T, s *store.Store, es []textEntity, terms ...string) {
 				want = append(want, e.rec.Ref)
 			}
 		}
-		if got := pageRefs(p); !slices.Equal(got, want) || p.TotalItems != len(want) {
-			t.Errorf("term %q: %d matches (total %d), want %d", term, len(got), p.TotalItems, len(want))
+		for _, f := range []*query.Filter{mustFilter(t, "kind=component"), nil} {
+			p, err := s.QueryEntities(t.Context(), query.EntitiesQuery{Style: query.StyleQuery, Filter: f, Limit: 1000, TotalItems: true,
+				Order: []query.Order{{Field: "metadata.name"}}, FullText: query.FullTextFilter{Term: term, Fields: []string{"metadata.name", "metadata.title"}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := pageRefs(p); !slices.Equal(got, want) || p.TotalItems != len(want) {
+				t.Errorf("term %q, filter %v: %d matches (total %d), want %d", term, f != nil, len(got), p.TotalItems, len(want))
+			}
 		}
 	}
 }
@@ -132,17 +136,36 @@ func TestTrigramTable(t *testing.T) {
 	es := textCatalog(t, 400)
 	// Titles with what LIKE and FTS5 read specially: quotes, wildcards,
 	// an FTS5 operator, and letters beyond ASCII.
-	odd := []string{`Say "hi" now`, "50% off_sale", "NEAR(a b)", "Zahlungsdienst Überweisung", "日本語のサービス"}
+	odd := []string{"Odd One", `Say "hi" now`, "50% off_sale", "NEAR(a b)", "Zahlungsdienst Überweisung", "日本語のサービス"}
 	for i, title := range odd {
 		name := fmt.Sprintf("odd-%d", i)
 		body := fmt.Sprintf(`{"apiVersion":"backstage.io/v1alpha1","kind":"Component","metadata":{"name":%q,"title":%q},"spec":{"type":"service"}}`, name, title)
 		es = append(es, textEntity{entity(t, body), name, title})
 	}
-	if _, err := s.ReplaceSourceEntities(t.Context(), "text", records(es)); err != nil {
+	// A kind without a code of its own in the table's rowids.
+	widget := entity(t, `{"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"gizmo-1","title":"Gizmo Thing"},"spec":{}}`)
+	if _, err := s.ReplaceSourceEntities(t.Context(), "text", append(records(es), widget)); err != nil {
 		t.Fatal(err)
 	}
 	inStep("after a first load")
-	terms := []string{"kyc", "CHECK", "ledger-1", "e-3", "y", "zzz", "t%", "the k", `"hi"`, `hi" n`, "% of", "f_s", "near(", "ÜBER", "überweisung", "サービス", "本語", "ng\xffd"}
+	for _, plan := range store.QueryPlans {
+		store.SetQueryPlan(t, plan)
+		for filter, want := range map[string][]string{"kind=widget": {widget.Ref}, "kind=component": nil, "kind=widget,metadata.name=gizmo-1": {widget.Ref}, "": {widget.Ref}} {
+			q := query.EntitiesQuery{Style: query.StyleQuery, Limit: 10, TotalItems: true, FullText: query.FullTextFilter{Term: "GIZMO", Fields: []string{"metadata.title"}}}
+			if filter != "" {
+				q.Filter = mustFilter(t, filter)
+			}
+			p, err := s.QueryEntities(t.Context(), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := pageRefs(p); !slices.Equal(got, want) || p.TotalItems != len(want) {
+				t.Errorf("plan %q, filter %q: %v (total %d), want %v", plan, filter, got, p.TotalItems, want)
+			}
+		}
+	}
+	store.SetQueryPlan(t, "")
+	terms := []string{"kyc", "CHECK", "ledger-1", "e-3", "y", "zzz", "t%", "the k", `"hi"`, `hi" n`, "% of", "f_s", "near(", "ÜBER", "überweisung", "サービス", "本語", "ng\xffd", "odd-0", "odd"}
 	// Each plan: a catalog this small has a small driver for every
 	// filter, which probes the rows; the others walk with the table's set.
 	plans := func(es []textEntity, terms ...string) {

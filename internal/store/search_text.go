@@ -15,17 +15,28 @@ import (
 // and puts them back. Queries read the table only while all the triggers
 // exist (pageQuery.checkTextIndex); otherwise they test the search rows.
 
+// textKinds are the kinds the trigram table's rowids name by a code, the
+// index + 1 (0: any other kind), so that a full-text filter scoped to them
+// keeps only their rows without reading any table but its own.
+var textKinds = []string{"component", "api", "resource", "system", "domain", "group", "user", "location", "template"}
+
 // textKeyList is trigramKeys as an SQL list of literals.
 var textKeyList = "('" + strings.Join(trigramKeys, "', '") + "')"
 
 // textRowID is the rowid of the trigram row of the search row of alias
-// (new or old in a trigger): entity id, row number and key code.
+// (new or old in a trigger): (entity_id << 32) | (seq << 6) | (kind code
+// << 2) | key code. seq numbers the rows of one entity (an entity has far
+// fewer than 2^26 of them), and is unique among those of one key.
 func textRowID(alias string) string {
-	code := "CASE " + alias + ".key"
+	key := "CASE " + alias + ".key"
 	for i, k := range trigramKeys {
-		code += fmt.Sprintf(" WHEN '%s' THEN %d", k, i)
+		key += fmt.Sprintf(" WHEN '%s' THEN %d", k, i)
 	}
-	return "(" + alias + ".entity_id << 32) | (" + alias + ".seq << 2) | (" + code + " END)"
+	kind := "CASE " + alias + ".kind"
+	for i, k := range textKinds {
+		kind += fmt.Sprintf(" WHEN '%s' THEN %d", k, i+1)
+	}
+	return "(" + alias + ".entity_id << 32) | (" + alias + ".seq << 6) | ((" + kind + " ELSE 0 END) << 2) | (" + key + " END)"
 }
 
 // textTriggers are the triggers that keep entity_text in step.

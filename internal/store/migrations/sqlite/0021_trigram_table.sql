@@ -11,9 +11,8 @@
 -- them is in effect.
 --
 -- Contentless: the values stay in entity_search; a row's rowid names its
--- search row, (entity_id << 32) | (seq << 2) | key code (0 metadata.name,
--- 1 metadata.title, 2 spec.profile.displayname). seq is unique among an
--- entity's rows of one key, and an entity has far fewer than 2^30 rows.
+-- search row, its entity's kind among the standard ones and its key
+-- (textRowID in search_text.go).
 --
 -- The store fills it and creates the triggers that keep it in step with
 -- entity_search (search_text.go) when it opens the database, and again
